@@ -1,0 +1,100 @@
+package bayes
+
+import "math"
+
+// probClamp bounds every per-token probability to [probClamp, 1-probClamp]
+// before its logarithm is taken: no single token is ever proof, and ln 0
+// never occurs.
+const probClamp = 1e-6
+
+// chi2Q returns the chi-square survival function Q(chi2 | dof), the
+// probability that a chi-square variable with dof degrees of freedom exceeds
+// chi2. dof need not be an integer (weighted tokens give fractional degrees
+// of freedom). It is the regularised upper incomplete gamma function
+// Q(dof/2, chi2/2).
+func chi2Q(chi2, dof float64) float64 {
+	return gammaQ(dof/2, chi2/2)
+}
+
+// gammaQ returns the regularised upper incomplete gamma function
+// Q(a, x) = Γ(a, x)/Γ(a) for a > 0, x >= 0, always in [0, 1].
+//
+// For integer a this equals e^-x Σ_{k<a} x^k/k!, the closed form the
+// classic Fisher/Robinson combiners use; that form multiplies e^-x (which
+// underflows for x > ~745) by a sum that overflows for large a, so instead
+// the prefactor x^a e^-x / Γ(a) is computed in log space and combined with
+// the power series of P(a, x) (x < a+1) or the Lentz continued fraction of
+// Q(a, x) (x >= a+1), as in Numerical Recipes gser/gcf. Both converge in
+// O(sqrt(a)) iterations in the worst case (x close to a), so a = 100k costs
+// a few thousand iterations and never produces NaN or Inf.
+func gammaQ(a, x float64) float64 {
+	switch {
+	case math.IsNaN(a) || math.IsNaN(x):
+		return math.NaN()
+	case !(a > 0):
+		// Zero degrees of freedom: all mass at 0.
+		return 0
+	case x <= 0:
+		return 1
+	case math.IsInf(x, 1):
+		return 0
+	case math.IsInf(a, 1):
+		return 1
+	}
+	const eps = 1e-16
+	const tiny = 1e-300
+	maxIter := 100 + int(30*math.Sqrt(a))
+	lg, _ := math.Lgamma(a)
+	lnPre := a*math.Log(x) - x - lg // ln(x^a e^-x / Γ(a))
+
+	if x < a+1 {
+		// P(a,x) = x^a e^-x / Γ(a) · Σ_k x^k / (a (a+1) ... (a+k))
+		ap := a
+		del := 1 / a
+		sum := del
+		for range maxIter {
+			ap++
+			del *= x / ap
+			sum += del
+			if del < sum*eps {
+				break
+			}
+		}
+		return clamp01(1 - sum*math.Exp(lnPre))
+	}
+
+	// Q(a,x) = x^a e^-x / Γ(a) · 1/(x+1-a- 1·(1-a)/(x+3-a- 2·(2-a)/(x+5-a- ...)))
+	b := x + 1 - a
+	c := 1 / tiny
+	d := 1 / b
+	h := d
+	for i := 1; i <= maxIter; i++ {
+		an := -float64(i) * (float64(i) - a)
+		b += 2
+		d = an*d + b
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		c = b + an/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		d = 1 / d
+		del := d * c
+		h *= del
+		if math.Abs(del-1) < eps {
+			break
+		}
+	}
+	return clamp01(math.Exp(lnPre) * h)
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}

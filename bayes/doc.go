@@ -1,0 +1,93 @@
+// Package bayes is Sluice's Bayesian classifier: pure math, no I/O. The
+// caller tokenises the message, looks each token up in the statistics file
+// and passes the counts; [Classify] returns the spam probability, and
+// [Symbol] turns it into the BAYES_SPAM / BAYES_HAM symbol and score.
+//
+// # Gates (silence)
+//
+// Classify returns Silent (P = 0.5, no symbol) with a Reason when
+//   - either class has fewer than MinLearns learned messages (default 10;
+//     rspamd's 200 leaves small sites without Bayes for weeks, see rspamd
+//     issue #4524; the default is provisional until measured on the corpus);
+//   - the message has fewer than MinTokens text tokens (default 11, the
+//     seeds' min_tokens; metatokens do not count, so metadata alone never
+//     produces a verdict);
+//   - no token survives the per-token filters below.
+//
+// # Per-token probability
+//
+// For a token seen in s spam and h ham messages, with S and H learned
+// messages per class, n = s+h:
+//
+//	spam_freq = s/max(1,S), ham_freq = h/max(1,H)
+//	p = spam_freq / (spam_freq + ham_freq)
+//	f = (RobinsonS·RobinsonX + n·p) / (RobinsonS + n)          (Robinson smoothing)
+//
+// (1-f is computed by the mirror formula, so neither side loses precision.)
+// Tokens with n < MinTokenHits (default 2) or |f-0.5| < MinStrength
+// (default 0.05, f = 0.5 included) are ignored. f is then clamped to
+// [1e-6, 1-1e-6]: no single token is proof, and ln 0 cannot happen.
+//
+// # Weights
+//
+// Each token has an evidence weight w = DistWeights[min(Dist,7)]: the token
+// counts as if it occurred w times, i.e. w·ln f enters the sums and w the
+// degrees of freedom. An integer w is exactly the same as repeating the
+// token; fractional weights interpolate through the incomplete gamma
+// function. The defaults {1, 1, 1/2, 1/3, ..., 1/7} give unigrams,
+// metatokens and adjacent pairs full weight and farther OSB pairs
+// harmonically less: a word takes part in one pair per distance, so pairs
+// at larger distances mostly repeat evidence the nearer pairs already gave,
+// and are weaker on their own. (rspamd instead puts its per-distance weight
+// into the smoothing strength, which makes it ≈1 for distances 1–3 and 0,
+// i.e. no smoothing at all, from 5 on; we do not copy that.)
+//
+// Metatokens are combined like text tokens, but their total weight is
+// capped at MetaMaxShare (default 1) times the total weight of the text
+// tokens used: above the cap every metatoken's weight is scaled by the
+// same factor, so metadata can at most match the text's say. (rspamd drops
+// all metatokens as soon as they are at least as many as the text tokens,
+// through an integer division; a cap keeps their evidence without letting
+// it dominate.) MetaMaxShare <= 0 ignores metatokens.
+//
+// With MaxTokens > 0 only the MaxTokens most influential usable tokens are
+// combined (influence w·|ln(f/(1-f))|, the Graham/bogofilter "most extreme
+// tokens" idea); the default 0 combines all.
+//
+// # Combining: inverse chi-square (Fisher/Robinson)
+//
+// With W = Σw over the tokens used:
+//
+//	H = chi2Q(-2 Σ w·ln f,     2W)   near 1 when the tokens are spammy
+//	S = chi2Q(-2 Σ w·ln(1-f),  2W)   near 1 when the tokens are hammy
+//	P = (1 + H - S) / 2
+//
+// chi2Q(x, ν) is the chi-square survival function, computed as the
+// regularised upper incomplete gamma Q(ν/2, x/2) with its prefactor in log
+// space (series or continued fraction, Numerical Recipes style): no
+// overflow, underflow to NaN, or loss of the answer for ν up to millions,
+// unlike the e^-m Σ m^k/k! product loop (which rspamd has to abandon below
+// sums of -300 for a "naive" fallback).
+//
+// # Symbol and score
+//
+// [Symbol] emits nothing when silent or when |P-0.5| <= SymbolMinStrength
+// (0.05). Otherwise, with the confidence c = 2|P-0.5| and
+// cFull = 2(SymbolFullProb-0.5) = 0.98:
+//
+//	score = max · min(1, c/cFull)^SymbolExponent      (exponent 8)
+//
+// with max = SpamSymbolScore = 8 for BAYES_SPAM (P > 0.5) and
+// HamSymbolScore = -4 for BAYES_HAM. This is rspamd's ((P-0.5)·2)^8 ramp,
+// stretched so that the full score is reached at P = 0.99 instead of
+// P = 1. Resulting BAYES_SPAM scores: P 0.6 → 0.00, 0.9 → 1.6, 0.95 → 4.0,
+// 0.97 → 5.7, 0.98 → 6.8, ≥0.99 → 8.
+//
+// Why these numbers: Sluice's default actions are add-header at 6 and reject
+// at 15. rspamd's BAYES_SPAM of at most 5.1 means a message Bayes is certain
+// about gets no action at all. With a maximum of 8, a confident verdict
+// (P ≳ 0.973) marks the message on its own, while reject (15) always needs
+// at least 7 more points of other evidence. Ham evidence is rarer to be
+// wrong but also must not whitewash spam that other rules catch, so
+// BAYES_HAM is smaller in magnitude: at most -4.
+package bayes
