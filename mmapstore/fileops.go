@@ -1,0 +1,78 @@
+package mmapstore
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// hooks replace or precede I/O steps in tests (fault injection, in the
+// manner of bbolt's Options.OpenFile and db.ops.writeAt). A hook that
+// returns an error makes the step fail without doing it.
+type hooks struct {
+	sync    func(f *os.File) error              // before fsync of the journal or a new statfile
+	msync   func(b []byte) error                // before msync of the mapping
+	rename  func(oldpath, newpath string) error // before rename of a new statfile
+	syncDir func(dir string) error              // before fsync of the directory
+}
+
+// fileOps runs the I/O steps whose failure matters for crash safety.
+type fileOps struct {
+	noSync bool
+	h      *hooks
+}
+
+func (o *fileOps) sync(f *os.File) error {
+	if o.h != nil && o.h.sync != nil {
+		if err := o.h.sync(f); err != nil {
+			return err
+		}
+	}
+	if o.noSync {
+		return nil
+	}
+	return f.Sync()
+}
+
+func (o *fileOps) msync(b []byte) error {
+	if o.h != nil && o.h.msync != nil {
+		if err := o.h.msync(b); err != nil {
+			return err
+		}
+	}
+	if o.noSync {
+		return nil
+	}
+	return msync(b)
+}
+
+func (o *fileOps) rename(oldpath, newpath string) error {
+	if o.h != nil && o.h.rename != nil {
+		if err := o.h.rename(oldpath, newpath); err != nil {
+			return err
+		}
+	}
+	return os.Rename(oldpath, newpath)
+}
+
+// syncDir fsyncs the directory holding path, making a rename or a
+// creation in it durable.
+func (o *fileOps) syncDir(path string) error {
+	dir := filepath.Dir(path)
+	if o.h != nil && o.h.syncDir != nil {
+		if err := o.h.syncDir(dir); err != nil {
+			return err
+		}
+	}
+	if o.noSync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

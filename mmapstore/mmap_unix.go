@@ -1,0 +1,53 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package mmapstore
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// mmapFile maps size bytes of f, shared, read-only unless writable.
+func mmapFile(f *os.File, size int64, writable bool) ([]byte, error) {
+	prot := unix.PROT_READ
+	if writable {
+		prot |= unix.PROT_WRITE
+	}
+	b, err := unix.Mmap(int(f.Fd()), 0, int(size), prot, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	if !writable {
+		// Lookups are random probes: no read-ahead.
+		_ = unix.Madvise(b, unix.MADV_RANDOM)
+	}
+	return b, nil
+}
+
+func munmap(b []byte) error { return unix.Munmap(b) }
+
+// msync writes dirty pages of b back to the file and waits for the I/O.
+func msync(b []byte) error { return unix.Msync(b, unix.MS_SYNC) }
+
+// lockFile takes an exclusive, non-blocking flock on f.
+func lockFile(f *os.File) (locked bool, err error) {
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		return true, nil
+	}
+	return false, err
+}
+
+func unlockFile(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// fileIdentity returns the device and inode of fi, to notice a rename.
+func fileIdentity(fi os.FileInfo) (dev, ino uint64) {
+	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+		return uint64(st.Dev), uint64(st.Ino)
+	}
+	return 0, 0
+}
+
+const supportedPlatform = true

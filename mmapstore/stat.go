@@ -1,0 +1,91 @@
+package mmapstore
+
+import (
+	"fmt"
+	"os"
+	"slices"
+)
+
+// Info describes a statfile, as printed by `sluice stat`.
+type Info struct {
+	Path          string
+	Params        Params
+	FileSize      int64
+	Capacity      uint64  // slots
+	Used          uint64  // slots holding a token
+	Load          float64 // Used / Capacity
+	BytesPerToken float64 // FileSize / Used (0 when empty)
+	MaxProbe      int
+	Generation    uint64 // 1 for a new file, +1 per growth or expiry rebuild
+	AppliedSeq    uint64 // last journal sequence contained in the file
+	JournalSeq    uint64 // last sequence in the journal (> AppliedSeq: records await replay)
+	JournalBytes  int64
+	Expired       uint64 // tokens expired to stay within MaxBytes, ever
+	Clean         bool   // the last writer closed the file cleanly (false while one is open)
+	Shared        Totals
+	Namespaces    []NamespaceInfo // other than Shared, sorted by name then id
+}
+
+// NamespaceInfo is one namespace's learn totals.
+type NamespaceInfo struct {
+	NS     Namespace
+	Name   string // "" if no Op ever named it
+	Totals Totals
+}
+
+// Stat reads the header and namespace directory of the statfile at path.
+// It takes no lock and can run while a writer is active.
+func Stat(path string) (Info, error) {
+	m, err := openMapping(path, false)
+	if err != nil {
+		return Info{}, fmt.Errorf("mmapstore: stat %s: %w", path, err)
+	}
+	defer m.release()
+	info := Info{
+		Path:       path,
+		Params:     m.hdr.params,
+		FileSize:   int64(len(m.data)),
+		Capacity:   m.hdr.capacity,
+		Used:       m.load(wUsed),
+		MaxProbe:   int(m.hdr.maxProbe),
+		Generation: m.hdr.generation,
+		AppliedSeq: m.load(wAppliedSeq),
+		Expired:    m.load(wExpired),
+		Clean:      m.load(wClean) == 1,
+		Shared:     m.totals(Shared),
+	}
+	info.Load = float64(info.Used) / float64(info.Capacity)
+	if info.Used > 0 {
+		info.BytesPerToken = float64(info.FileSize) / float64(info.Used)
+	}
+	for i := uint64(0); i < m.hdr.nsCapacity; i++ {
+		if ns := Namespace(m.nsdir[i*nsWords]); ns != Shared {
+			info.Namespaces = append(info.Namespaces, NamespaceInfo{NS: ns, Name: m.nsName(i), Totals: m.totals(ns)})
+		}
+	}
+	slices.SortFunc(info.Namespaces, func(a, b NamespaceInfo) int {
+		if a.Name != b.Name {
+			if a.Name < b.Name {
+				return -1
+			}
+			return 1
+		}
+		if a.NS < b.NS {
+			return -1
+		}
+		if a.NS > b.NS {
+			return 1
+		}
+		return 0
+	})
+	jpath := path + ".journal"
+	scan, err := readJournalFile(jpath, nil)
+	if err != nil {
+		return info, fmt.Errorf("mmapstore: stat %s: journal %s: %w", path, jpath, err)
+	}
+	info.JournalSeq = max(scan.lastSeq, info.AppliedSeq)
+	if fi, err := os.Stat(jpath); err == nil {
+		info.JournalBytes = fi.Size()
+	}
+	return info, nil
+}

@@ -1,0 +1,469 @@
+package mmapstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+)
+
+// Writer is the only process that modifies a statfile: the learner. It
+// holds an exclusive flock on path+".lock" for its whole life. Its methods
+// are safe for concurrent use; Apply calls are serialised.
+type Writer struct {
+	path string
+	opts Options
+	log  *slog.Logger
+	fsys fileOps
+	lock *os.File
+
+	mu      sync.RWMutex
+	m       *mapping // current mapping (read-write)
+	j       *journal
+	seq     uint64 // last sequence written to the journal
+	applied uint64 // last sequence applied to m
+	failed  error  // sticky: set when state became uncertain
+	closed  bool
+
+	// scratch space of Apply, reused between calls
+	idx   map[uint64]int
+	es    []entry
+	nsIdx map[Namespace]int
+	nss   []nsEntry
+	rec   []byte
+}
+
+// OpenWriter opens the statfile at path for writing, creating it (and its
+// journal) if missing, and replays the journal. It fails with ErrLocked if
+// another writer holds the file, and with a *ParamsError if the file was
+// built with other tokenizer parameters.
+func OpenWriter(path string, opts *Options) (*Writer, error) {
+	o := opts.withDefaults()
+	wrap := func(err error) error { return fmt.Errorf("mmapstore: open statfile %s: %w", path, err) }
+	if !supportedPlatform || !isLittleEndian() {
+		return nil, wrap(ErrUnsupported)
+	}
+	if len(o.Params.Hash) > hashNameSz {
+		return nil, wrap(fmt.Errorf("hash name %q longer than %d bytes", o.Params.Hash, hashNameSz))
+	}
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	locked, err := lockFile(lock)
+	if err != nil || locked {
+		lock.Close()
+		if locked {
+			return nil, &lockedError{path: path}
+		}
+		return nil, wrap(fmt.Errorf("lock %s.lock: %w", path, err))
+	}
+	w := &Writer{
+		path:  path,
+		opts:  o,
+		log:   o.Logger.With("statfile", path),
+		fsys:  fileOps{noSync: o.NoSync, h: o.hooks},
+		lock:  lock,
+		idx:   make(map[uint64]int),
+		nsIdx: make(map[Namespace]int),
+	}
+	if err := w.open(); err != nil {
+		if w.m != nil {
+			w.m.release()
+		}
+		if w.j != nil {
+			w.j.f.Close()
+		}
+		unlockFile(lock)
+		lock.Close()
+		return nil, wrap(err)
+	}
+	return w, nil
+}
+
+func (w *Writer) open() error {
+	if _, err := os.Stat(w.path); errors.Is(err, os.ErrNotExist) {
+		if err := w.create(); err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+	}
+	m, err := openMapping(w.path, true)
+	if err != nil {
+		return err
+	}
+	w.m = m
+	if m.hdr.params != w.opts.Params {
+		return &ParamsError{Path: w.path, File: m.hdr.params, Want: w.opts.Params}
+	}
+	if m.load(wClean) == 0 {
+		used, nsUsed := m.recount()
+		w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "used", used, "namespaces", nsUsed)
+	}
+	m.store(wClean, 0)
+	if err := w.fsys.msync(m.data[:HeaderSize]); err != nil {
+		return fmt.Errorf("msync header: %w", err)
+	}
+	w.applied = m.load(wAppliedSeq)
+	w.seq = w.applied
+
+	jpath := w.path + ".journal"
+	j, created, err := openJournal(jpath, &w.fsys)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", jpath, err)
+	}
+	w.j = j
+	if created {
+		if err := w.fsys.syncDir(jpath); err != nil {
+			return fmt.Errorf("journal %s: %w", jpath, err)
+		}
+		return nil
+	}
+	return w.replay()
+}
+
+// replay applies the journal records newer than the statfile, drops a
+// torn tail, and checkpoints.
+func (w *Writer) replay() error {
+	jpath := w.j.path
+	replayed := 0
+	scan, err := scanJournal(io.NewSectionReader(w.j.f, 0, w.j.size), w.j.size, func(seq uint64, p []byte) error {
+		if seq <= w.applied {
+			return nil
+		}
+		if seq != w.applied+1 {
+			return fmt.Errorf("%w: journal jumps to seq %d but the statfile holds seq %d", ErrJournalCorrupt, seq, w.applied)
+		}
+		es, nss, err := decodePayload(p)
+		if err != nil {
+			return fmt.Errorf("seq %d: %w", seq, err)
+		}
+		keys := make(map[uint64]bool, len(es))
+		for _, e := range es {
+			keys[e.key] = true
+		}
+		keep := func(k uint64) bool { return keys[k] }
+		var newKeys, newNS uint64
+		for _, e := range es {
+			if _, found, _ := w.m.find(e.key); !found {
+				newKeys++
+			}
+		}
+		for _, n := range nss {
+			if _, found := w.m.nsFind(n.ns); n.ns != Shared && !found {
+				newNS++
+			}
+		}
+		if !w.fits(newKeys, newNS) {
+			if err := w.makeRoom(newKeys, newNS, false, keep); err != nil {
+				return err
+			}
+		}
+		if err := w.applyEntries(es, nss, keep); err != nil {
+			return err
+		}
+		w.applied = seq
+		replayed++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay journal %s: %w", jpath, err)
+	}
+	if scan.lastSeq > w.seq {
+		w.seq = scan.lastSeq
+	}
+	if w.applied > w.seq {
+		w.seq = w.applied
+	}
+	if scan.torn > 0 {
+		w.log.Warn("mmapstore: dropped torn journal tail", "bytes", scan.torn, "after_seq", scan.lastSeq)
+		if err := w.j.truncateTo(scan.validEnd, &w.fsys); err != nil {
+			return fmt.Errorf("truncate journal %s: %w", jpath, err)
+		}
+	}
+	if replayed > 0 {
+		w.log.Info("mmapstore: replayed journal", "records", replayed, "seq", w.applied)
+	}
+	if scan.records > 0 {
+		return w.checkpoint()
+	}
+	return nil
+}
+
+// create writes a new empty statfile at w.path.
+func (w *Writer) create() error {
+	capacity := ceilPow2(uint64(w.opts.InitialSlots))
+	if w.opts.MaxBytes > 0 {
+		for capacity > minSlots && fileSize(capacity, minNSSlots) > w.opts.MaxBytes {
+			capacity /= 2
+		}
+		if fileSize(capacity, minNSSlots) > w.opts.MaxBytes {
+			return fmt.Errorf("%w: MaxBytes %d is below the smallest statfile (%d bytes)",
+				ErrFull, w.opts.MaxBytes, fileSize(minSlots, minNSSlots))
+		}
+	}
+	m, _, err := w.writeFile(capacity, minNSSlots, 1, func(*mapping) error { return nil })
+	if err != nil {
+		return err
+	}
+	return m.release()
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.failed
+}
+
+func (w *Writer) fail(err error) {
+	if w.failed == nil {
+		w.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+		w.log.Error("mmapstore: writer failed", "err", err)
+	}
+}
+
+// Apply learns and unlearns ops as one journal record. When it returns a
+// nil error the record is durable (fsynced, unless Options.NoSync) and
+// applied; seq is its sequence number. Counts saturate at 2^32-1 and never
+// drop below zero; so do totals.
+func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
+	for i, op := range ops {
+		if (op.Class != Spam && op.Class != Ham) || (op.Delta != 1 && op.Delta != -1) {
+			return 0, fmt.Errorf("%w: op %d has class %d, delta %d", ErrBadOp, i, op.Class, op.Delta)
+		}
+	}
+	wrap := func(err error) error { return fmt.Errorf("mmapstore: apply to %s: %w", w.path, err) }
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return 0, wrap(err)
+	}
+	keep := func(k uint64) bool { _, ok := w.idx[k]; return ok }
+	newKeys, newNS := w.compute(ops)
+	if !w.fits(newKeys, newNS) {
+		if err := w.makeRoom(newKeys, newNS, false, keep); err != nil {
+			return 0, wrap(err)
+		}
+		newKeys, newNS = w.compute(ops)
+		if !w.fits(newKeys, newNS) {
+			return 0, wrap(fmt.Errorf("%w: %d new tokens, %d in use, capacity %d",
+				ErrFull, newKeys, w.m.load(wUsed), w.m.hdr.capacity))
+		}
+	}
+	if len(w.es) == 0 && len(w.nss) == 0 {
+		return w.seq, nil
+	}
+	seq = w.seq + 1
+	w.rec = encodeRecord(w.rec[:0], seq, w.es, w.nss)
+	consistent, err := w.j.append(w.rec, &w.fsys)
+	if err != nil {
+		if !consistent {
+			w.fail(err)
+		}
+		return 0, wrap(fmt.Errorf("journal: %w", err))
+	}
+	w.seq = seq
+	if err := w.applyEntries(w.es, w.nss, keep); err != nil {
+		w.fail(err)
+		return 0, wrap(err)
+	}
+	w.applied = seq
+	if w.opts.CheckpointBytes > 0 && w.j.size > w.opts.CheckpointBytes {
+		if err := w.checkpoint(); err != nil {
+			// The record is durable in the journal; later calls fail.
+			w.fail(fmt.Errorf("checkpoint: %w", err))
+		}
+	}
+	return seq, nil
+}
+
+// compute fills w.es and w.nss with the absolute values ops lead to and
+// returns how many keys and namespaces are not in the file yet.
+func (w *Writer) compute(ops []Op) (newKeys, newNS uint64) {
+	w.es = w.es[:0]
+	w.nss = w.nss[:0]
+	clear(w.idx)
+	clear(w.nsIdx)
+	m := w.m
+	for _, op := range ops {
+		for _, h := range op.Hashes {
+			k := mixKey(h, op.NS)
+			i, inBatch := w.idx[k]
+			var cur uint64
+			found := false
+			if inBatch {
+				cur = w.es[i].val
+			} else if idx, f, _ := m.find(k); f {
+				cur, found = m.slots[2*idx+1], true
+			}
+			nv := bump(cur, op.Class, op.Delta)
+			if inBatch {
+				w.es[i].val = nv
+				continue
+			}
+			if nv == cur {
+				continue
+			}
+			w.idx[k] = len(w.es)
+			w.es = append(w.es, entry{key: k, val: nv})
+			if !found {
+				newKeys++
+			}
+		}
+		i, inBatch := w.nsIdx[op.NS]
+		if !inBatch {
+			t := m.totals(op.NS)
+			if op.NS != Shared {
+				if _, found := m.nsFind(op.NS); !found {
+					newNS++
+				}
+			}
+			i = len(w.nss)
+			w.nsIdx[op.NS] = i
+			w.nss = append(w.nss, nsEntry{ns: op.NS, t: t})
+		}
+		n := &w.nss[i]
+		if op.Name != "" && n.name == "" {
+			n.name = op.Name
+		}
+		p := &n.t.Spam
+		if op.Class == Ham {
+			p = &n.t.Ham
+		}
+		switch {
+		case op.Delta > 0 && *p < math.MaxUint64:
+			*p++
+		case op.Delta < 0 && *p > 0:
+			*p--
+		}
+	}
+	return newKeys, newNS
+}
+
+// bump applies one learn (+1) or unlearn (-1) of class c to packed counts.
+func bump(v uint64, c Class, delta int) uint64 {
+	cnt := unpack(v)
+	p := &cnt.Spam
+	if c == Ham {
+		p = &cnt.Ham
+	}
+	switch {
+	case delta > 0 && *p < math.MaxUint32:
+		*p++
+	case delta < 0 && *p > 0:
+		*p--
+	}
+	return pack(cnt)
+}
+
+// fits reports whether newKeys and newNS more entries stay within the
+// load limits of the current file.
+func (w *Writer) fits(newKeys, newNS uint64) bool {
+	m := w.m
+	return m.load(wUsed)+newKeys <= m.limit(w.opts.MaxLoad) &&
+		float64(m.load(wNSUsed)+newNS) <= float64(m.hdr.nsCapacity)*nsMaxLoad
+}
+
+// applyEntries sets absolute values in the current mapping, growing (or
+// expiring) if a key finds no free slot within the probe bound.
+func (w *Writer) applyEntries(es []entry, nss []nsEntry, keep func(uint64) bool) error {
+	for _, e := range es {
+		for tries := 0; ; tries++ {
+			idx, found, ok := w.m.find(e.key)
+			if ok {
+				w.m.set(idx, e.key, e.val, !found)
+				break
+			}
+			if tries > 3 {
+				return fmt.Errorf("%w: no free slot within the probe bound", ErrFull)
+			}
+			if err := w.makeRoom(1, 0, true, keep); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range nss {
+		if n.ns != Shared {
+			if _, found := w.m.nsFind(n.ns); !found && !w.fits(0, 1) {
+				if err := w.makeRoom(0, 1, false, keep); err != nil {
+					return err
+				}
+			}
+		}
+		w.m.setTotals(n.ns, n.t, n.name)
+	}
+	return nil
+}
+
+// Lookup is Reader.Lookup on the writer's own mapping.
+func (w *Writer) Lookup(ns Namespace, hashes []uint64, out []Counts) (Totals, error) {
+	if len(out) < len(hashes) {
+		return Totals{}, ErrSizeMismatch
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return Totals{}, ErrClosed
+	}
+	return w.m.lookup(ns, hashes, out), nil
+}
+
+// Checkpoint makes the statfile hold every applied record and empties the
+// journal: msync the table, store the applied sequence in the header,
+// msync the header, truncate and fsync the journal.
+func (w *Writer) Checkpoint() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return fmt.Errorf("mmapstore: checkpoint %s: %w", w.path, err)
+	}
+	if err := w.checkpoint(); err != nil {
+		w.fail(err)
+		return fmt.Errorf("mmapstore: checkpoint %s: %w", w.path, err)
+	}
+	return nil
+}
+
+func (w *Writer) checkpoint() error {
+	if err := w.fsys.msync(w.m.data); err != nil {
+		return fmt.Errorf("msync: %w", err)
+	}
+	w.m.store(wAppliedSeq, w.applied)
+	if err := w.fsys.msync(w.m.data[:HeaderSize]); err != nil {
+		return fmt.Errorf("msync header: %w", err)
+	}
+	if err := w.j.reset(&w.fsys); err != nil {
+		return fmt.Errorf("truncate journal: %w", err)
+	}
+	return nil
+}
+
+// Close checkpoints, marks the file clean and releases the lock. After a
+// failure (ErrFailed) it only releases: the next OpenWriter replays.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.closed = true
+	var errs []error
+	if w.failed == nil {
+		if err := w.checkpoint(); err != nil {
+			errs = append(errs, err)
+		} else {
+			w.m.store(wClean, 1)
+			if err := w.fsys.msync(w.m.data[:HeaderSize]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	errs = append(errs, w.m.release(), w.j.f.Close(), unlockFile(w.lock), w.lock.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("mmapstore: close %s: %w", w.path, err)
+	}
+	return nil
+}
