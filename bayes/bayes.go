@@ -108,6 +108,10 @@ type Result struct {
 	Silent bool    // no verdict: gates not met or no usable token
 	Reason string  // why silent, e.g. "3 tokens < min_tokens 11"
 	Used   int     // tokens combined
+	// Evidence is the total weighted log-odds Σ w·ln(f/(1-f)) of the
+	// tokens combined: unbounded where Prob saturates at 0 or 1, so it
+	// orders confident verdicts among themselves (ROC figures).
+	Evidence float64
 	Top    []Contribution
 }
 
@@ -388,7 +392,7 @@ func (a *accumulator) finish(cfg Config, ntoks int) Result {
 	if math.IsNaN(p) {
 		return silent("numerical failure") // unreachable with finite inputs
 	}
-	r := Result{Prob: clamp01(p), Used: used}
+	r := Result{Prob: clamp01(p), Used: used, Evidence: sumLF - sumLG}
 
 	if a.top != nil {
 		nt, nm := a.nTop[0], a.nTop[1]

@@ -51,6 +51,10 @@ import (
 type Sample struct {
 	Spam  bool    // true label
 	Score float64 // higher = spammier, e.g. the Bayes probability or the total score
+	// Tiebreak orders samples of equal Score for the ROC figures (not for
+	// the fixed threshold): e.g. the Bayes probability under a total score
+	// that saturates. Zero when unused.
+	Tiebreak float64
 }
 
 // Report holds the accuracy figures of one evaluation.
@@ -76,8 +80,8 @@ type Report struct {
 }
 
 type point struct {
-	score float64
-	spam  bool
+	score, tie float64
+	spam       bool
 }
 
 // Compute evaluates samples at threshold and at the best threshold whose
@@ -91,7 +95,7 @@ func Compute(samples []Sample, threshold float64, maxFPR float64) Report {
 		if math.IsNaN(sc) {
 			sc = math.Inf(-1)
 		}
-		pts[i] = point{sc, s.Spam}
+		pts[i] = point{sc, s.Tiebreak, s.Spam}
 		calledSpam := sc >= threshold
 		if s.Spam {
 			r.Spam++
@@ -109,7 +113,12 @@ func Compute(samples []Sample, threshold float64, maxFPR float64) Report {
 	r.FPRate = ratio(r.FP, r.Ham)
 	r.FNRate = ratio(r.FN, r.Spam)
 
-	slices.SortFunc(pts, func(a, b point) int { return cmp.Compare(a.score, b.score) })
+	slices.SortFunc(pts, func(a, b point) int {
+		if c := cmp.Compare(a.score, b.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.tie, b.tie)
+	})
 
 	// AUC: walk groups of equal score upwards. twice the Mann–Whitney U
 	// is kept as an exact integer: each spam in a group earns 2 per ham
@@ -135,7 +144,7 @@ func Compute(samples []Sample, threshold float64, maxFPR float64) Report {
 	var fp, tp int64
 	for j := len(pts); j > 0; {
 		start := j - 1
-		for start > 0 && pts[start-1].score == pts[j-1].score {
+		for start > 0 && pts[start-1].same(pts[j-1]) {
 			start--
 		}
 		for _, p := range pts[start:j] {
@@ -156,10 +165,12 @@ func Compute(samples []Sample, threshold float64, maxFPR float64) Report {
 	return r
 }
 
+func (p point) same(q point) bool { return p.score == q.score && p.tie == q.tie }
+
 // groupEnd returns the end of the group of equal scores starting at i and
 // its spam and ham counts.
 func groupEnd(pts []point, i int) (j int, spam, ham int64) {
-	for j = i; j < len(pts) && pts[j].score == pts[i].score; j++ {
+	for j = i; j < len(pts) && pts[j].same(pts[i]); j++ {
 		if pts[j].spam {
 			spam++
 		} else {
@@ -246,4 +257,50 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		jsonFloat(r.OneMinusAUCPercent), jsonFloat(r.MaxFPR),
 		jsonFloat(r.FNRateAtFPR), jsonFloat(r.ThresholdAtFPR),
 	})
+}
+
+// ROCPoint is one point of the ROC curve.
+type ROCPoint struct{ FPR, TPR float64 }
+
+// ROC returns the ROC curve of samples, from (0,0) to (1,1), one point per
+// group of equal (Score, Tiebreak), highest scores first.
+func ROC(samples []Sample) []ROCPoint {
+	pts := make([]point, len(samples))
+	var nSpam, nHam int
+	for i, s := range samples {
+		sc := s.Score
+		if math.IsNaN(sc) {
+			sc = math.Inf(-1)
+		}
+		pts[i] = point{sc, s.Tiebreak, s.Spam}
+		if s.Spam {
+			nSpam++
+		} else {
+			nHam++
+		}
+	}
+	if nSpam == 0 || nHam == 0 {
+		return nil
+	}
+	slices.SortFunc(pts, func(a, b point) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.tie, a.tie)
+	})
+	curve := []ROCPoint{{0, 0}}
+	var tp, fp int
+	for i := 0; i < len(pts); {
+		j := i
+		for ; j < len(pts) && pts[j].same(pts[i]); j++ {
+			if pts[j].spam {
+				tp++
+			} else {
+				fp++
+			}
+		}
+		curve = append(curve, ROCPoint{float64(fp) / float64(nHam), float64(tp) / float64(nSpam)})
+		i = j
+	}
+	return curve
 }

@@ -249,3 +249,32 @@ func BenchmarkCompute100k(b *testing.B) {
 		Compute(s, 0.5, 0.001)
 	}
 }
+
+func TestTiebreak(t *testing.T) {
+	// Equal scores, separated by the tiebreak: a perfect ranking.
+	s := []Sample{{Spam: true, Score: 8, Tiebreak: 0.99}, {Spam: false, Score: 8, Tiebreak: 0.9}, {Spam: false, Score: 0}}
+	r := Compute(s, 6, 0)
+	if r.OneMinusAUCPercent != 0 || r.FP != 1 {
+		t.Fatalf("tiebreak ignored: %+v", r)
+	}
+	if r.FNRateAtFPR != 0 {
+		t.Fatalf("FN at FP=0 is %v, want 0 (the tiebreak separates them)", r.FNRateAtFPR)
+	}
+}
+
+func TestROC(t *testing.T) {
+	s := []Sample{{Spam: true, Score: 3}, {Spam: false, Score: 2}, {Spam: true, Score: 1}, {Spam: false, Score: 0}}
+	got := ROC(s)
+	want := []ROCPoint{{0, 0}, {0, 0.5}, {0.5, 0.5}, {0.5, 1}, {1, 1}}
+	if len(got) != len(want) {
+		t.Fatalf("ROC = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ROC = %v, want %v", got, want)
+		}
+	}
+	if ROC(s[:1]) != nil {
+		t.Fatal("ROC of one class should be nil")
+	}
+}

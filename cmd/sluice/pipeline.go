@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/sluicemail/sluice/bayes"
+	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learn"
+	"github.com/sluicemail/sluice/mbox"
+	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/tokenizer"
+)
+
+// This file builds the pipeline's parts from the configuration, so that
+// every command builds them the same way.
+
+func statfilePath(cfg config.Config) (string, error) { return dataPath(cfg, cfg.Statfile.Path) }
+
+// storeParams are the tokenizer parameters a statfile must have been built with.
+func storeParams(opts tokenizer.Options) mmapstore.Params {
+	p := tokenizer.New(opts).Params()
+	return mmapstore.Params{Hash: p.Hash, Seed: p.Seed, Window: p.Window, Version: p.Version}
+}
+
+func bayesConfig(cfg config.Config) bayes.Config {
+	b := bayes.DefaultConfig()
+	c := cfg.Classifier
+	b.MinTokens = c.MinTokens
+	b.MinLearns = c.MinLearns
+	b.MinTokenHits = c.MinTokenHits
+	b.MinStrength = c.MinProbStrength
+	b.SpamSymbolScore = c.SpamSymbolScore
+	b.HamSymbolScore = c.HamSymbolScore
+	return b
+}
+
+func scanOptions(cfg config.Config) scan.Options {
+	a := cfg.Actions
+	return scan.Options{
+		Tokenizer:    tokenizerOptions(cfg),
+		Bayes:        bayesConfig(cfg),
+		Actions:      scan.Thresholds{AddHeader: a.AddHeader, RewriteSubject: a.RewriteSubject, Greylist: a.Greylist, Reject: a.Reject},
+		UsersEnabled: cfg.Classifier.UsersEnabled,
+		TopTokens:    15,
+	}
+}
+
+func learnOptions(cfg config.Config) learn.Options {
+	return learn.Options{Tokenizer: tokenizerOptions(cfg), UsersEnabled: cfg.Classifier.UsersEnabled}
+}
+
+func writerOptions(cfg config.Config, log *slog.Logger) *mmapstore.Options {
+	return &mmapstore.Options{
+		Params:       storeParams(tokenizerOptions(cfg)),
+		InitialSlots: cfg.Statfile.InitialSlots,
+		MaxBytes:     int64(cfg.Statfile.MaxSize),
+		MaxLoad:      cfg.Statfile.MaxLoad,
+		Logger:       log,
+	}
+}
+
+// emptyStats stands in for a statfile that does not exist yet: every token
+// is unknown and nothing was learned, so Bayes stays silent and says why.
+type emptyStats struct{}
+
+func (emptyStats) Lookup(_ mmapstore.Namespace, hashes []uint64, out []mmapstore.Counts) (mmapstore.Totals, error) {
+	clear(out[:len(hashes)])
+	return mmapstore.Totals{}, nil
+}
+
+// openStats maps the statfile read-only; a missing file gives emptyStats.
+func openStats(cfg config.Config) (scan.Stats, func() error, error) {
+	path, err := statfilePath(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := mmapstore.OpenReader(path, storeParams(tokenizerOptions(cfg)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return emptyStats{}, func() error { return nil }, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, r.Close, nil
+}
+
+// message is one input message: where it came from and its bytes.
+type message struct {
+	name string
+	data []byte
+}
+
+// walkMessages calls fn for each message named by paths: a file is one
+// message, or every message of an mbox; a directory is every file below
+// it, in lexical order. No paths means one message on stdin.
+func walkMessages(std *stdio, paths []string, fn func(message) error) error {
+	if len(paths) == 0 {
+		data, err := readAllLimited(std.in)
+		if err != nil {
+			return err
+		}
+		return splitFile("-", data, fn)
+	}
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !d.Type().IsRegular() {
+				return nil
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return splitFile(path, data, fn)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitFile yields the messages of one file: itself, or those of an mbox.
+func splitFile(name string, data []byte, fn func(message) error) error {
+	if !mbox.IsMbox(data) {
+		return fn(message{name, data})
+	}
+	r := mbox.NewReader(bytes.NewReader(data), 0)
+	for i := 1; ; i++ {
+		m, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := fn(message{fmt.Sprintf("%s#%d", name, i), m}); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,228 @@
+// Package config is Sluice's one configuration file: TOML, every option with a
+// documented default, so that every command runs with no file at all.
+//
+// Load reads a file over the defaults: keys it does not name keep their
+// default, unknown keys and bad values are rejected with the file name and
+// line. Option names follow rspamd's where the two overlap (min_tokens,
+// min_learns, spam_score, ham_score, max_train, max_epoch, use_settings,
+// users_enabled, languages_enabled) so that admins can carry their settings
+// over. `sluice config` prints the defaults as a commented TOML file, generated
+// from the struct tags below, so that the documentation cannot drift.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the whole configuration. The zero value is not useful: start from
+// Default or Load.
+type Config struct {
+	DataDir    string     `toml:"data_dir" comment:"Directory for the statfile, its journal, the learn cache and the network file.\nCreated on first use. The --data-dir flag overrides it."`
+	Log        Log        `toml:"log"`
+	Tokenizer  Tokenizer  `toml:"tokenizer"`
+	Statfile   Statfile   `toml:"statfile"`
+	Classifier Classifier `toml:"classifier"`
+	Actions    Actions    `toml:"actions"`
+}
+
+// Log configures the log/slog output of every command.
+type Log struct {
+	Level  string `toml:"level" comment:"debug, info, warn or error."`
+	Format string `toml:"format" comment:"text or json."`
+}
+
+// Tokenizer configures how a message becomes tokens. Changing window changes
+// every token hash: a statfile built with another window is refused.
+type Tokenizer struct {
+	Window          int      `toml:"window" comment:"OSB window: a word is paired with the window-1 words before it (1 to 8)."`
+	MaxBytes        ByteSize `toml:"max_bytes" comment:"Bytes of a message read for tokens; the rest is not scanned (the result says truncated)."`
+	MaxParts        int      `toml:"max_parts" comment:"MIME parts walked per message."`
+	MaxDepth        int      `toml:"max_depth" comment:"Nesting depth of multiparts and attached messages."`
+	MaxWords        int      `toml:"max_words" comment:"Words per message; past it words are sampled deterministically."`
+	MaxWordsPerPart int      `toml:"max_words_per_part" comment:"Words per text part; past it words are sampled deterministically."`
+	MaxTime         Duration `toml:"max_time" comment:"Time spent tokenizing one message before it stops and keeps what it has."`
+}
+
+// Statfile configures the memory-mapped token statistics.
+type Statfile struct {
+	Path         string   `toml:"path" comment:"Statfile path; relative paths are below data_dir."`
+	InitialSlots int      `toml:"initial_slots" comment:"Slots of a new statfile (a power of two); it grows by doubling."`
+	MaxSize      ByteSize `toml:"max_size" comment:"Largest statfile; past it the least useful tokens are expired, learning never fails."`
+	MaxLoad      float64  `toml:"max_load" comment:"Fraction of slots in use before the table grows or expires tokens (0.5 to 0.95)."`
+}
+
+// Classifier configures the Bayes classifier.
+type Classifier struct {
+	MinTokens        int     `toml:"min_tokens" comment:"Bayes stays silent for messages with fewer tokens."`
+	MinLearns        int     `toml:"min_learns" comment:"Bayes stays silent until each class has this many learned messages."`
+	MinTokenHits     int     `toml:"min_token_hits" comment:"Tokens seen in fewer learned messages are ignored."`
+	MinProbStrength  float64 `toml:"min_prob_strength" comment:"Tokens whose probability is within this of 0.5 are ignored."`
+	UsersEnabled     bool    `toml:"users_enabled" comment:"Learn and classify per user (falling back to the shared statistics)."`
+	LanguagesEnabled bool    `toml:"languages_enabled" comment:"Learn and classify per language (falling back to the shared statistics)."`
+	SpamSymbolScore  float64 `toml:"bayes_spam_score" comment:"Score of BAYES_SPAM for a certain verdict; less certain verdicts score less."`
+	HamSymbolScore   float64 `toml:"bayes_ham_score" comment:"Score of BAYES_HAM for a certain verdict (negative)."`
+}
+
+// Actions maps the total score to what the MTA is told. A threshold of 0
+// turns that action off.
+type Actions struct {
+	AddHeader      float64 `toml:"add_header" comment:"Score from which X-Spam-Flag: YES is added."`
+	RewriteSubject float64 `toml:"rewrite_subject" comment:"Score from which the subject is rewritten (0 = off)."`
+	Greylist       float64 `toml:"greylist" comment:"Score from which the message is temporarily refused (0 = off)."`
+	Reject         float64 `toml:"reject" comment:"Score from which the message is rejected."`
+}
+
+// Default returns the embedded defaults.
+func Default() Config {
+	return Config{
+		DataDir: "./sluice-data",
+		Log:     Log{Level: "info", Format: "text"},
+		Tokenizer: Tokenizer{
+			Window:          5,
+			MaxBytes:        10 << 20,
+			MaxParts:        256,
+			MaxDepth:        10,
+			MaxWords:        20000,
+			MaxWordsPerPart: 5000,
+			MaxTime:         Duration(2 * time.Second),
+		},
+		Statfile: Statfile{
+			Path:         "bayes.statfile",
+			InitialSlots: 1 << 16,
+			MaxSize:      1 << 30,
+			MaxLoad:      0.8,
+		},
+		Classifier: Classifier{
+			MinTokens:       11,
+			MinLearns:       10,
+			MinTokenHits:    2,
+			MinProbStrength: 0.05,
+			SpamSymbolScore: 8,
+			HamSymbolScore:  -4,
+		},
+		Actions: Actions{AddHeader: 6, Reject: 15},
+	}
+}
+
+// Load returns the defaults overlaid with the TOML file at path. An empty
+// path returns the defaults.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse overlays the TOML document data (named name in errors) on the defaults.
+func Parse(name string, data []byte) (Config, error) {
+	cfg := Default()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, positioned(name, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, fmt.Errorf("config: %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// positioned rewrites a go-toml error as "config: FILE:LINE: message".
+func positioned(name string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		e := strict.Errors[0]
+		row, _ := e.Position()
+		return fmt.Errorf("config: %s:%d: unknown key %q", name, row, joinKey(e.Key()))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		if k := joinKey(de.Key()); k != "" {
+			return fmt.Errorf("config: %s:%d: %s: %w", name, row, k, err)
+		}
+		return fmt.Errorf("config: %s:%d: %w", name, row, err)
+	}
+	return fmt.Errorf("config: %s: %w", name, err)
+}
+
+func joinKey(k toml.Key) string {
+	var b bytes.Buffer
+	for i, p := range k {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// validate checks ranges that the types cannot express.
+func (c *Config) validate() error {
+	var errs []error
+	check := func(ok bool, key, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+		}
+	}
+	check(c.DataDir != "", "data_dir", "must not be empty")
+	check(oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	check(oneOf(c.Log.Format, "text", "json"), "log.format", "%q is not text or json", c.Log.Format)
+	t := c.Tokenizer
+	check(t.Window >= 1 && t.Window <= 8, "tokenizer.window", "%d is not between 1 and 8", t.Window)
+	check(t.MaxBytes > 0, "tokenizer.max_bytes", "must be positive")
+	check(t.MaxParts > 0, "tokenizer.max_parts", "must be positive")
+	check(t.MaxDepth > 0, "tokenizer.max_depth", "must be positive")
+	check(t.MaxWords > 0, "tokenizer.max_words", "must be positive")
+	check(t.MaxWordsPerPart > 0, "tokenizer.max_words_per_part", "must be positive")
+	check(t.MaxTime > 0, "tokenizer.max_time", "must be positive")
+	s := c.Statfile
+	check(s.Path != "", "statfile.path", "must not be empty")
+	check(s.InitialSlots >= 1024 && s.InitialSlots&(s.InitialSlots-1) == 0, "statfile.initial_slots", "%d is not a power of two of at least 1024", s.InitialSlots)
+	check(s.MaxSize >= 1<<20, "statfile.max_size", "%v is below 1MiB", s.MaxSize)
+	check(s.MaxLoad >= 0.5 && s.MaxLoad <= 0.95, "statfile.max_load", "%v is not between 0.5 and 0.95", s.MaxLoad)
+	k := c.Classifier
+	check(k.MinTokens >= 0, "classifier.min_tokens", "must not be negative")
+	check(k.MinLearns >= 0, "classifier.min_learns", "must not be negative")
+	check(k.MinTokenHits >= 0, "classifier.min_token_hits", "must not be negative")
+	check(k.MinProbStrength >= 0 && k.MinProbStrength < 0.5, "classifier.min_prob_strength", "%v is not in [0, 0.5)", k.MinProbStrength)
+	check(k.SpamSymbolScore >= 0, "classifier.bayes_spam_score", "must not be negative")
+	check(k.HamSymbolScore <= 0, "classifier.bayes_ham_score", "must not be positive")
+	a := c.Actions
+	check(a.AddHeader >= 0 && a.RewriteSubject >= 0 && a.Greylist >= 0 && a.Reject >= 0, "actions", "thresholds must not be negative")
+	return errors.Join(errs...)
+}
+
+func oneOf(s string, allowed ...string) bool {
+	for _, a := range allowed {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteDefaults writes the defaults as a commented TOML file.
+func WriteDefaults(w io.Writer) error { return Write(w, Default()) }
+
+// Write writes cfg as a commented TOML file.
+func Write(w io.Writer, cfg Config) error {
+	b, err := toml.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	_, err = w.Write(b)
+	return err
+}

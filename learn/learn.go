@@ -1,0 +1,170 @@
+// Package learn applies labelled messages to the statfile: it tokenizes a
+// message, consults the learn cache, and journals the statfile update through
+// the single writer (mmapstore.Writer).
+//
+// The learn cache lives in the statfile itself, in a reserved namespace: a
+// key derived from the message's content digest (and the user, with
+// per-user statistics) whose counts say the class it was learned as. So the
+// cache entry and the token counts change in one journaled operation: a
+// crash can never leave a message counted but not remembered, or remembered
+// but not counted. Learning the same class again is "already learned" and
+// counts nothing; learning the other class unlearns the first (counts and
+// totals down, never below zero) and learns the new one, atomically. The
+// cache is bounded with the statfile: when the statfile is full its least
+// useful keys are expired, and an expired cache entry only means that the
+// message would be counted again.
+//
+// A Learner is used by one goroutine at a time (the learner daemon
+// serialises requests; `sluice learn` is one process).
+package learn
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/tokenizer"
+)
+
+// Outcome says what a learn did.
+type Outcome uint8
+
+const (
+	Learned        Outcome = iota + 1 // counted as the class asked
+	AlreadyLearned                    // the same class was learned before: nothing counted
+	Relearned                         // the other class was learned before: unlearned, then learned
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Learned:
+		return "learned"
+	case AlreadyLearned:
+		return "already learned"
+	case Relearned:
+		return "relearned"
+	}
+	return "unknown"
+}
+
+// ErrNotMessage is returned for input that is not a mail message.
+var ErrNotMessage = errors.New("learn: input is not a mail message")
+
+// cacheNamespace is the reserved namespace of the learn cache.
+const cacheNamespace = "sys:learncache"
+
+// Options configure a Learner.
+type Options struct {
+	Tokenizer tokenizer.Options
+	// UsersEnabled: learn into the user's namespace as well as the shared one.
+	UsersEnabled bool
+}
+
+// Learner learns messages into one statfile.
+type Learner struct {
+	w       *mmapstore.Writer
+	tok     *tokenizer.Tokenizer
+	opts    Options
+	cacheNS mmapstore.Namespace
+}
+
+// New returns a Learner writing through w.
+func New(w *mmapstore.Writer, opts Options) *Learner {
+	return &Learner{w: w, tok: tokenizer.New(opts.Tokenizer), opts: opts, cacheNS: mmapstore.NamespaceOf(cacheNamespace)}
+}
+
+// Learn reads one message from r and learns it as class for user ("" for
+// none). It returns when the learn is durable.
+func (l *Learner) Learn(r io.Reader, class mmapstore.Class, user string) (Outcome, error) {
+	res, err := l.tok.Tokenize(r)
+	if errors.Is(err, tokenizer.ErrNotMessage) {
+		return 0, fmt.Errorf("%w: %v", ErrNotMessage, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("learn: %w", err)
+	}
+	return l.LearnTokens(res, class, user)
+}
+
+// LearnTokens learns an already tokenized message.
+func (l *Learner) LearnTokens(res *tokenizer.Result, class mmapstore.Class, user string) (Outcome, error) {
+	if class != mmapstore.Spam && class != mmapstore.Ham {
+		return 0, fmt.Errorf("learn: unknown class %d", class)
+	}
+	if len(res.Tokens) == 0 {
+		return 0, fmt.Errorf("%w: no tokens", ErrNotMessage)
+	}
+	if !l.opts.UsersEnabled {
+		user = ""
+	}
+	key := cacheKey(res.Digest, user)
+	var prev [1]mmapstore.Counts
+	if _, err := l.w.Lookup(l.cacheNS, []uint64{key}, prev[:]); err != nil {
+		return 0, fmt.Errorf("learn: read learn cache: %w", err)
+	}
+	before := classOf(prev[0])
+	if before == class {
+		return AlreadyLearned, nil
+	}
+	hashes := make([]uint64, len(res.Tokens))
+	for i, t := range res.Tokens {
+		hashes[i] = t.Hash
+	}
+	var ops []mmapstore.Op
+	if before != 0 {
+		ops = l.appendOps(ops, hashes, key, before, -1, user)
+	}
+	ops = l.appendOps(ops, hashes, key, class, +1, user)
+	if _, err := l.w.Apply(ops...); err != nil {
+		return 0, fmt.Errorf("learn: %w", err)
+	}
+	if before != 0 {
+		return Relearned, nil
+	}
+	return Learned, nil
+}
+
+// appendOps adds the operations that learn (delta +1) or unlearn (-1) one
+// message as class: the shared namespace, the user's, and the cache entry.
+func (l *Learner) appendOps(ops []mmapstore.Op, hashes []uint64, key uint64, class mmapstore.Class, delta int, user string) []mmapstore.Op {
+	ops = append(ops, mmapstore.Op{NS: mmapstore.Shared, Class: class, Delta: delta, Hashes: hashes})
+	if user != "" {
+		name := "user:" + user
+		ops = append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Class: class, Delta: delta, Hashes: hashes})
+	}
+	return append(ops, mmapstore.Op{NS: l.cacheNS, Name: cacheNamespace, Class: class, Delta: delta, Hashes: []uint64{key}})
+}
+
+// Class reports the class a message was learned as (0 if none).
+func (l *Learner) Class(res *tokenizer.Result, user string) (mmapstore.Class, error) {
+	if !l.opts.UsersEnabled {
+		user = ""
+	}
+	var c [1]mmapstore.Counts
+	if _, err := l.w.Lookup(l.cacheNS, []uint64{cacheKey(res.Digest, user)}, c[:]); err != nil {
+		return 0, fmt.Errorf("learn: read learn cache: %w", err)
+	}
+	return classOf(c[0]), nil
+}
+
+func classOf(c mmapstore.Counts) mmapstore.Class {
+	switch {
+	case c.Spam > c.Ham:
+		return mmapstore.Spam
+	case c.Ham > c.Spam:
+		return mmapstore.Ham
+	}
+	return 0
+}
+
+// cacheKey is the learn cache key of a digest for a user.
+func cacheKey(digest [32]byte, user string) uint64 {
+	k := binary.LittleEndian.Uint64(digest[:8])
+	if user != "" {
+		k ^= xxhash.Sum64String(user)
+	}
+	return k
+}

@@ -1,0 +1,219 @@
+// Package scan is the scan pipeline: one message in, one verdict out. It
+// tokenizes the message, looks the tokens up in the statfile, runs the Bayes
+// classifier, turns its result into symbols and sums their scores into a
+// total that decides the action.
+//
+// The same pipeline serves `sluice scan`, `sluice eval`, the milter and the
+// spamd listener, so that every front end gives the same verdict for the same
+// message. A Scanner is safe for concurrent use; each Scan borrows a
+// tokenizer and scratch buffers from a pool and allocates little.
+//
+// Namespaces: with per-user (or per-language) statistics enabled, the
+// classifier uses the most specific namespace whose learn totals reach
+// min_learns in both classes, and falls back to the shared statistics
+// otherwise; the verdict names the namespace it used.
+package scan
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/sluicemail/sluice/bayes"
+	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/tokenizer"
+)
+
+// Stats is the read side of a statfile: *mmapstore.Reader and
+// *mmapstore.Writer both provide it.
+type Stats interface {
+	Lookup(ns mmapstore.Namespace, hashes []uint64, out []mmapstore.Counts) (mmapstore.Totals, error)
+}
+
+// Options configure a Scanner.
+type Options struct {
+	Tokenizer tokenizer.Options
+	Bayes     bayes.Config
+	Actions   Thresholds
+	// UsersEnabled: classify with the user's own statistics when they have
+	// enough learns.
+	UsersEnabled bool
+	// TopTokens is how many of the weightiest tokens an explained verdict
+	// lists.
+	TopTokens int
+}
+
+// Request says whose message is scanned and how much to report.
+type Request struct {
+	User    string // recipient whose statistics apply (with UsersEnabled)
+	Explain bool   // keep the words behind the weightiest tokens
+}
+
+// Symbol is one named, weighted result.
+type Symbol struct {
+	Name   string  `json:"name"`
+	Score  float64 `json:"score"`
+	Detail string  `json:"detail,omitempty"`
+}
+
+// TokenWeight is one of the tokens that weighed most in the Bayes verdict.
+type TokenWeight struct {
+	Text     string  `json:"text"`
+	Prob     float64 `json:"prob"`     // smoothed spam probability of the token
+	Evidence float64 `json:"evidence"` // > 0 spammy, < 0 hammy
+	Spam     uint32  `json:"spam"`
+	Ham      uint32  `json:"ham"`
+}
+
+// Verdict is the outcome of scanning one message.
+type Verdict struct {
+	Score     float64       `json:"score"`
+	Required  float64       `json:"required"` // the add-header threshold
+	Action    Action        `json:"action"`
+	Symbols   []Symbol      `json:"symbols"`
+	Prob      float64       `json:"bayes_prob"` // 0.5 when Bayes was silent
+	Evidence  float64       `json:"bayes_evidence"` // total log-odds; orders verdicts where Prob saturates
+	Silent    string        `json:"bayes_silent,omitempty"`
+	Namespace string        `json:"namespace"`
+	Top       []TokenWeight `json:"top_tokens,omitempty"`
+	Truncated string        `json:"truncated,omitempty"`
+	Digest    [32]byte      `json:"-"`
+	// Tokens are the message's token hashes, for a learn that follows.
+	Tokens []uint64 `json:"-"`
+	// Features are the message's structure facts, for later stages.
+	Features tokenizer.Features `json:"-"`
+}
+
+// Scanner runs the pipeline against one statfile.
+type Scanner struct {
+	stats Stats
+	opts  Options
+	pool  sync.Pool // *worker
+}
+
+// worker is the per-scan scratch: a tokenizer and lookup buffers.
+type worker struct {
+	tok     *tokenizer.Tokenizer
+	explain *tokenizer.Tokenizer
+	hashes  []uint64
+	counts  []mmapstore.Counts
+	stats   []bayes.TokenStat
+	scratch bayes.Scratch
+}
+
+// New returns a Scanner reading stats.
+func New(stats Stats, opts Options) *Scanner {
+	s := &Scanner{stats: stats, opts: opts}
+	s.pool.New = func() any {
+		explain := opts.Tokenizer
+		explain.Explain = true
+		return &worker{tok: tokenizer.New(opts.Tokenizer), explain: tokenizer.New(explain)}
+	}
+	return s
+}
+
+// Scan tokenizes and classifies the message read from r. It returns an error
+// only when the input is not a message or the statfile cannot be read.
+func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict, error) {
+	w := s.pool.Get().(*worker)
+	defer s.pool.Put(w)
+	tok := w.tok
+	if req.Explain {
+		tok = w.explain
+	}
+	res, err := tok.Tokenize(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.classify(w, res, req)
+}
+
+// ScanTokens classifies an already tokenized message.
+func (s *Scanner) ScanTokens(res *tokenizer.Result, req Request) (*Verdict, error) {
+	w := s.pool.Get().(*worker)
+	defer s.pool.Put(w)
+	return s.classify(w, res, req)
+}
+
+func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verdict, error) {
+	n := len(res.Tokens)
+	w.hashes = slices.Grow(w.hashes[:0], n)[:n]
+	w.counts = slices.Grow(w.counts[:0], n)[:n]
+	w.stats = slices.Grow(w.stats[:0], n)[:n]
+	for i, t := range res.Tokens {
+		w.hashes[i] = t.Hash
+	}
+	v := &Verdict{
+		Required: s.opts.Actions.AddHeader,
+		Digest:   res.Digest,
+		Tokens:   slices.Clone(w.hashes),
+		Features: res.Features,
+	}
+	if res.Truncated {
+		v.Truncated = res.TruncatedReason
+	}
+	totals, ns, err := s.lookup(w, req.User)
+	if err != nil {
+		return nil, err
+	}
+	v.Namespace = ns
+	for i, t := range res.Tokens {
+		c := w.counts[i]
+		w.stats[i] = bayes.TokenStat{Spam: c.Spam, Ham: c.Ham, Dist: t.Dist, Meta: t.Kind == tokenizer.Meta}
+	}
+	cfg := s.opts.Bayes
+	if req.Explain && cfg.TopTokens < s.opts.TopTokens {
+		cfg.TopTokens = s.opts.TopTokens
+	}
+	br := bayes.ClassifyWith(cfg, bayes.Totals{Spam: totals.Spam, Ham: totals.Ham}, w.stats, &w.scratch)
+	v.Prob, v.Evidence = br.Prob, br.Evidence
+	if br.Silent {
+		v.Silent = br.Reason
+	}
+	if name, score, ok := bayes.Symbol(cfg, br); ok {
+		v.Symbols = append(v.Symbols, Symbol{Name: name, Score: score, Detail: fmt.Sprintf("%.2f%%", br.Prob*100)})
+	}
+	if req.Explain {
+		for _, c := range br.Top {
+			tw := TokenWeight{Prob: c.Prob, Evidence: c.Evidence, Spam: w.counts[c.Index].Spam, Ham: w.counts[c.Index].Ham}
+			if c.Index < len(res.Text) {
+				tw.Text = res.Text[c.Index]
+			}
+			v.Top = append(v.Top, tw)
+		}
+	}
+	for _, sym := range v.Symbols {
+		v.Score += sym.Score
+	}
+	v.Action = s.opts.Actions.Decide(v.Score)
+	return v, nil
+}
+
+// lookup fills w.counts from the most specific namespace that has enough
+// learns, and returns its totals and name ("" for the shared statistics).
+func (s *Scanner) lookup(w *worker, user string) (mmapstore.Totals, string, error) {
+	if s.opts.UsersEnabled && user != "" {
+		name := UserNamespace(user)
+		totals, err := s.stats.Lookup(mmapstore.NamespaceOf(name), w.hashes, w.counts)
+		if err != nil {
+			return totals, "", fmt.Errorf("scan: look up tokens for %s: %w", name, err)
+		}
+		min := uint64(max(s.opts.Bayes.MinLearns, 1))
+		if totals.Spam >= min && totals.Ham >= min {
+			return totals, name, nil
+		}
+	}
+	totals, err := s.stats.Lookup(mmapstore.Shared, w.hashes, w.counts)
+	if err != nil {
+		return totals, "", fmt.Errorf("scan: look up tokens: %w", err)
+	}
+	return totals, "", nil
+}
+
+// UserNamespace names the per-user namespace of an address.
+func UserNamespace(user string) string { return "user:" + user }
