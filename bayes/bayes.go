@@ -112,7 +112,7 @@ type Result struct {
 	// tokens combined: unbounded where Prob saturates at 0 or 1, so it
 	// orders confident verdicts among themselves (ROC figures).
 	Evidence float64
-	Top    []Contribution
+	Top      []Contribution
 }
 
 // Scratch holds reusable memory for [ClassifyWith]. It is only needed when

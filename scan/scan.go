@@ -73,7 +73,7 @@ type Verdict struct {
 	Required  float64       `json:"required"` // the add-header threshold
 	Action    Action        `json:"action"`
 	Symbols   []Symbol      `json:"symbols"`
-	Prob      float64       `json:"bayes_prob"` // 0.5 when Bayes was silent
+	Prob      float64       `json:"bayes_prob"`     // 0.5 when Bayes was silent
 	Evidence  float64       `json:"bayes_evidence"` // total log-odds; orders verdicts where Prob saturates
 	Silent    string        `json:"bayes_silent,omitempty"`
 	Namespace string        `json:"namespace"`
