@@ -25,6 +25,8 @@ const (
 	DefaultMaxProbe = 512
 
 	minSlots   = 1024
+	maxSlots   = 1 << 40
+	maxNSSlots = 1 << 32
 	minNSSlots = 64
 	nsMaxLoad  = 0.5
 	hashNameSz = 32
@@ -166,9 +168,9 @@ func decodeHeader(b []byte, size int64) (header, error) {
 	switch {
 	case h.slotSize != SlotSize || h.nsRecSize != NSRecordSize:
 		return h, ErrGeometry
-	case h.capacity < minSlots || bits.OnesCount64(h.capacity) != 1 || h.capacity > 1<<40:
+	case h.capacity < minSlots || bits.OnesCount64(h.capacity) != 1 || h.capacity > maxSlots:
 		return h, ErrGeometry
-	case h.nsCapacity < minNSSlots || bits.OnesCount64(h.nsCapacity) != 1 || h.nsCapacity > 1<<32:
+	case h.nsCapacity < minNSSlots || bits.OnesCount64(h.nsCapacity) != 1 || h.nsCapacity > maxNSSlots:
 		return h, ErrGeometry
 	case h.maxProbe == 0 || uint64(h.maxProbe) > h.capacity:
 		return h, ErrGeometry

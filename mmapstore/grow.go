@@ -26,11 +26,11 @@ func (w *Writer) makeRoom(newKeys, newNS uint64, force bool, keep func(uint64) b
 	if force {
 		capacity *= 2
 	}
-	for float64(used+newKeys) > float64(capacity)*w.opts.MaxLoad {
+	for float64(used+newKeys) > float64(capacity)*w.opts.MaxLoad && capacity < maxSlots {
 		capacity *= 2
 	}
 	nsCap := m.hdr.nsCapacity
-	for float64(nsUsed+newNS) > float64(nsCap)*nsMaxLoad {
+	for float64(nsUsed+newNS) > float64(nsCap)*nsMaxLoad && nsCap < maxNSSlots {
 		nsCap *= 2
 	}
 	target := int64(-1)

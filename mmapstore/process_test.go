@@ -278,4 +278,3 @@ func TestCrash_kill9(t *testing.T) {
 	info, _ := Stat(path)
 	t.Logf("final: %+v", info)
 }
-

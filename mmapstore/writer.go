@@ -98,9 +98,11 @@ func (w *Writer) open() error {
 	if m.hdr.params != w.opts.Params {
 		return &ParamsError{Path: w.path, File: m.hdr.params, Want: w.opts.Params}
 	}
-	if m.load(wClean) == 0 {
+	// The counters are outside the checksum: recount them after an unclean
+	// close, and whenever they are impossible.
+	if c := m.load(wClean); c != 1 || m.load(wUsed) > m.hdr.capacity || m.load(wNSUsed) > m.hdr.nsCapacity {
 		used, nsUsed := m.recount()
-		w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "used", used, "namespaces", nsUsed)
+		w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "clean", c, "used", used, "namespaces", nsUsed)
 	}
 	m.store(wClean, 0)
 	if err := w.fsys.msync(m.data[:HeaderSize]); err != nil {
