@@ -1,0 +1,168 @@
+// Package mmapstore is Sluice's statfile: the token statistics of one
+// classifier in one memory-mapped file, shared by many milter processes
+// (readers) and one learner (the writer). It knows nothing of mail: keys
+// are 64-bit token hashes, values are spam and ham counts.
+//
+// # Overview
+//
+//   - [OpenReader] maps the file read-only (PROT_READ, MAP_SHARED).
+//     [Reader.Lookup] answers a batch of hashes without a lock, a system
+//     call or an allocation, and follows the file when it is replaced.
+//   - [OpenWriter] takes an exclusive flock on path+".lock" (a second
+//     writer gets [ErrLocked]), replays the journal path+".journal", and
+//     [Writer.Apply] learns and unlearns messages durably.
+//   - [Stat] describes a file; [Check] verifies every invariant below (fsck).
+//
+// # File format (version 1)
+//
+// All integers are little-endian. The file is a 4096-byte header page, a
+// table of Capacity 16-byte slots (Capacity a power of two), then a
+// namespace directory of NSCapacity 128-byte records:
+//
+//	size = 4096 + Capacity*16 + NSCapacity*128
+//
+// Header, static part (written once when the file is made; covered by the
+// checksum):
+//
+//	offset size field
+//	     0    8 magic "SLUICEST"
+//	     8    4 format version (1)
+//	    12    4 slot size (16)
+//	    16    8 capacity: slots in the table, a power of two >= 1024
+//	    24    8 namespace directory capacity, a power of two >= 64
+//	    32    4 namespace record size (128)
+//	    36    4 probe bound: a key lives at most this many slots past its home
+//	    40    8 generation: 1 for a new file, +1 per rebuild (growth, expiry)
+//	    48    8 creation time of this file, unix nanoseconds
+//	    56    8 tokenizer hash seed
+//	    64    4 tokenizer window
+//	    68    4 tokenizer version
+//	    72   32 tokenizer hash name, ASCII, NUL padded
+//	   104  148 reserved, zero
+//	   252    4 CRC32C (Castagnoli) of bytes [0, 252)
+//
+// Header, dynamic part: aligned 8-byte counters, changed while readers run
+// and therefore read and written with atomic loads and stores. They are
+// outside the checksum because a checksum over them would have to be
+// rewritten with every learn and would be torn for a concurrent reader;
+// instead the writer recounts them when they are impossible or when the
+// file was not closed cleanly (invariant 6).
+//
+//	offset size field
+//	   256    8 used: slots holding a key
+//	   264    8 namespaces in the directory
+//	   272    8 applied sequence: last journal record contained in the file
+//	   280    8 expired: tokens dropped to stay within MaxBytes, ever
+//	   288    8 superseded: 1 once a newer file was renamed over this one
+//	   296    8 clean: 1 when the last writer closed the file, 0 while open
+//	   304    8 spam messages learned, shared namespace
+//	   312    8 ham messages learned, shared namespace
+//	   320 3776 reserved, zero
+//
+// Slot (at 4096 + i*16):
+//
+//	offset size field
+//	     0    8 key: mix(token hash, namespace); 0 = empty slot
+//	     8    4 spam count   \ one aligned 8-byte word, so a reader
+//	    12    4 ham count    / gets both counts with one atomic load
+//
+// Namespace record (at 4096 + Capacity*16 + j*128):
+//
+//	offset size field
+//	     0    8 namespace id; 0 = empty record
+//	     8    8 spam messages learned in the namespace
+//	    16    8 ham messages learned in the namespace
+//	    24    8 length of the name (0 = unknown)
+//	    32   96 name, as given in Op.Name (truncated to 96 bytes)
+//
+// # Keys, probing and namespaces
+//
+// A key is mixKey(hash, ns): the hash XOR ns*0x9e3779b97f4a7c15, through
+// the murmur3 64-bit finalizer (a bijection), with 0 mapped to 1. The home
+// slot is the key's top log2(Capacity) bits. Lookups probe linearly with
+// wraparound and stop at the key, at an empty slot, or after the probe
+// bound. Slots are never emptied in place (unlearning to 0/0 keeps the
+// slot; rebuilds drop such slots), so stopping at an empty slot is sound.
+//
+// Namespaces (per user, per language) are part of the key; [Shared] (0) is
+// the global one and keeps its totals in the header. Every other
+// namespace's learn totals (and name, for [Stat]) live in the directory, a
+// second open-addressing table probed from mixKey(ns, 0) and kept at most
+// half full.
+//
+// # Who writes, and in what order
+//
+// Only the Writer writes, through its own read-write shared mapping, with
+// aligned atomic stores. Readers map PROT_READ, so a stray write faults.
+// A new slot gets its counts first and its key last; an existing slot gets
+// one store of the counts word. Readers load the key, then the counts, then
+// the key again. Counts saturate at 2^32-1 and stop at 0; totals likewise.
+//
+// Apply, for a batch of ops:
+//
+//  1. computes the absolute values the ops lead to;
+//  2. if they would pass the load limit, rebuilds first (see below);
+//  3. appends one journal record (seq, length, CRC32C, absolute values)
+//     and fsyncs the journal: from here the learn is durable;
+//  4. stores the values into the mapping, then returns seq.
+//
+// Checkpoint (when the journal passes Options.CheckpointBytes, and on
+// Close): msync the mapping; store the applied seq in the header; msync the
+// header; truncate the journal to its header and fsync it. A crash between
+// any two steps leaves records that replay idempotently: replay on open
+// sets the values of every record with seq > the applied seq, drops a torn
+// tail (a record cut short or failing its CRC), and checkpoints.
+//
+// Group commit is not implemented: concurrent Apply calls are serialised,
+// each with its own fsync. To learn in bulk, pass many ops to one Apply
+// (one record, one fsync), or use Options.NoSync and Checkpoint at the end.
+//
+// # Growth and expiry
+//
+// A file never changes size in place. When a batch would pass
+// Options.MaxLoad (0.8 by default: 20 bytes per token at the limit), or a
+// key finds no empty slot within the probe bound, the writer writes a new
+// file at path+".tmp" with twice the capacity (more if needed), msyncs and
+// fsyncs it, renames it over path, fsyncs the directory, and only then
+// sets the superseded flag in the old file's header. Readers check that
+// flag (one atomic load per batch) and map the new file; each mapping is
+// reference counted per batch and unmapped after the last batch using it.
+// Once a second, readers also compare the inode at path with their mapping,
+// in case a writer died between the rename and the flag.
+//
+// When the doubled file would pass Options.MaxBytes, the new file instead
+// gets the largest capacity that fits, and the least useful tokens are
+// expired until the table is at 75% of its load limit: lowest spam+ham
+// first (hapaxes), then the smallest |spam-ham| (no information), then an
+// order by re-mixed key, so the choice is deterministic and spread over
+// the table. Tokens of the batch being learned are never expired. The
+// number expired accumulates in the header. Learning only fails for lack
+// of room ([ErrFull]) if one batch alone holds more distinct tokens than
+// the largest table within MaxBytes.
+//
+// # Invariants (checked by [Check])
+//
+//  1. The static header has the magic, version 1, slot size 16, record
+//     size 128, power-of-two capacities, and a valid CRC32C; the file size
+//     is exactly 4096 + Capacity*16 + NSCapacity*128.
+//  2. Every non-empty slot's key is at most probe-bound-1 slots past its
+//     home slot, with no empty slot between its home and itself.
+//  3. No key appears twice.
+//  4. An empty slot has zero counts.
+//  5. The same hold for the namespace directory, which is at most half full.
+//  6. When the clean flag is 1, used and the namespace count equal the
+//     table's; otherwise the next writer recounts them.
+//  7. The journal starts with its header; its records have consecutive
+//     sequence numbers, and the first is at most the applied seq + 1 (no
+//     acknowledged learn is missing). A torn last record is not an error.
+//  8. The file at path is never superseded; a superseded file is unlinked.
+//
+// # Platforms and caveats
+//
+// The package needs a little-endian unix (linux, the BSDs, darwin): the
+// counters are read with native atomic loads. A statfile must not be
+// truncated or rewritten by anything but the Writer while mapped: readers
+// would fault (SIGBUS). Params are compared field by field; a file built
+// with other tokenizer parameters is refused with a [*ParamsError] naming
+// each difference.
+package mmapstore
