@@ -41,11 +41,16 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	online := fs.Bool("online", false, "TREC online protocol: classify each test message, then learn its true label")
 	policy := fs.String("policy", "error", "online training policy: all, error, or near (error or near miss)")
 	report := fs.String("report", "", "only compute the figures from a `TSV` of spam|ham<TAB>score lines (e.g. another filter's)")
+	threshold := fs.Float64("threshold", math.NaN(), "score from which a message counts as spam (default: the add_header score; 0.5 with --report)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *report != "" {
-		return evalReport(std, *report, c.json, *plot)
+		t := *threshold
+		if math.IsNaN(t) {
+			t = 0.5
+		}
+		return evalReport(std, *report, t, c.json, *plot)
 	}
 	if *testList == "" || (*trainList == "" && !*online) {
 		fs.Usage()
@@ -122,7 +127,11 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 			onlineLearnSecs += time.Since(t1).Seconds()
 		}
 	}
-	rep := evalstats.Compute(samples, cfg.Actions.AddHeader, maxFPR)
+	t := *threshold
+	if math.IsNaN(t) {
+		t = cfg.Actions.AddHeader
+	}
+	rep := evalstats.Compute(samples, t, maxFPR)
 	if *scoresOut != "" {
 		body := "class\tpath\tscore\tbayes_prob\tbayes_evidence\taction\n" + strings.Join(scoreLines, "\n") + "\n"
 		if err := os.WriteFile(*scoresOut, []byte(body), 0o644); err != nil {
@@ -240,7 +249,7 @@ func readList(path string) ([]labelled, error) {
 }
 
 // evalReport computes the figures from another filter's scores.
-func evalReport(std *stdio, path string, asJSON bool, plot string) error {
+func evalReport(std *stdio, path string, threshold float64, asJSON bool, plot string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -262,7 +271,7 @@ func evalReport(std *stdio, path string, asJSON bool, plot string) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	rep := evalstats.Compute(samples, 0.5, maxFPR)
+	rep := evalstats.Compute(samples, threshold, maxFPR)
 	if plot != "" {
 		if err := writeROC(plot, samples); err != nil {
 			return err
