@@ -216,5 +216,4 @@ func nsHome(ns Namespace, n uint64) uint64 {
 func pack(c Counts) uint64     { return uint64(c.Spam) | uint64(c.Ham)<<32 }
 func unpack(v uint64) Counts   { return Counts{Spam: uint32(v), Ham: uint32(v >> 32)} }
 func isLittleEndian() bool     { return binary.NativeEndian.Uint16([]byte{1, 0}) == 1 }
-func isPow2(n uint64) bool     { return n != 0 && n&(n-1) == 0 }
 func ceilPow2(n uint64) uint64 { return 1 << bits.Len64(n-1) }

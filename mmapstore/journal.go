@@ -44,7 +44,6 @@ type journal struct {
 	f    *os.File
 	path string
 	size int64
-	buf  []byte
 }
 
 // encodeRecord appends a record for seq to buf.
