@@ -64,6 +64,9 @@ type Classifier struct {
 	MinLearns        int     `toml:"min_learns" comment:"Bayes stays silent until each class has this many learned messages."`
 	MinTokenHits     int     `toml:"min_token_hits" comment:"Tokens seen in fewer learned messages are ignored."`
 	MinProbStrength  float64 `toml:"min_prob_strength" comment:"Tokens whose probability is within this of 0.5 are ignored."`
+	RobinsonS        float64 `toml:"robinson_s" comment:"Strength of the prior pulling rarely seen tokens toward robinson_x (Robinson's s)."`
+	RobinsonX        float64 `toml:"robinson_x" comment:"Probability assumed for a token never seen (Robinson's x)."`
+	MaxTokens        int     `toml:"max_tokens" comment:"Combine only this many of the most decisive tokens (0 = all)."`
 	UsersEnabled     bool    `toml:"users_enabled" comment:"Learn and classify per user (falling back to the shared statistics)."`
 	LanguagesEnabled bool    `toml:"languages_enabled" comment:"Learn and classify per language (falling back to the shared statistics)."`
 	SpamSymbolScore  float64 `toml:"bayes_spam_score" comment:"Score of BAYES_SPAM for a certain verdict; less certain verdicts score less."`
@@ -104,6 +107,8 @@ func Default() Config {
 			MinLearns:       10,
 			MinTokenHits:    2,
 			MinProbStrength: 0.05,
+			RobinsonS:       1,
+			RobinsonX:       0.5,
 			SpamSymbolScore: 8,
 			HamSymbolScore:  -4,
 		},
@@ -198,6 +203,9 @@ func (c *Config) validate() error {
 	check(k.MinLearns >= 0, "classifier.min_learns", "must not be negative")
 	check(k.MinTokenHits >= 0, "classifier.min_token_hits", "must not be negative")
 	check(k.MinProbStrength >= 0 && k.MinProbStrength < 0.5, "classifier.min_prob_strength", "%v is not in [0, 0.5)", k.MinProbStrength)
+	check(k.RobinsonS > 0, "classifier.robinson_s", "must be positive")
+	check(k.RobinsonX > 0 && k.RobinsonX < 1, "classifier.robinson_x", "%v is not in (0, 1)", k.RobinsonX)
+	check(k.MaxTokens >= 0, "classifier.max_tokens", "must not be negative")
 	check(k.SpamSymbolScore >= 0, "classifier.bayes_spam_score", "must not be negative")
 	check(k.HamSymbolScore <= 0, "classifier.bayes_ham_score", "must not be positive")
 	a := c.Actions

@@ -91,11 +91,25 @@ func (l *Learner) Learn(r io.Reader, class mmapstore.Class, user string) (Outcom
 
 // LearnTokens learns an already tokenized message.
 func (l *Learner) LearnTokens(res *tokenizer.Result, class mmapstore.Class, user string) (Outcome, error) {
+	ops, out, err := l.plan(nil, res, class, user)
+	if err != nil || out == AlreadyLearned {
+		return out, err
+	}
+	if _, err := l.w.Apply(ops...); err != nil {
+		return 0, fmt.Errorf("learn: %w", err)
+	}
+	return out, nil
+}
+
+// plan appends to ops what learning res as class takes, after consulting
+// the learn cache; it returns AlreadyLearned with no ops when nothing is to
+// be done.
+func (l *Learner) plan(ops []mmapstore.Op, res *tokenizer.Result, class mmapstore.Class, user string) ([]mmapstore.Op, Outcome, error) {
 	if class != mmapstore.Spam && class != mmapstore.Ham {
-		return 0, fmt.Errorf("learn: unknown class %d", class)
+		return ops, 0, fmt.Errorf("learn: unknown class %d", class)
 	}
 	if len(res.Tokens) == 0 {
-		return 0, fmt.Errorf("%w: no tokens", ErrNotMessage)
+		return ops, 0, fmt.Errorf("%w: no tokens", ErrNotMessage)
 	}
 	if !l.opts.UsersEnabled {
 		user = ""
@@ -103,28 +117,22 @@ func (l *Learner) LearnTokens(res *tokenizer.Result, class mmapstore.Class, user
 	key := cacheKey(res.Digest, user)
 	var prev [1]mmapstore.Counts
 	if _, err := l.w.Lookup(l.cacheNS, []uint64{key}, prev[:]); err != nil {
-		return 0, fmt.Errorf("learn: read learn cache: %w", err)
+		return ops, 0, fmt.Errorf("learn: read learn cache: %w", err)
 	}
 	before := classOf(prev[0])
 	if before == class {
-		return AlreadyLearned, nil
+		return ops, AlreadyLearned, nil
 	}
 	hashes := make([]uint64, len(res.Tokens))
 	for i, t := range res.Tokens {
 		hashes[i] = t.Hash
 	}
-	var ops []mmapstore.Op
+	out := Learned
 	if before != 0 {
 		ops = l.appendOps(ops, hashes, key, before, -1, user)
+		out = Relearned
 	}
-	ops = l.appendOps(ops, hashes, key, class, +1, user)
-	if _, err := l.w.Apply(ops...); err != nil {
-		return 0, fmt.Errorf("learn: %w", err)
-	}
-	if before != 0 {
-		return Relearned, nil
-	}
-	return Learned, nil
+	return l.appendOps(ops, hashes, key, class, +1, user), out, nil
 }
 
 // appendOps adds the operations that learn (delta +1) or unlearn (-1) one

@@ -154,3 +154,31 @@ func TestLearnNotMessage(t *testing.T) {
 		t.Fatalf("non-messages were counted: %+v", tot)
 	}
 }
+
+func TestBatch(t *testing.T) {
+	l, w := newLearner(t, Options{})
+	b := l.NewBatch(3)
+	msgs := []struct {
+		m     string
+		class mmapstore.Class
+		want  Outcome
+	}{
+		{msg("a", "first message about apples"), mmapstore.Spam, Learned},
+		{msg("b", "second message about pears"), mmapstore.Ham, Learned},
+		{msg("a", "first message about apples"), mmapstore.Spam, AlreadyLearned}, // pending in the batch
+		{msg("a", "first message about apples"), mmapstore.Ham, Relearned},      // flushes, then relearns
+		{msg("c", "third message about plums"), mmapstore.Ham, Learned},
+	}
+	for i, c := range msgs {
+		got, err := b.Add(strings.NewReader(c.m), c.class, "")
+		if err != nil || got != c.want {
+			t.Fatalf("message %d: %v %v, want %v", i, got, err, c.want)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if tot := totals(t, w, mmapstore.Shared); tot.Spam != 0 || tot.Ham != 3 {
+		t.Fatalf("totals %+v, want 0 spam, 3 ham", tot)
+	}
+}

@@ -80,7 +80,9 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	wopts := writerOptions(cfg, newLogger(cfg, std.err))
+	quiet := cfg
+	quiet.Log.Level = "warn" // growth of the throwaway statfile is not news
+	wopts := writerOptions(cfg, newLogger(quiet, std.err))
 	wopts.NoSync = true // a throwaway statfile: durability is not measured here
 	wopts.MaxBytes = 0
 	w, err := mmapstore.OpenWriter(filepath.Join(dir, "eval.statfile"), wopts)

@@ -37,6 +37,8 @@ func bayesConfig(cfg config.Config) bayes.Config {
 	b.MinLearns = c.MinLearns
 	b.MinTokenHits = c.MinTokenHits
 	b.MinStrength = c.MinProbStrength
+	b.RobinsonS, b.RobinsonX = c.RobinsonS, c.RobinsonX
+	b.MaxTokens = c.MaxTokens
 	b.SpamSymbolScore = c.SpamSymbolScore
 	b.HamSymbolScore = c.HamSymbolScore
 	return b

@@ -1,0 +1,88 @@
+package learn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/tokenizer"
+)
+
+// DefaultBatchSize is how many messages a Batch journals with one fsync.
+const DefaultBatchSize = 256
+
+// Batch learns many messages with one journal write and fsync per group:
+// bulk imports run at the speed of tokenizing rather than of the disk. A
+// message added to a batch is durable only after the Flush that follows it
+// (Add flushes by itself every size messages); the caller reports success
+// only after the last Flush.
+type Batch struct {
+	l       *Learner
+	size    int
+	ops     []mmapstore.Op
+	pending map[uint64]mmapstore.Class // learn cache keys in ops
+	n       int
+}
+
+// NewBatch returns a Batch of size messages (<= 0: DefaultBatchSize).
+func (l *Learner) NewBatch(size int) *Batch {
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	return &Batch{l: l, size: size, pending: make(map[uint64]mmapstore.Class)}
+}
+
+// Add tokenizes one message and queues its learn. The outcome is what the
+// learn will do once flushed.
+func (b *Batch) Add(r io.Reader, class mmapstore.Class, user string) (Outcome, error) {
+	res, err := b.l.tok.Tokenize(r)
+	if errors.Is(err, tokenizer.ErrNotMessage) {
+		return 0, fmt.Errorf("%w: %v", ErrNotMessage, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("learn: %w", err)
+	}
+	u := user
+	if !b.l.opts.UsersEnabled {
+		u = ""
+	}
+	key := cacheKey(res.Digest, u)
+	if c, ok := b.pending[key]; ok {
+		if c == class {
+			return AlreadyLearned, nil
+		}
+		// The same message again as the other class: the cache must see
+		// the first learn before the relearn is planned.
+		if err := b.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	ops, out, err := b.l.plan(b.ops, res, class, user)
+	if err != nil || out == AlreadyLearned {
+		return out, err
+	}
+	b.ops = ops
+	b.pending[key] = class
+	if b.n++; b.n >= b.size {
+		if err := b.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return out, nil
+}
+
+// Flush journals and applies the queued learns; they are durable when it
+// returns nil.
+func (b *Batch) Flush() error {
+	if len(b.ops) == 0 {
+		return nil
+	}
+	if _, err := b.l.w.Apply(b.ops...); err != nil {
+		return fmt.Errorf("learn: %w", err)
+	}
+	b.ops = b.ops[:0]
+	clear(b.pending)
+	b.n = 0
+	return nil
+}
