@@ -30,6 +30,7 @@ type Config struct {
 	Statfile   Statfile   `toml:"statfile"`
 	Classifier Classifier `toml:"classifier"`
 	Actions    Actions    `toml:"actions"`
+	Milter     Milter     `toml:"milter"`
 }
 
 // Log configures the log/slog output of every command.
@@ -82,6 +83,28 @@ type Actions struct {
 	Reject         float64 `toml:"reject" comment:"Score from which the message is rejected."`
 }
 
+// Milter configures `sluice milter`, the filter Postfix and Sendmail call.
+// Trusted networks are one string (like Postfix's mynetworks) so that Config
+// stays comparable.
+type Milter struct {
+	Listen          string   `toml:"listen" comment:"Where the milter listens: unix:/path (or local:/path) or inet:host:port. The --listen flag overrides it."`
+	SocketMode      string   `toml:"socket_mode" comment:"Permissions of a unix socket (octal). The MTA's user must be able to write it."`
+	SocketGroup     string   `toml:"socket_group" comment:"Group of a unix socket, e.g. postfix (empty: the process's group)."`
+	MaxSize         ByteSize `toml:"max_size" comment:"Largest message scanned; larger ones are delivered unscanned with X-Spam-Status: No, skipped."`
+	IdleTimeout     Duration `toml:"idle_timeout" comment:"Longest wait for the MTA's next command; keep it above Postfix's smtpd_timeout (300s)."`
+	ReadTimeout     Duration `toml:"read_timeout" comment:"Longest time to read the rest of a command once it started, or to write a reply."`
+	ShutdownTimeout Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long messages in flight may take before their connections are closed."`
+	DefaultAction   string   `toml:"default_action" comment:"Verdict when scanning fails (fail-open by default): accept, tempfail or reject."`
+	RejectMessage   string   `toml:"reject_message" comment:"SMTP reply for rejected spam: a 5xx code, an optional 5.x.x status, a text."`
+	GreylistMessage string   `toml:"greylist_message" comment:"SMTP reply for the greylist action: a 4xx code, an optional 4.x.x status, a text."`
+	SubjectTemplate string   `toml:"subject_template" comment:"New subject for the rewrite_subject action; %s stands for the original subject."`
+	Quarantine      bool     `toml:"quarantine" comment:"Quarantine (Postfix: hold queue) instead of rejecting messages at the reject score."`
+	SkipAuth        bool     `toml:"skip_authenticated" comment:"Do not scan mail from authenticated senders (SMTP AUTH: the {auth_authen} macro)."`
+	TrustedNetworks string   `toml:"trusted_networks" comment:"Client networks whose mail is not scanned: addresses or CIDRs separated by spaces or commas."`
+	UserHeader      string   `toml:"user_header" comment:"Header naming the user whose statistics apply (e.g. Deliver-To); empty: the first recipient."`
+	FeedSocket      string   `toml:"feed_socket" comment:"Unix datagram socket of the learner to send scan records to (empty: none). Never blocks."`
+}
+
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
@@ -113,6 +136,19 @@ func Default() Config {
 			HamSymbolScore:  -4,
 		},
 		Actions: Actions{AddHeader: 6, Reject: 15},
+		Milter: Milter{
+			Listen:          "inet:127.0.0.1:7357",
+			SocketMode:      "0660",
+			MaxSize:         10 << 20,
+			IdleTimeout:     Duration(10 * time.Minute),
+			ReadTimeout:     Duration(time.Minute),
+			ShutdownTimeout: Duration(30 * time.Second),
+			DefaultAction:   "accept",
+			RejectMessage:   "550 5.7.1 Message rejected as spam",
+			GreylistMessage: "451 4.7.1 Try again later",
+			SubjectTemplate: "***SPAM*** %s",
+			SkipAuth:        true,
+		},
 	}
 }
 
@@ -210,6 +246,7 @@ func (c *Config) validate() error {
 	check(k.HamSymbolScore <= 0, "classifier.bayes_ham_score", "must not be positive")
 	a := c.Actions
 	check(a.AddHeader >= 0 && a.RewriteSubject >= 0 && a.Greylist >= 0 && a.Reject >= 0, "actions", "thresholds must not be negative")
+	errs = append(errs, c.Milter.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -76,3 +76,37 @@ func TestLoadNoFile(t *testing.T) {
 		t.Fatal("Load of a missing file succeeded")
 	}
 }
+
+func TestMilterSection(t *testing.T) {
+	good := "[milter]\nlisten = \"unix:/run/sluice/milter.sock\"\nsocket_mode = \"0600\"\nmax_size = \"1MiB\"\n" +
+		"trusted_networks = \"10.0.0.0/8, 192.0.2.1 2001:db8::/32\"\nreject_message = \"554 5.7.1 No thanks\"\nquarantine = true\n"
+	c, err := Parse("sluice.toml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode, _ := c.Milter.Mode(); mode != 0o600 || c.Milter.MaxSize != 1<<20 || !c.Milter.Quarantine {
+		t.Fatalf("unexpected milter config %+v", c.Milter)
+	}
+	nets, err := c.Milter.Networks()
+	if err != nil || len(nets) != 3 || nets[1].String() != "192.0.2.1/32" {
+		t.Fatalf("networks = %v, %v", nets, err)
+	}
+	for _, bad := range []struct{ in, want string }{
+		{"listen = \"tcp:1\"", "milter.listen"},
+		{"listen = \"unix:relative.sock\"", "absolute path"},
+		{"listen = \"inet:127.0.0.1\"", "milter.listen"},
+		{"socket_mode = \"rw\"", "milter.socket_mode"},
+		{"default_action = \"drop\"", "milter.default_action"},
+		{"reject_message = \"451 4.7.1 later\"", "milter.reject_message"},
+		{"reject_message = \"550 4.7.1 mixed\"", "milter.reject_message"},
+		{"greylist_message = \"550 5.7.1 no\"", "milter.greylist_message"},
+		{"subject_template = \"[SPAM]\"", "milter.subject_template"},
+		{"trusted_networks = \"10.0.0.0/33\"", "milter.trusted_networks"},
+		{"idle_timeout = \"0s\"", "milter.idle_timeout"},
+	} {
+		_, err := Parse("sluice.toml", []byte("[milter]\n"+bad.in+"\n"))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: err = %v, want %q", bad.in, err, bad.want)
+		}
+	}
+}
