@@ -1,0 +1,21 @@
+// Package feed carries scan records from the milter to the learner: after
+// each verdict the milter sends one Record, and the learner (a later issue)
+// reads them for autolearn and for training the network.
+//
+// The transport is a unix datagram socket (SOCK_DGRAM), chosen so that the
+// sender never waits: a Sender uses a non-blocking socket and sends each
+// record as one datagram with sendto(2). When the learner is not running
+// (ENOENT, ECONNREFUSED) or its receive queue is full (EAGAIN) the record is
+// dropped and counted; scanning is never slowed by the learner, as the
+// design requires. Datagrams keep record boundaries, so a receiver never
+// sees half a record, and a restarted learner is found again by path on the
+// next send.
+//
+// A record is a JSON object of at most MaxRecordSize bytes: readable with
+// socat when debugging, and cheap next to the scan that produced it. The
+// field "v" is the format version; a receiver refuses other versions and
+// ignores fields it does not know, so fields can be added without a version
+// change. Encode shortens a record that would be too large (symbols dropped
+// from the end, long strings cut) rather than fail; Decode rejects anything
+// that is not a well-formed record of this version.
+package feed

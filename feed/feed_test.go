@@ -1,0 +1,150 @@
+package feed
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func sample() *Record {
+	return &Record{
+		Time: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), QueueID: "4AbCdE", User: "alice@example.org",
+		Score: 7.25, Required: 6, Action: "add header", Symbols: []Symbol{{"BAYES_SPAM", 7.25}},
+		Digest: Digest{1, 2, 3}, BayesProb: 0.999, Local: true,
+	}
+}
+
+func TestEncodeDecode(t *testing.T) {
+	r := sample()
+	b, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Version = Version
+	if !reflect.DeepEqual(got, r) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
+	}
+}
+
+func TestEncodeBounded(t *testing.T) {
+	r := sample()
+	r.User = strings.Repeat("u", 10000)
+	for i := 0; i < 2000; i++ {
+		r.Symbols = append(r.Symbols, Symbol{Name: strings.Repeat("S", 300), Score: 1})
+	}
+	b, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > MaxRecordSize {
+		t.Fatalf("encoded %d bytes", len(b))
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.User) != maxString || len(got.Symbols) == 0 || got.Symbols[0].Name != "BAYES_SPAM" {
+		t.Fatalf("user %d bytes, %d symbols", len(got.User), len(got.Symbols))
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for _, in := range []string{
+		"", "null", "{}", "[1]", `{"v":2,"action":"reject","time":"2026-01-01T00:00:00Z"}`,
+		`{"v":1,"time":"2026-01-01T00:00:00Z"}`, `{"v":1,"action":"reject"}`,
+		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","digest":"abc"}`,
+		strings.Repeat(" ", MaxRecordSize+1),
+	} {
+		if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Decode(%.40q) = %v, want ErrMalformed", in, err)
+		}
+	}
+}
+
+func TestSendReceive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "feed.sock")
+	s, err := NewSender(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	// No receiver yet: dropped at once, never blocking.
+	if err := s.Send(sample()); !errors.Is(err, ErrDropped) || !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("send without receiver: %v", err)
+	}
+	rc, err := Listen(path, 0o660)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(sample()); err != nil {
+		t.Fatal(err)
+	}
+	rc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := rc.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.QueueID != "4AbCdE" || got.Digest != (Digest{1, 2, 3}) {
+		t.Fatalf("got %+v", got)
+	}
+
+	// A full receive queue drops instead of blocking.
+	start := time.Now()
+	for i := 0; i < 100000 && s.Dropped() < 2; i++ {
+		_ = s.Send(sample())
+	}
+	if s.Dropped() < 2 || time.Since(start) > 5*time.Second {
+		t.Fatalf("dropped %d in %v", s.Dropped(), time.Since(start))
+	}
+
+	// A restarted receiver is found again by path.
+	if err := rc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rc2, err := Listen(path, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc2.Close()
+	if err := s.Send(sample()); err != nil {
+		t.Fatalf("send to restarted receiver: %v", err)
+	}
+	if _, err := rc2.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(filepath.Join(t.TempDir()), 0o600); err == nil {
+		t.Fatal("Listen on a directory succeeded")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	b, _ := Encode(sample())
+	f.Add(b)
+	f.Add([]byte(`{"v":1,"action":"x","time":"2026-01-01T00:00:00Z","symbols":[{"name":"A","score":1e308}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := Decode(in)
+		if err != nil {
+			return
+		}
+		// Whatever decodes encodes again, within the bound, to an equal record.
+		out, err := Encode(r)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		if len(in) <= MaxRecordSize && len(out) > MaxRecordSize {
+			t.Fatalf("encoded %d bytes", len(out))
+		}
+		if _, err := Decode(out); err != nil {
+			t.Fatalf("decode of re-encoded record: %v", err)
+		}
+	})
+}
