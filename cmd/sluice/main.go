@@ -79,6 +79,7 @@ var commands = []command{
 	{"eval", "measure accuracy: learn a train list, classify a test list", cmdEval},
 	{"stat", "print what is in the statfile", cmdStat},
 	{"fsck", "check the statfile and its journal", cmdFsck},
+	{"milter", "run the milter that Postfix and Sendmail call for every message", cmdMilter},
 	{"config", "print the default configuration as a commented TOML file", cmdConfig},
 }
 

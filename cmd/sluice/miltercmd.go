@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"log/slog"
+
+	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/milter"
+	"github.com/sluicemail/sluice/scan"
+)
+
+// cmdMilter runs the milter until SIGTERM or SIGINT, then lets messages in
+// flight finish (up to milter.shutdown_timeout) and logs the counters.
+func cmdMilter(ctx context.Context, std *stdio, args []string) error {
+	fs, c := newFlags("milter", "", std, false)
+	listen := fs.String("listen", "", "`address` to listen on: unix:/path or inet:host:port (default from config, inet:127.0.0.1:7357)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Milter.Listen = *listen
+	}
+	logger := newLogger(cfg, std.err)
+	// go-milter logs through the standard logger; send that to slog too.
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
+
+	path, err := statfilePath(cfg)
+	if err != nil {
+		return err
+	}
+	stats, err := milter.OpenStatfile(path, storeParams(tokenizerOptions(cfg)), logger)
+	if err != nil {
+		return err
+	}
+	defer stats.Close()
+	opts, closeFeed, err := milterOptions(cfg, scan.New(stats, scanOptions(cfg)), logger)
+	if err != nil {
+		return &exitError{code: 78, err: err}
+	}
+	defer closeFeed()
+	mode, _ := cfg.Milter.Mode()
+	ln, err := milter.Listen(cfg.Milter.Listen, milter.SocketOptions{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
+	if err != nil {
+		return err
+	}
+	srv := milter.New(opts)
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", path, "feed_socket", cfg.Milter.FeedSocket)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		logger.Info("milter shutting down", "shutdown_timeout", cfg.Milter.ShutdownTimeout.D())
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Milter.ShutdownTimeout.D())
+		if serr := srv.Shutdown(sctx); serr != nil {
+			logger.Warn("milter shutdown incomplete", "err", serr)
+		}
+		cancel()
+		err = <-served
+	}
+	logger.Info("milter stopped", "counters", srv.Counters())
+	if errors.Is(err, milter.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// milterOptions builds the server's options from the configuration.
+func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (milter.Options, func(), error) {
+	m := cfg.Milter
+	def, err := milter.ParseDefaultAction(m.DefaultAction)
+	if err != nil {
+		return milter.Options{}, nil, err
+	}
+	nets, err := m.Networks()
+	if err != nil {
+		return milter.Options{}, nil, fmt.Errorf("milter.trusted_networks: %w", err)
+	}
+	opts := milter.Options{
+		Scanner:         sc,
+		Logger:          logger,
+		MaxSize:         int64(m.MaxSize),
+		IdleTimeout:     m.IdleTimeout.D(),
+		ReadTimeout:     m.ReadTimeout.D(),
+		DefaultAction:   def,
+		RejectReply:     m.RejectMessage,
+		GreylistReply:   m.GreylistMessage,
+		SubjectTemplate: m.SubjectTemplate,
+		Quarantine:      m.Quarantine,
+		SkipAuth:        m.SkipAuth,
+		TrustedNetworks: nets,
+		UserHeader:      m.UserHeader,
+	}
+	closeFeed := func() {}
+	if m.FeedSocket != "" {
+		s, err := feed.NewSender(m.FeedSocket)
+		if err != nil {
+			return milter.Options{}, nil, err
+		}
+		opts.Feed = s
+		closeFeed = func() { s.Close() }
+	}
+	return opts, closeFeed, nil
+}
+
+func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) & fs.ModePerm }

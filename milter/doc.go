@@ -1,0 +1,49 @@
+// Package milter is Sluice's milter server: Postfix and Sendmail call it for
+// every message, it runs the scan pipeline at end of message and answers
+// with header edits, a reject, a temporary failure or a quarantine.
+//
+// It is built on github.com/emersion/go-milter v0.5.0 and designs around
+// what that library lacks (see shared/reference/mta-integration.md):
+//
+//   - Connection state. The library creates a new backend after every final
+//     reply and keeps only the last macro packet. So each connection gets
+//     its own go-milter Server (served on a one-connection listener) whose
+//     factory closes over that connection's state: the client address and
+//     family survive across the messages of one SMTP session, and the
+//     macros we need ({auth_authen}, i, {client_addr}) are copied in every
+//     callback that sees them.
+//   - Timeouts. The library reads with no deadline. A wrapped net.Conn
+//     follows the milter framing (4-byte length, then payload) and sets an
+//     idle deadline while waiting for the next command and a shorter read
+//     deadline once a command has begun; writes get the read deadline too.
+//   - Shutdown. The library's Close only closes listeners. Server.Shutdown
+//     stops accepting, closes connections that are between messages at
+//     once, lets connections with a message in flight finish it, and
+//     closes whatever is left when its context ends.
+//   - Errors. A callback error or panic makes the library drop the
+//     connection, which the MTA turns into its milter_default_action
+//     (tempfail unless configured). Sluice's own failures therefore never
+//     surface as errors: every callback recovers panics, and a scan that
+//     fails gives the configured default verdict (accept: fail-open), a
+//     log line and a counter. Only a broken connection ends a session.
+//
+// Per message the server buffers the header and body up to MaxSize bytes;
+// a larger message stops being buffered and is accepted unscanned with
+// "X-Spam-Status: No, skipped: ...". Mail from authenticated senders and
+// trusted networks is accepted at MAIL FROM without buffering. The user
+// whose statistics apply is the first recipient, or the value of a
+// configured header such as Deliver-To.
+//
+// Verdicts (scan.Action): every scanned message gets X-Spam-Score,
+// X-Spam-Status and X-Spam-Bar, and X-Spam-Flag: YES when it is spam; any
+// such headers that came from outside are deleted first. Rewrite subject
+// changes the Subject from a template; greylist answers with the configured
+// 4xx reply (stateless: a real greylist with triplet memory is a later
+// feature); reject answers with the configured 5xx reply, or quarantines
+// (Postfix: hold queue) and accepts when Quarantine is set. Replies have
+// their % doubled, as Postfix and Sendmail treat the text as a format.
+//
+// After each verdict a feed.Record goes to the learner without blocking.
+// Counters are kept in atomic fields (Server.Counters) and logged at
+// shutdown.
+package milter

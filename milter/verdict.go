@@ -1,0 +1,154 @@
+package milter
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-milter"
+
+	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/scan"
+)
+
+// apply turns a verdict into header edits and a reply, counts it, and sends
+// its scan record.
+func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Duration) (milter.Response, error) {
+	o := &x.s.opts
+	x.s.m.scanned.Add(1)
+	if int(v.Action) < numActions {
+		x.s.m.actions[v.Action].Add(1)
+	}
+	quarantine := v.Action == scan.Reject && o.Quarantine
+	x.s.log.Info("message scanned", "conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
+		"action", v.Action.String(), "quarantine", quarantine, "score", round2(v.Score), "prob", v.Prob,
+		"size", x.size, "elapsed", elapsed)
+	x.sendRecord(v)
+
+	switch {
+	case v.Action == scan.Greylist:
+		return milter.NewResponseStr(byte(milter.ActReplyCode), escapeReply(o.GreylistReply)), nil
+	case v.Action == scan.Reject && !quarantine:
+		return milter.NewResponseStr(byte(milter.ActReplyCode), escapeReply(o.RejectReply)), nil
+	}
+	if err := x.removeOurs(m); err != nil {
+		return nil, err
+	}
+	spam := v.Action >= scan.AddHeader
+	if spam {
+		if err := m.AddHeader("X-Spam-Flag", "YES"); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range [...][2]string{
+		{"X-Spam-Score", fmt.Sprintf("%.2f", v.Score)},
+		{"X-Spam-Status", statusValue(v, spam)},
+		{"X-Spam-Bar", bar(v.Score)},
+	} {
+		if err := m.AddHeader(h[0], h[1]); err != nil {
+			return nil, err
+		}
+	}
+	if v.Action == scan.RewriteSubject {
+		subject := strings.Replace(o.SubjectTemplate, "%s", strings.TrimSpace(x.subject), 1)
+		var err error
+		if x.hasSubj {
+			err = m.ChangeHeader(1, "Subject", subject)
+		} else {
+			err = m.AddHeader("Subject", subject)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if quarantine {
+		x.s.m.quarantined.Add(1)
+		if err := m.Quarantine(fmt.Sprintf("Sluice: spam score %.2f", v.Score)); err != nil {
+			return nil, err
+		}
+	}
+	return milter.RespAccept, nil
+}
+
+// removeOurs deletes the copies of our headers that came with the message,
+// last first so that the indexes of the others stay valid.
+func (x *session) removeOurs(m *milter.Modifier) error {
+	for _, name := range ourHeaders {
+		for i := x.ours[name]; i >= 1; i-- {
+			if err := m.ChangeHeader(i, name, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// statusValue is the X-Spam-Status value in SpamAssassin's shape:
+// "Yes, score=7.2 required=6.0 tests=BAYES_SPAM(5.10),...".
+func statusValue(v *scan.Verdict, spam bool) string {
+	var b strings.Builder
+	if spam {
+		b.WriteString("Yes")
+	} else {
+		b.WriteString("No")
+	}
+	fmt.Fprintf(&b, ", score=%.1f required=%.1f tests=", v.Score, v.Required)
+	if len(v.Symbols) == 0 {
+		b.WriteString("none")
+	}
+	for i, s := range v.Symbols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s(%.2f)", s.Name, s.Score)
+	}
+	return b.String()
+}
+
+// bar is one + per point of score (- when negative), at most 50, and "/"
+// below one point: Exim's $spam_bar.
+func bar(score float64) string {
+	n := min(int(math.Abs(score)), 50)
+	switch {
+	case n == 0:
+		return "/"
+	case score < 0:
+		return strings.Repeat("-", n)
+	}
+	return strings.Repeat("+", n)
+}
+
+// escapeReply doubles %: Postfix and Sendmail read the reply text as a
+// format.
+func escapeReply(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// sendRecord hands the verdict to the learner's feed, never blocking.
+func (x *session) sendRecord(v *scan.Verdict) {
+	f := x.s.opts.Feed
+	if f == nil {
+		return
+	}
+	r := &feed.Record{
+		Time:          x.s.opts.Now().UTC(),
+		QueueID:       x.queueID,
+		User:          x.userName(),
+		Score:         v.Score,
+		Required:      v.Required,
+		Action:        v.Action.String(),
+		Digest:        feed.Digest(v.Digest),
+		BayesProb:     v.Prob,
+		Authenticated: x.auth != "",
+		Local:         x.c.local,
+		Trusted:       x.c.trusted,
+	}
+	r.Symbols = make([]feed.Symbol, len(v.Symbols))
+	for i, s := range v.Symbols {
+		r.Symbols[i] = feed.Symbol{Name: s.Name, Score: s.Score}
+	}
+	if err := f.Send(r); err != nil {
+		x.s.log.Debug("scan record dropped", "queue_id", x.queueID, "err", err)
+	}
+}
