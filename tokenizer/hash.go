@@ -95,12 +95,17 @@ func pairHash(older, newer uint64, d int) uint64 {
 	return avalanche(newer + older*pairMul[d])
 }
 
-// tokenSet maps token hashes to their index in the token list. Slots carry
-// a generation so that resetting is O(1).
+// tokenSet maps token hashes to their index in the token list: open
+// addressing over a power-of-two prefix of slots. Slots carry a generation
+// so that resetting is O(1); each message starts with a small prefix so
+// that a typical message stays in cache even after a huge one grew the
+// backing array.
 type tokenSet struct {
 	slots []setSlot
+	size  int // slots in use, a power of two
 	gen   uint32
 	n     int
+	tmp   []setSlot
 }
 
 type setSlot struct {
@@ -109,27 +114,41 @@ type setSlot struct {
 	idx int32
 }
 
+const setMinSize = 1 << 11
+
 func (s *tokenSet) reset() {
-	s.gen++
+	s.bump()
 	s.n = 0
+	s.size = setMinSize
+	if len(s.slots) > 1<<18 { // give back memory after a huge message
+		s.slots = nil
+	}
+	if len(s.slots) < s.size {
+		s.slots = make([]setSlot, s.size)
+	}
+}
+
+func (s *tokenSet) bump() {
+	s.gen++
 	if s.gen == 0 { // wrapped: clear for real
 		clear(s.slots)
 		s.gen = 1
 	}
-	if len(s.slots) > 1<<16 { // give back memory after a huge message
-		s.slots = nil
-	}
-	if s.slots == nil {
-		s.slots = make([]setSlot, 1<<12)
+}
+
+// reserve makes room for n more keys without growing step by step.
+func (s *tokenSet) reserve(n int) {
+	for 2*(s.n+n) > s.size && s.size < 1<<22 {
+		s.grow()
 	}
 }
 
 // insert returns the index stored for key, or stores idx and returns -1.
 func (s *tokenSet) insert(key uint64, idx int) int {
-	if 2*(s.n+1) > len(s.slots) {
+	if 2*(s.n+1) > s.size {
 		s.grow()
 	}
-	mask := uint64(len(s.slots) - 1)
+	mask := uint64(s.size - 1)
 	for i := key & mask; ; i = (i + 1) & mask {
 		sl := &s.slots[i]
 		if sl.gen != s.gen {
@@ -144,17 +163,27 @@ func (s *tokenSet) insert(key uint64, idx int) int {
 }
 
 func (s *tokenSet) grow() {
-	old := s.slots
-	s.slots = make([]setSlot, 2*len(old))
-	mask := uint64(len(s.slots) - 1)
-	for _, sl := range old {
-		if sl.gen != s.gen {
-			continue
+	s.tmp = s.tmp[:0]
+	for _, sl := range s.slots[:s.size] {
+		if sl.gen == s.gen {
+			s.tmp = append(s.tmp, sl)
 		}
+	}
+	s.bump()
+	s.size *= 2
+	if len(s.slots) < s.size {
+		s.slots = make([]setSlot, s.size)
+	}
+	mask := uint64(s.size - 1)
+	for _, sl := range s.tmp {
 		i := sl.key & mask
 		for s.slots[i].gen == s.gen {
 			i = (i + 1) & mask
 		}
+		sl.gen = s.gen
 		s.slots[i] = sl
+	}
+	if cap(s.tmp) > 1<<16 {
+		s.tmp = nil
 	}
 }

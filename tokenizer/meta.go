@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"net/mail"
 	"strings"
 )
 
@@ -121,10 +120,67 @@ func dateState(v string) string {
 	if v == "" {
 		return "missing"
 	}
-	if _, err := mail.ParseDate(v); err != nil {
+	if !dateOK(v) {
 		return "bad"
 	}
 	return "ok"
+}
+
+// dateOK checks the shape of an RFC 5322 date: [day-of-week ","] day month
+// year hh:mm[:ss] [zone]. It is a sanity check, not a parser (net/mail's
+// allocates for every layout it tries).
+func dateOK(v string) bool {
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		if i > 12 {
+			return false
+		}
+		v = v[i+1:]
+	}
+	var f [5]string
+	n := 0
+	for w := range strings.FieldsSeq(v) {
+		if n < len(f) {
+			f[n] = w
+		}
+		n++
+	}
+	if n < 4 || n > 6 {
+		return false
+	}
+	day, ok := digits(f[0], 1, 2)
+	if !ok || day < 1 || day > 31 {
+		return false
+	}
+	if !strings.Contains("jan feb mar apr may jun jul aug sep oct nov dec", strings.ToLower(f[1])) || len(f[1]) != 3 {
+		return false
+	}
+	if _, ok := digits(f[2], 2, 4); !ok || len(f[2]) == 3 {
+		return false
+	}
+	hh, mm, _ := strings.Cut(f[3], ":")
+	mm, ss, _ := strings.Cut(mm, ":")
+	h, ok1 := digits(hh, 1, 2)
+	m, ok2 := digits(mm, 2, 2)
+	s, ok3 := digits(ss, 2, 2)
+	if ss == "" {
+		ok3 = true
+	}
+	return ok1 && ok2 && ok3 && h < 24 && m < 60 && s < 61
+}
+
+// digits parses a decimal of min..max digits.
+func digits(s string, min, max int) (int, bool) {
+	if len(s) < min || len(s) > max {
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		if s[i]-'0' >= 10 {
+			return 0, false
+		}
+		v = v*10 + int(s[i]-'0')
+	}
+	return v, true
 }
 
 func mimeVersionState(v string) string {

@@ -59,8 +59,9 @@ type Result struct {
 	// Text is parallel to Tokens when Options.Explain is set, else nil.
 	Text []string
 	// Digest identifies the content for the learn cache: SHA-256 over Params
-	// and the non-meta token hashes in order. Per-delivery headers (Date,
-	// Received, Message-ID, ...) do not enter it.
+	// and the hashes of the words tokenized (subject, From name, text parts,
+	// in order) and of the link hosts. Metatokens and per-delivery headers
+	// (Date, Received, Message-ID, ...) do not enter it.
 	Digest          [32]byte
 	Features        Features
 	Truncated       bool

@@ -67,7 +67,7 @@ type Tokenizer struct {
 	line, rest, hbuf             []byte
 	raw, dec, fix, vis, dig      []byte
 	cvt                          bytes.Buffer
-	htmlR                        bytes.Reader
+	tag, attr                    []byte
 	hdrs                         []header
 	brs                          []*bufio.Reader
 	capt                         []captureReader
@@ -142,6 +142,10 @@ func (t *Tokenizer) Tokenize(r io.Reader) (*Result, error) {
 func (t *Tokenizer) reset() {
 	t.start = time.Now()
 	t.set.reset()
+	if cap(t.dig) > 1<<20 {
+		t.dig = nil
+	}
+	t.dig = append(t.dig[:0], make([]byte, 24)...) // Params, filled in by finish
 	t.toks = t.toks[:0]
 	clear(t.texts)
 	t.texts = t.texts[:0]
@@ -681,24 +685,19 @@ func (t *Tokenizer) finish() *Result {
 	if t.opts.Explain {
 		res.Text = append([]string(nil), t.texts...)
 	}
-	d := t.dig[:0]
-	d = append(d, "sluice-tokenizer\x00"...)
-	d = binary.LittleEndian.AppendUint64(d, t.params.Seed)
-	d = binary.LittleEndian.AppendUint64(d, uint64(t.params.Window))
-	d = binary.LittleEndian.AppendUint64(d, uint64(t.params.Version))
 	for _, tok := range t.toks {
 		if tok.Kind == Meta {
 			res.MetaTokens++
-			continue
+		} else {
+			res.BodyTokens++
 		}
-		res.BodyTokens++
-		d = binary.LittleEndian.AppendUint64(d, tok.Hash)
 	}
-	res.Digest = sha256.Sum256(d)
-	if cap(d) > 1<<20 {
-		d = nil
-	}
-	t.dig = d
+	var p [24]byte
+	binary.LittleEndian.PutUint64(p[0:], t.params.Seed)
+	binary.LittleEndian.PutUint64(p[8:], uint64(t.params.Window))
+	binary.LittleEndian.PutUint64(p[16:], uint64(t.params.Version))
+	copy(t.dig, p[:])
+	res.Digest = sha256.Sum256(t.dig)
 	return res
 }
 

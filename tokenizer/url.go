@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 
 	"golang.org/x/net/publicsuffix"
@@ -155,7 +156,9 @@ func (t *Tokenizer) urlTokens(host, dom []byte) {
 		return
 	}
 	t.urlTok++
-	t.add(t.hashWord(nsURL, host), 0, URL, t.explain(nsURL, host))
+	hh := t.hashWord(nsURL, host)
+	t.dig = binary.LittleEndian.AppendUint64(t.dig, hh)
+	t.add(hh, 0, URL, t.explain(nsURL, host))
 	if !bytes.Equal(host, dom) {
 		t.add(hd, 0, URL, t.explain(nsURL, dom))
 	}

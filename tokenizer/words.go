@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -46,13 +47,14 @@ func (t *Tokenizer) newStream(ns int, kind Kind) stream {
 // push adds a word hash to s: its unigram (with kind uni) and its pairs
 // with the Window-1 words before it.
 func (t *Tokenizer) push(s *stream, h uint64, txt string, uni Kind) {
+	t.dig = binary.LittleEndian.AppendUint64(t.dig, h)
 	t.add(h, 0, uni, txt)
 	w := t.opts.Window
 	for d := 1; d < w && d <= s.n; d++ {
 		i := (s.n - d) & (MaxWindow - 1)
 		var pt string
 		if t.opts.Explain {
-			pt = s.text[i] + " " + trimNS(txt)
+			pt = s.text[i] + gaps[d] + trimNS(txt)
 		}
 		t.add(pairHash(s.pipe[i], h, d), uint8(d), s.kind, pt)
 	}
@@ -63,6 +65,10 @@ func (t *Tokenizer) push(s *stream, h uint64, txt string, uni Kind) {
 	}
 	s.n++
 }
+
+// gaps separate the words of a pair in Explain texts: one "_" per word
+// between them ("free money", "free _ money").
+var gaps = [MaxWindow]string{"", " ", " _ ", " _ _ ", " _ _ _ ", " _ _ _ _ ", " _ _ _ _ _ ", " _ _ _ _ _ _ "}
 
 // trimNS drops the namespace prefix of an Explain text for the second word
 // of a pair ("subject:free subject:money" reads "subject:free money").
@@ -111,6 +117,7 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 		return
 	}
 	keepAll := limit / 2
+	t.set.reserve(min(limit, len(text)/5+1) * t.opts.Window)
 	kept, seen := 0, 0
 	dropping := false
 	base := 0
