@@ -31,6 +31,7 @@ type Config struct {
 	Classifier Classifier `toml:"classifier"`
 	Actions    Actions    `toml:"actions"`
 	Milter     Milter     `toml:"milter"`
+	Spamd      Spamd      `toml:"spamd"`
 }
 
 // Log configures the log/slog output of every command.
@@ -149,6 +150,7 @@ func Default() Config {
 			SubjectTemplate: "***SPAM*** %s",
 			SkipAuth:        true,
 		},
+		Spamd: defaultSpamd(),
 	}
 }
 
@@ -247,6 +249,7 @@ func (c *Config) validate() error {
 	a := c.Actions
 	check(a.AddHeader >= 0 && a.RewriteSubject >= 0 && a.Greylist >= 0 && a.Reject >= 0, "actions", "thresholds must not be negative")
 	errs = append(errs, c.Milter.validate()...)
+	errs = append(errs, c.Spamd.validate()...)
 	return errors.Join(errs...)
 }
 

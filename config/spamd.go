@@ -1,0 +1,74 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Spamd configures `sluice spamd`, the listener for Exim (spamd and rspamd
+// variants), spamc and rspamd's HTTP clients. The default port is rspamd's
+// normal worker's (11333): rspamc and rspamd clients find it without
+// options, spamc needs -p 11333 (spamd's 783 is a privileged port).
+type Spamd struct {
+	Listen          string   `toml:"listen" comment:"Where the spamd/rspamd listener listens: inet:host:port or unix:/path. The --listen flag overrides it."`
+	SocketMode      string   `toml:"socket_mode" comment:"Permissions of a unix socket (octal). Exim's user (Debian-exim) must be able to write it."`
+	MaxSize         ByteSize `toml:"max_size" comment:"Largest message kept per request; past it only this much is scanned (PROCESS and HEADERS answer EX_DATAERR)."`
+	MaxHeaders      int      `toml:"max_headers" comment:"Header lines of one request (Exim sends one Rcpt line per recipient)."`
+	MaxLineLength   ByteSize `toml:"max_line_length" comment:"Longest request line or header line of a request."`
+	Timeout         Duration `toml:"timeout" comment:"Time for one request: reading it, scanning or learning, replying. Exim waits 2m (its tmo option)."`
+	ShutdownTimeout Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long requests in flight may take before their connections are closed."`
+	MaxConnections  int      `toml:"max_connections" comment:"Connections served at once; more wait in the listen backlog."`
+	AllowLearn      bool     `toml:"allow_learn" comment:"Accept learning (spamc -L, TELL; rspamc learn_spam/learn_ham). Anyone who can connect can learn."`
+}
+
+func defaultSpamd() Spamd {
+	return Spamd{
+		Listen:          "inet:127.0.0.1:11333",
+		SocketMode:      "0660",
+		MaxSize:         10 << 20,
+		MaxHeaders:      1024,
+		MaxLineLength:   8 << 10,
+		Timeout:         Duration(time.Minute),
+		ShutdownTimeout: Duration(30 * time.Second),
+		MaxConnections:  256,
+		AllowLearn:      true,
+	}
+}
+
+// Mode returns the unix socket permissions parsed from SocketMode.
+func (s Spamd) Mode() (uint32, error) {
+	v, err := strconv.ParseUint(s.SocketMode, 8, 32)
+	if err != nil || v > 0o777 {
+		return 0, fmt.Errorf("%q is not an octal mode such as 0660", s.SocketMode)
+	}
+	return uint32(v), nil
+}
+
+// validate checks the spamd section; each error names its key.
+func (s Spamd) validate() []error {
+	var errs []error
+	add := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("spamd.%s: %w", key, err))
+		}
+	}
+	add("listen", checkListen(s.Listen))
+	if _, err := s.Mode(); err != nil {
+		add("socket_mode", err)
+	}
+	positive := func(key string, ok bool) {
+		if !ok {
+			add(key, fmt.Errorf("must be positive"))
+		}
+	}
+	positive("max_size", s.MaxSize > 0)
+	positive("max_headers", s.MaxHeaders > 0)
+	if s.MaxLineLength < 256 {
+		add("max_line_length", fmt.Errorf("%v is below 256 bytes", s.MaxLineLength))
+	}
+	positive("timeout", s.Timeout > 0)
+	positive("shutdown_timeout", s.ShutdownTimeout > 0)
+	positive("max_connections", s.MaxConnections > 0)
+	return errs
+}
