@@ -25,7 +25,7 @@ type session struct {
 	started bool
 	queueID string
 	auth    string
-	rcpt    string // first recipient: the user unless UserHeader names one
+	rcpt    string        // first recipient: the user unless UserHeader names one
 	buf     *bytes.Buffer // header and body as received; nil when over MaxSize
 	size    int64
 	over    bool

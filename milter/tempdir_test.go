@@ -1,0 +1,27 @@
+package milter
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain removes the shared statfile directory after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range tempDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+var tempDirs []string
+
+// tempDir is a directory that lives as long as the test binary (for the
+// statfile every test shares).
+func tempDir() (string, error) {
+	d, err := os.MkdirTemp("", "sluice-milter-test-")
+	if err == nil {
+		tempDirs = append(tempDirs, d)
+	}
+	return d, err
+}
