@@ -80,6 +80,7 @@ var commands = []command{
 	{"stat", "print what is in the statfile", cmdStat},
 	{"fsck", "check the statfile and its journal", cmdFsck},
 	{"milter", "run the milter that Postfix and Sendmail call for every message", cmdMilter},
+	{"spamd", "run the spamd/rspamd listener for Exim, spamc and rspamc", cmdSpamd},
 	{"config", "print the default configuration as a commented TOML file", cmdConfig},
 }
 

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learn"
+	"github.com/sluicemail/sluice/milter"
+	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamd"
+)
+
+// cmdSpamd runs the spamd / rspamd listener (Exim, spamc, rspamc) until
+// SIGTERM or SIGINT, then lets requests in flight finish (up to
+// spamd.shutdown_timeout) and logs the counters.
+func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
+	fs, c := newFlags("spamd", "", std, false)
+	listen := fs.String("listen", "", "`address` to listen on: inet:host:port or unix:/path (default from config, inet:127.0.0.1:11333)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Spamd.Listen = *listen
+	}
+	logger := newLogger(cfg, std.err)
+	path, err := statfilePath(cfg)
+	if err != nil {
+		return err
+	}
+	// Scanning maps the statfile read-only; a statfile that does not exist
+	// yet scans with empty statistics until it appears.
+	stats, err := milter.OpenStatfile(path, storeParams(tokenizerOptions(cfg)), logger)
+	if err != nil {
+		return err
+	}
+	defer stats.Close()
+	sopts := scanOptions(cfg)
+	opts := spamd.Options{
+		Scanner:    scan.New(stats, sopts),
+		Thresholds: sopts.Actions,
+		Limits: spamd.Limits{
+			MaxSize:       int64(cfg.Spamd.MaxSize),
+			MaxHeaders:    cfg.Spamd.MaxHeaders,
+			MaxLineLength: int(cfg.Spamd.MaxLineLength),
+		},
+		Timeout:  cfg.Spamd.Timeout.D(),
+		MaxConns: cfg.Spamd.MaxConnections,
+		Logger:   logger,
+	}
+	if cfg.Spamd.AllowLearn {
+		opts.Learner = newDirectLearner(cfg, path)
+	}
+	mode, _ := cfg.Spamd.Mode()
+	ln, err := spamd.Listen(cfg.Spamd.Listen, fsMode(mode))
+	if err != nil {
+		return err
+	}
+	srv := spamd.New(opts)
+	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "statfile", path, "allow_learn", cfg.Spamd.AllowLearn)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		logger.Info("spamd shutting down", "shutdown_timeout", cfg.Spamd.ShutdownTimeout.D())
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Spamd.ShutdownTimeout.D())
+		if serr := srv.Shutdown(sctx); serr != nil {
+			logger.Warn("spamd shutdown incomplete", "err", serr)
+		}
+		cancel()
+		err = <-served
+	}
+	logger.Info("spamd stopped", "counters", srv.Counters())
+	if errors.Is(err, spamd.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// directLearner learns by opening the statfile for writing for each
+// request, one at a time, and closing it at once, so that `sluice learn`
+// and (later) the learner daemon can take it in between. When another
+// writer holds it, the client is told to try again later (EX_TEMPFAIL).
+// A client of the learner daemon will replace it.
+type directLearner struct {
+	mu    sync.Mutex
+	path  string
+	wopts *mmapstore.Options
+	lopts learn.Options
+}
+
+func newDirectLearner(cfg config.Config, path string) *directLearner {
+	return &directLearner{path: path, wopts: writerOptions(cfg, nil), lopts: learnOptions(cfg)}
+}
+
+// Learn implements spamd.Learner.
+func (d *directLearner) Learn(ctx context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	w, err := mmapstore.OpenWriter(d.path, d.wopts)
+	if errors.Is(err, mmapstore.ErrLocked) {
+		return 0, fmt.Errorf("%w: %w", spamd.ErrBusy, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("open statfile for learning: %w", err)
+	}
+	out, err := learn.New(w, d.lopts).Learn(bytes.NewReader(msg), class, user)
+	if cerr := w.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close statfile after learning: %w", cerr)
+	}
+	return out, err
+}

@@ -1,0 +1,55 @@
+// Package spamd lets existing clients talk to Sluice unchanged: it serves
+// SpamAssassin's spamd protocol (spamc, Exim's spam condition), rspamd's
+// legacy protocol (Exim's variant=rspamd) and the part of rspamd's HTTP API
+// that rspamc, Haraka and OpenSMTPD's filter use, all on one listener. The
+// first line of a connection says which: "VERB SPAMC/1.x", "VERB RSPAMC/1.x"
+// or "METHOD /path HTTP/1.x".
+//
+// Files: request.go (framing of spamd and legacy rspamd requests, limits),
+// spamd.go (PING, CHECK, SYMBOLS, REPORT, REPORT_IFSPAM, HEADERS, PROCESS,
+// TELL), rspamc.go (CHECK RSPAMC/1.3), http.go (/checkv2, /ping, /learnspam,
+// /learnham), report.go (report text and X-Spam-* fields), server.go
+// (connections, deadlines, panics, shutdown, counters), listen.go
+// (unix:/path and inet:host:port).
+//
+// Decisions:
+//
+//   - One request per connection, then the server closes (after a
+//     half-close, so that Exim, which reads to EOF, returns at once). spamd
+//     does the same; HTTP replies say Connection: close.
+//   - Scores: spamd's required score is the add-header threshold (a message
+//     from there on is "spam" for spamc -c and Exim's plain spam condition);
+//     the rspamd protocols, like rspamd, give the reject threshold as the
+//     required score and the action by name. The Exim ACLs in contrib/exim
+//     follow from that.
+//   - Versions: SPAMC/1.0 to 1.x are read alike; from 1.3 on replies carry
+//     Content-length before Spam: (as spamd does), and a 1.2 client, which
+//     Exim is, gets exactly the lines Exim's parser expects.
+//   - Limits: each request has one deadline (Options.Timeout) for reading,
+//     scanning and replying; request lines and header lines are bounded
+//     (MaxLineLength), and so are their number (MaxHeaders) and total size
+//     (1 MiB). A message over MaxSize is read to its end but only its first
+//     MaxSize bytes are scanned, and the report says so; PROCESS and
+//     HEADERS, whose replies would have to carry the whole message, answer
+//     EX_DATAERR instead (spamc then passes the message on unchanged).
+//     /checkv2 answers 413.
+//   - Errors: a malformed request gets the protocol's error reply: spamd's
+//     "SPAMD/1.0 <sysexits code> <name> <text>" (76 EX_PROTOCOL for bad
+//     requests, 65 for input that is not a message, 75 when the statistics
+//     are busy, 79 on timeout), the same shape under RSPAMD/1.3, or an HTTP
+//     status with rspamd's {"error": …} body. A panic ends only its
+//     connection, with a 70 EX_SOFTWARE reply, and is counted.
+//   - Users: spamd's User header names whose statistics apply (with
+//     per-user statistics enabled). rspamd clients name the user with
+//     Deliver-To; lacking it, the only recipient of a single-recipient
+//     message is used (Exim's variant=rspamd sends Rcpt lines; its User
+//     header is the SMTP-authenticated sender, not a recipient).
+//   - Learning goes through the Learner interface. TELL's Set: local learns
+//     (DidSet: local unless already learned, which spamc reports as a
+//     success too); Remove: local alone (forget) is refused with
+//     EX_UNAVAILABLE until the learner can unlearn; "remote" is ignored.
+//     /learnspam and /learnham answer 200 {"success":true}, or 208 when the
+//     message was already learned as that class, as rspamd does.
+//   - Compress: zlib request bodies (spamc -z) are inflated; replies are
+//     never compressed.
+package spamd

@@ -1,0 +1,71 @@
+package spamd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluicemail/sluice/scan"
+)
+
+// This file is rspamd's legacy protocol, "CHECK RSPAMC/1.3": what Exim's
+// spam condition sends with variant=rspamd. Exim parses the reply with
+// "RSPAMD/%7s 0 EX_OK\r\nMetric: default; %7s %lf / %lf / %lf\r\n", then an
+// optional "Action: " line; the rest becomes $spam_report.
+
+// serveRspamc answers one legacy rspamd request.
+func (s *Server) serveRspamc(ctx context.Context, req *Request) []byte {
+	switch req.Verb {
+	case "PING":
+		return []byte("RSPAMD/1.3 0 PONG\r\n")
+	case "SKIP":
+		return nil
+	case "CHECK", "SYMBOLS", "REPORT", "REPORT_IFSPAM", "PROCESS":
+		v, err := s.verdict(ctx, req.Body, rspamdUser(req.Header))
+		if err != nil {
+			return rspamcError(err)
+		}
+		return rspamcVerdict(v, s.rejectScore(v))
+	}
+	return rspamcError(protoErr(exProtocol, "unknown verb %q", clip(req.Verb)))
+}
+
+func rspamcError(err *ProtocolError) []byte {
+	return fmt.Appendf(nil, "RSPAMD/1.3 %d %s %s\r\n", err.Code, exitName(err.Code), oneLine(err.Msg))
+}
+
+// rspamcVerdict formats the Metric block. As in rspamd, the required score
+// is the reject threshold and True means the score reaches it, so that
+// Exim's plain `spam = user` condition is the reject decision; the action
+// line carries the milder verdicts.
+func rspamcVerdict(v *scan.Verdict, required float64) []byte {
+	word := "False"
+	if required > 0 && v.Score >= required {
+		word = "True"
+	}
+	out := fmt.Appendf(nil, "RSPAMD/1.3 0 EX_OK\r\nMetric: default; %s; %.2f / %.2f / %.2f\r\nAction: %s\r\n",
+		word, v.Score, required, required, v.Action)
+	for _, sym := range v.Symbols {
+		out = fmt.Appendf(out, "Symbol: %s(%.2f)\r\n", sym.Name, sym.Score)
+	}
+	return out
+}
+
+// rspamdUser picks whose statistics apply: Deliver-To, else the only
+// recipient of a single-recipient message (Exim sends Rcpt: <addr> lines),
+// else none (the shared statistics).
+func rspamdUser(h map[string][]string) string {
+	if v := h["deliver-to"]; len(v) > 0 && v[0] != "" {
+		return trimAngle(v[0])
+	}
+	if v := h["rcpt"]; len(v) == 1 {
+		return trimAngle(v[0])
+	}
+	return ""
+}
+
+func trimAngle(s string) string {
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,400 @@
+package spamd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/tokenizer"
+)
+
+// Scanner scans one message: *scan.Scanner.
+type Scanner interface {
+	Scan(ctx context.Context, r io.Reader, req scan.Request) (*scan.Verdict, error)
+}
+
+// Options configure a Server. Zero values take the defaults named.
+type Options struct {
+	Scanner Scanner // required
+	Learner Learner // nil: TELL and /learn* are refused
+	// Thresholds are the scanner's action thresholds; the rspamd protocols
+	// report the reject threshold as the required score.
+	Thresholds scan.Thresholds
+	Limits     Limits // defaults: 10 MiB, 1024 header lines, 8 KiB lines
+	// Timeout bounds one request: reading it, scanning or learning, and
+	// writing the reply (default 60s; Exim waits 2 minutes).
+	Timeout time.Duration
+	// MaxConns bounds connections served at once; more wait in the
+	// listen backlog (default 256).
+	MaxConns int
+	Logger   *slog.Logger // default: discard
+}
+
+// Default limits.
+const (
+	DefaultMaxSize       = 10 << 20
+	DefaultMaxHeaders    = 1024
+	DefaultMaxLineLength = 8 << 10
+	DefaultTimeout       = 60 * time.Second
+	DefaultMaxConns      = 256
+)
+
+func (o Options) withDefaults() Options {
+	if o.Limits.MaxSize <= 0 {
+		o.Limits.MaxSize = DefaultMaxSize
+	}
+	if o.Limits.MaxHeaders <= 0 {
+		o.Limits.MaxHeaders = DefaultMaxHeaders
+	}
+	if o.Limits.MaxLineLength <= 0 {
+		o.Limits.MaxLineLength = DefaultMaxLineLength
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("spamd: server closed")
+
+// Server answers spamd, legacy rspamd and rspamd HTTP requests on any
+// number of listeners. It is safe for concurrent use.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	count counters
+	sem   chan struct{}
+
+	// base is the parent of every request's context; Close cancels it.
+	base   context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup // connections being served
+}
+
+// New returns a Server; Serve starts it.
+func New(opts Options) *Server {
+	opts = opts.withDefaults()
+	base, cancel := context.WithCancel(context.Background())
+	return &Server{
+		opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConns),
+		base: base, cancel: cancel,
+		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]struct{}),
+	}
+}
+
+// Serve accepts connections on ln until Shutdown or Close, and returns
+// ErrServerClosed then; other accept errors are returned as they are,
+// except temporary ones, which it retries with a growing pause.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.track(ln) {
+		return ErrServerClosed
+	}
+	defer s.untrack(ln)
+	var pause time.Duration
+	for {
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.base.Done():
+			return ErrServerClosed
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			<-s.sem
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "pause", pause)
+				time.Sleep(pause)
+				continue
+			}
+			return fmt.Errorf("spamd: accept: %w", err)
+		}
+		pause = 0
+		if !s.addConn(c) {
+			<-s.sem
+			c.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer func() { <-s.sem }()
+			defer s.wg.Done()
+			defer s.removeConn(c)
+			s.serveConn(c)
+		}()
+	}
+}
+
+func (s *Server) track(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ln net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, ln)
+	s.mu.Unlock()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) addConn(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) removeConn(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, lets the requests in flight finish until ctx is
+// done, then closes what is left (Close). It returns ctx's error if it had
+// to cut requests short.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	var errs []error
+	for ln := range s.listeners {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.cancel()
+		return errors.Join(errs...)
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return errors.Join(append(errs, ctx.Err())...)
+	}
+}
+
+// Close stops at once: listeners and connections are closed and requests in
+// flight are cancelled.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	return nil
+}
+
+// serveConn serves the one request of a connection and closes it. A panic
+// ends only this connection (and is counted and logged with its stack).
+func (s *Server) serveConn(c net.Conn) {
+	s.count.conns.Add(1)
+	start := time.Now()
+	defer c.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			s.count.panics.Add(1)
+			s.log.Error("panic serving connection", "remote", remote(c), "panic", p, "stack", string(debug.Stack()))
+			c.Write(spamdError(protoErr(exSoftware, "internal error")))
+		}
+	}()
+	deadline := start.Add(s.opts.Timeout)
+	if err := c.SetDeadline(deadline); err != nil {
+		s.log.Debug("set deadline", "err", err)
+	}
+	ctx, cancel := context.WithDeadline(s.base, deadline)
+	defer cancel()
+	reply, proto, err := s.handle(ctx, bufio.NewReaderSize(c, s.opts.Limits.MaxLineLength+2))
+	if err != nil {
+		s.noteError(c, proto, err)
+	}
+	if len(reply) > 0 {
+		if _, werr := c.Write(reply); werr != nil {
+			s.noteError(c, proto, fmt.Errorf("spamd: write reply: %w", werr))
+			return
+		}
+	}
+	// Half-close first so that a client reading to EOF (Exim) sees it at
+	// once, whatever it still sends.
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	s.log.Debug("request served", "remote", remote(c), "proto", proto, "duration", time.Since(start))
+}
+
+func (s *Server) noteError(c net.Conn, proto Proto, err error) {
+	s.count.errors.Add(1)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		s.count.timeouts.Add(1)
+	}
+	var perr *ProtocolError
+	if errors.As(err, &perr) {
+		s.log.Info("bad request", "remote", remote(c), "proto", proto, "err", err)
+		return
+	}
+	s.log.Info("request failed", "remote", remote(c), "proto", proto, "err", err)
+}
+
+func remote(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil && a.String() != "" {
+		return a.String()
+	}
+	return "local"
+}
+
+// handle reads one request from br and returns the reply to write (nil for
+// none), the protocol, and the error that made the request fail, if any
+// (for logs and counters; the reply already says it to the client).
+func (s *Server) handle(ctx context.Context, br *bufio.Reader) (reply []byte, proto Proto, err error) {
+	line, err := readLine(br, s.opts.Limits.MaxLineLength)
+	if err != nil {
+		if errors.Is(err, errLineTooLong) {
+			perr := protoErr(exProtocol, "request line longer than %d bytes", s.opts.Limits.MaxLineLength)
+			return spamdError(perr), 0, perr
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) && br.Buffered() == 0 {
+			return nil, 0, nil // connected and closed: a health check
+		}
+		return spamdError(ioError(err)), 0, fmt.Errorf("spamd: read request line: %w", err)
+	}
+	if isHTTPLine(line) {
+		return s.serveHTTP(ctx, br, line), ProtoHTTP, nil
+	}
+	req, err := ReadRequest(br, line, s.opts.Limits)
+	if err != nil {
+		var perr *ProtocolError
+		if !errors.As(err, &perr) {
+			perr = ioError(err)
+		}
+		if isRspamcLine(line) {
+			return rspamcError(perr), ProtoRspamc, err
+		}
+		return spamdError(perr), ProtoSpamd, err
+	}
+	if req.Truncated {
+		s.count.truncated.Add(1)
+	}
+	s.count.requests[req.Proto].Add(1)
+	if req.Proto == ProtoRspamc {
+		return s.serveRspamc(ctx, req), req.Proto, nil
+	}
+	return s.serveSpamd(ctx, req), req.Proto, nil
+}
+
+func isRspamcLine(line string) bool {
+	p, _, _, err := ParseRequestLine(line)
+	return err == nil && p == ProtoRspamc
+}
+
+// ioError is the reply to a request that could not be read in full.
+func ioError(err error) *ProtocolError {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return protoErr(exTimeout, "request not received in time")
+	}
+	return protoErr(exIOErr, "request cut short: %v", err)
+}
+
+// verdict scans a message for user and maps failures to reply codes.
+func (s *Server) verdict(ctx context.Context, msg []byte, user string) (*scan.Verdict, *ProtocolError) {
+	v, err := s.opts.Scanner.Scan(ctx, bytes.NewReader(msg), scan.Request{User: user})
+	switch {
+	case err == nil:
+		s.count.scans.Add(1)
+		return v, nil
+	case tokenizer.IsNotMessage(err):
+		return nil, protoErr(exDataErr, "input is not a mail message")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return nil, protoErr(exTimeout, "scan took too long")
+	}
+	s.log.Error("scan failed", "err", err)
+	return nil, protoErr(exTempFail, "scan failed, try again later")
+}
+
+// rejectScore is the required score of the rspamd protocols: the reject
+// threshold, or the add-header one when rejecting is off.
+func (s *Server) rejectScore(v *scan.Verdict) float64 {
+	if r := s.opts.Thresholds.Reject; r > 0 {
+		return r
+	}
+	return v.Required
+}
+
+// counters are the server's running totals.
+type counters struct {
+	conns, errors, timeouts, panics, truncated, scans, learns atomic.Uint64
+	requests                                                  [4]atomic.Uint64 // by Proto
+}
+
+// Counters is a snapshot of a Server's totals since it started.
+type Counters struct {
+	Connections uint64            `json:"connections"`
+	Requests    map[string]uint64 `json:"requests"` // by protocol: spamd, rspamc, http
+	Scans       uint64            `json:"scans"`
+	Learns      uint64            `json:"learns"`
+	Errors      uint64            `json:"errors"`    // requests that failed (bad, cut short, timed out)
+	Timeouts    uint64            `json:"timeouts"`  // of which timed out
+	Panics      uint64            `json:"panics"`    // recovered
+	Truncated   uint64            `json:"truncated"` // messages over the size limit
+}
+
+// Counters returns the totals so far.
+func (s *Server) Counters() Counters {
+	c := Counters{
+		Connections: s.count.conns.Load(), Requests: map[string]uint64{},
+		Scans: s.count.scans.Load(), Learns: s.count.learns.Load(),
+		Errors: s.count.errors.Load(), Timeouts: s.count.timeouts.Load(),
+		Panics: s.count.panics.Load(), Truncated: s.count.truncated.Load(),
+	}
+	for p := ProtoSpamd; p <= ProtoHTTP; p++ {
+		c.Requests[p.String()] = s.count.requests[p].Load()
+	}
+	return c
+}
