@@ -1,12 +1,16 @@
 package milter
 
 import (
+	"io"
+	"log"
 	"os"
 	"testing"
 )
 
-// TestMain removes the shared statfile directory after the tests.
+// TestMain silences go-milter's global logger and removes the shared
+// statfile directory after the tests.
 func TestMain(m *testing.M) {
+	log.SetOutput(io.Discard) // go-milter's own logging of broken sessions
 	code := m.Run()
 	for _, d := range tempDirs {
 		os.RemoveAll(d)
