@@ -1,0 +1,11 @@
+// Package e2e runs Sluice against real mail software: miltertest scripts
+// against `sluice milter`, and a private Postfix instance on loopback whose
+// smtpd_milters points at Sluice, driven with swaks.
+//
+// The tests need root, postfix, swaks and miltertest (Debian packages of
+// those names). Without them they skip, saying what is missing, unless
+// SLUICE_E2E=1 is set (as .ci/run does): then a missing piece is a failure,
+// so CI cannot pass by skipping. Everything listens on 127.0.0.1 only, on
+// free ports (never 25), keeps its files in a temporary directory, and is
+// stopped when the test ends.
+package e2e

@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var sluiceBin string // built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sluiceBin = filepath.Join(dir, "sluice")
+	out, err := exec.Command("go", "build", "-o", sluiceBin, "../../cmd/sluice").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build sluice: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// require skips the test when it cannot run here, or fails it when
+// SLUICE_E2E=1 says it must.
+func require(t *testing.T, bins ...string) {
+	t.Helper()
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root")
+	}
+	for _, b := range bins {
+		if _, err := exec.LookPath(b); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "end-to-end test needs " + strings.Join(missing, ", ") + " (apt-get install postfix swaks miltertest; run as root)"
+	if os.Getenv("SLUICE_E2E") == "1" {
+		t.Fatal(msg + "; SLUICE_E2E=1 requires it")
+	}
+	t.Skip(msg + "; set SLUICE_E2E=1 to make this a failure")
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitPort(t *testing.T, port int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on 127.0.0.1:%d: %v", port, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var (
+	spamWords = strings.Fields("viagra casino winner prize claim cash offer free pills cheap loan bonus guaranteed click unsubscribe million")
+	hamWords  = strings.Fields("meeting agenda kernel patch review thursday lunch project deadline minutes draft build release branch merge")
+)
+
+// mail builds a message of words from pool (their order varies with seed),
+// with extra header lines.
+func mail(id string, seed int, subject string, pool []string, size int, extra ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: sender@example.org\r\nTo: user@sluice-e2e.test\r\nSubject: %s\r\nMessage-ID: <%s@example.org>\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n", subject, id)
+	for _, e := range extra {
+		b.WriteString(e + "\r\n")
+	}
+	b.WriteString("\r\n")
+	for j := 0; j < 40 || b.Len() < size; j++ {
+		b.WriteString(pool[(seed*7+j*3)%len(pool)])
+		if j%12 == 11 {
+			b.WriteString("\r\n")
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	fmt.Fprintf(&b, "\r\nref %s\r\n", id)
+	return b.String()
+}
+
+// sluice is one data directory and configuration, and optionally a
+// running milter.
+type sluice struct {
+	t       *testing.T
+	dir     string
+	config  string
+	port    int
+	cmd     *exec.Cmd
+	log     *os.File
+	exited  chan error
+	logPath string
+}
+
+const rejectText = "Sluice e2e: rejected as spam"
+
+func newSluice(t *testing.T) *sluice {
+	t.Helper()
+	s := &sluice{t: t, dir: t.TempDir(), port: freePort(t)}
+	s.config = filepath.Join(s.dir, "sluice.toml")
+	cfg := fmt.Sprintf(`data_dir = %q
+[statfile]
+initial_slots = 1024
+[actions]
+add_header = 6
+reject = 7
+[milter]
+listen = "inet:127.0.0.1:%d"
+max_size = "64KiB"
+reject_message = "550 5.7.1 %s"
+shutdown_timeout = "5s"
+`, filepath.Join(s.dir, "data"), s.port, rejectText)
+	if err := os.WriteFile(s.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// run runs a sluice command to completion.
+func (s *sluice) run(args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(sluiceBin, append([]string{args[0], "--config", s.config}, args[1:]...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("sluice %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// learnCorpus learns n spam and n ham messages from the word pools.
+func (s *sluice) learnCorpus(n int) {
+	s.t.Helper()
+	for _, c := range []struct {
+		class string
+		pool  []string
+	}{{"spam", spamWords}, {"ham", hamWords}} {
+		dir := filepath.Join(s.dir, "corpus-"+c.class)
+		os.MkdirAll(dir, 0o755)
+		for i := 0; i < n; i++ {
+			m := mail(fmt.Sprintf("learn-%s-%d", c.class, i), i, fmt.Sprintf("%s %d", c.class, i), c.pool, 0)
+			os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), []byte(m), 0o644)
+		}
+		s.run("learn", c.class, dir)
+	}
+	probe := filepath.Join(s.dir, "probe.eml")
+	os.WriteFile(probe, []byte(mail("probe", 1000, "probe", spamWords, 0)), 0o644)
+	if out := s.run("scan", probe); !strings.Contains(out, "\treject\t") {
+		s.t.Fatalf("after learning, a spam is not rejected by sluice scan:\n%s\n%s", out, s.run("stat"))
+	}
+}
+
+// learnNoise learns n spam messages of random words: many new tokens, so
+// that the statfile grows and is replaced by a larger one.
+func (s *sluice) learnNoise(n int, seed uint64) {
+	s.t.Helper()
+	dir := filepath.Join(s.dir, fmt.Sprintf("noise-%d", seed))
+	os.MkdirAll(dir, 0o755)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for i := 0; i < n; i++ {
+		var words []string
+		for j := 0; j < 60; j++ {
+			words = append(words, fmt.Sprintf("w%x", r.Uint32()))
+		}
+		m := fmt.Sprintf("From: n@example.org\r\nSubject: noise %d\r\nMessage-ID: <noise-%d-%d@example.org>\r\n\r\n%s\r\n", i, seed, i, strings.Join(words, " "))
+		os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), []byte(m), 0o644)
+	}
+	s.run("learn", "spam", dir)
+}
+
+// start runs `sluice milter` and waits until it listens.
+func (s *sluice) start() {
+	s.t.Helper()
+	s.logPath = filepath.Join(s.dir, "milter.log")
+	f, err := os.Create(s.logPath)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.log = f
+	s.cmd = exec.Command(sluiceBin, "milter", "--config", s.config)
+	s.cmd.Stdout, s.cmd.Stderr = f, f
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait() }()
+	s.t.Cleanup(s.stop)
+	waitPort(s.t, s.port)
+}
+
+// stop sends SIGTERM and waits for the milter to exit; it is idempotent.
+func (s *sluice) stop() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			s.t.Errorf("sluice milter exited with %v\n%s", err, s.logText())
+		}
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+		s.t.Errorf("sluice milter did not stop on SIGTERM\n%s", s.logText())
+	}
+	s.cmd = nil
+	s.log.Close()
+}
+
+func (s *sluice) logText() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
+}
+
+// grepFile reports whether a line of path contains all of subs.
+func grepFile(path string, subs ...string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		ok := true
+		for _, s := range subs {
+			ok = ok && strings.Contains(sc.Text(), s)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
