@@ -82,14 +82,15 @@ func protoErr(code int, format string, args ...any) *ProtocolError {
 var errLineTooLong = errors.New("line too long")
 
 // readLine returns one line without its line end (CRLF or LF). A line
-// longer than max is an error; at EOF a partial line is an error too.
+// longer than max is an error; EOF before any byte is io.EOF, within a line
+// io.ErrUnexpectedEOF.
 func readLine(br *bufio.Reader, max int) (string, error) {
 	line, err := br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) || len(line) > max+2 {
 		return "", errLineTooLong
 	}
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) && len(line) > 0 {
 			return "", io.ErrUnexpectedEOF
 		}
 		return "", err
@@ -152,6 +153,9 @@ func ReadRequest(br *bufio.Reader, line string, lim Limits) (*Request, error) {
 		l, err := readLine(br, lim.MaxLineLength)
 		if errors.Is(err, errLineTooLong) {
 			return nil, protoErr(exProtocol, "header line longer than %d bytes", lim.MaxLineLength)
+		}
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
 			return nil, fmt.Errorf("spamd: read header: %w", err)

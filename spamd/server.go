@@ -72,6 +72,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// After a reply: the time it may take to write, and how long and how much
+// the server reads of what the client still sends before closing.
+const (
+	writeGrace = 10 * time.Second
+	drainTime  = time.Second
+	drainBytes = 1 << 20
+)
+
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("spamd: server closed")
 
@@ -244,16 +252,20 @@ func (s *Server) serveConn(c net.Conn) {
 			c.Write(spamdError(protoErr(exSoftware, "internal error")))
 		}
 	}()
+	// One deadline for reading the request and scanning it; the reply,
+	// even one that says time ran out, gets a short grace of its own.
 	deadline := start.Add(s.opts.Timeout)
 	if err := c.SetDeadline(deadline); err != nil {
 		s.log.Debug("set deadline", "err", err)
 	}
 	ctx, cancel := context.WithDeadline(s.base, deadline)
 	defer cancel()
-	reply, proto, err := s.handle(ctx, bufio.NewReaderSize(c, s.opts.Limits.MaxLineLength+2))
+	br := bufio.NewReaderSize(c, s.opts.Limits.MaxLineLength+2)
+	reply, proto, err := s.handle(ctx, br)
 	if err != nil {
 		s.noteError(c, proto, err)
 	}
+	c.SetWriteDeadline(time.Now().Add(min(s.opts.Timeout, writeGrace)))
 	if len(reply) > 0 {
 		if _, werr := c.Write(reply); werr != nil {
 			s.noteError(c, proto, fmt.Errorf("spamd: write reply: %w", werr))
@@ -261,10 +273,15 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 	}
 	// Half-close first so that a client reading to EOF (Exim) sees it at
-	// once, whatever it still sends.
+	// once; then read what the client still sends (after an error reply to
+	// a request cut short), briefly and boundedly, so that closing with
+	// unread input does not reset the connection before the client read
+	// the reply.
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
+	c.SetReadDeadline(time.Now().Add(min(s.opts.Timeout, drainTime)))
+	io.CopyN(io.Discard, br, drainBytes)
 	s.log.Debug("request served", "remote", remote(c), "proto", proto, "duration", time.Since(start))
 }
 
@@ -299,7 +316,7 @@ func (s *Server) handle(ctx context.Context, br *bufio.Reader) (reply []byte, pr
 			perr := protoErr(exProtocol, "request line longer than %d bytes", s.opts.Limits.MaxLineLength)
 			return spamdError(perr), 0, perr
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) && br.Buffered() == 0 {
+		if errors.Is(err, io.EOF) {
 			return nil, 0, nil // connected and closed: a health check
 		}
 		return spamdError(ioError(err)), 0, fmt.Errorf("spamd: read request line: %w", err)
