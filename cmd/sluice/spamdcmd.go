@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 
 	"github.com/sluicemail/sluice/config"
@@ -35,6 +37,13 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	path, err := statfilePath(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.Spamd.AllowLearn {
+		// The first TELL would create the statfile; creating it now lets
+		// the scanner map it from the start and see every learn at once.
+		if err := createStatfile(cfg, path); err != nil {
+			return err
+		}
 	}
 	// Scanning maps the statfile read-only; a statfile that does not exist
 	// yet scans with empty statistics until it appears.
@@ -121,4 +130,23 @@ func (d *directLearner) Learn(ctx context.Context, msg []byte, class mmapstore.C
 		err = fmt.Errorf("close statfile after learning: %w", cerr)
 	}
 	return out, err
+}
+
+// createStatfile creates an empty statfile at path if there is none (a
+// writer holding it means it exists).
+func createStatfile(cfg config.Config, path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	w, err := mmapstore.OpenWriter(path, writerOptions(cfg, nil))
+	if errors.Is(err, mmapstore.ErrLocked) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create statfile: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("create statfile: %w", err)
+	}
+	return nil
 }
