@@ -17,6 +17,8 @@ import (
 var sluiceBin string // built once by TestMain
 
 func TestMain(m *testing.M) {
+	// postfix is in /usr/sbin, which a non-login PATH may lack.
+	os.Setenv("PATH", os.Getenv("PATH")+string(os.PathListSeparator)+"/usr/sbin:/sbin")
 	dir, err := os.MkdirTemp("", "sluice-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
