@@ -1,0 +1,30 @@
+# Sourced by .ci/run: installs the clients that test/e2e's Exim, spamc and
+# rspamc tests use (test/e2e/spamd_test.go, exim_test.go) and exports where
+# the unpacked ones are.
+#
+# spamc and swaks are ordinary packages. exim4-daemon-heavy conflicts with
+# Postfix (which the milter tests install), and rspamd's package would start
+# a service, so both are unpacked from their .debs into /opt/sluice-e2e after
+# their shared libraries are installed; nothing is started. Exim looks up its
+# compiled-in user, Debian-exim, at start: it is created if missing.
+e2e_dir=/opt/sluice-e2e
+if [ ! -x "$e2e_dir/usr/sbin/exim4" ] || [ ! -x "$e2e_dir/usr/bin/rspamc" ] ||
+  ! command -v spamc >/dev/null || ! command -v swaks >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  e2e_libs=$(apt-cache depends exim4-daemon-heavy rspamd | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}' | sort -u)
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends spamc swaks $e2e_libs
+  e2e_tmp=$(mktemp -d)
+  chmod 755 "$e2e_tmp"
+  (cd "$e2e_tmp" && apt-get download -qq exim4-daemon-heavy rspamd)
+  mkdir -p "$e2e_dir"
+  for deb in "$e2e_tmp"/*.deb; do dpkg-deb -x "$deb" "$e2e_dir"; done
+  rm -rf "$e2e_tmp"
+fi
+id Debian-exim >/dev/null 2>&1 ||
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin Debian-exim
+# rspamc finds its private libraries through RUNPATH /usr/lib/rspamd.
+printf '#!/bin/sh\nLD_LIBRARY_PATH=%s/usr/lib/rspamd exec %s/usr/bin/rspamc "$@"\n' "$e2e_dir" "$e2e_dir" >"$e2e_dir/rspamc"
+chmod 755 "$e2e_dir/rspamc"
+export SLUICE_EXIM="$e2e_dir/usr/sbin/exim4" SLUICE_RSPAMC="$e2e_dir/rspamc"
