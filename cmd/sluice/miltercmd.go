@@ -27,6 +27,9 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	if *listen != "" {
+		if _, _, err := milter.ParseAddr(*listen); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
 		cfg.Milter.Listen = *listen
 	}
 	logger := newLogger(cfg, std.err)
