@@ -166,7 +166,7 @@ func TestBatch(t *testing.T) {
 		{msg("a", "first message about apples"), mmapstore.Spam, Learned},
 		{msg("b", "second message about pears"), mmapstore.Ham, Learned},
 		{msg("a", "first message about apples"), mmapstore.Spam, AlreadyLearned}, // pending in the batch
-		{msg("a", "first message about apples"), mmapstore.Ham, Relearned},      // flushes, then relearns
+		{msg("a", "first message about apples"), mmapstore.Ham, Relearned},       // flushes, then relearns
 		{msg("c", "third message about plums"), mmapstore.Ham, Learned},
 	}
 	for i, c := range msgs {
