@@ -18,4 +18,12 @@
 // change. Encode shortens a record that would be too large (symbols dropped
 // from the end, long strings cut) rather than fail; Decode rejects anything
 // that is not a well-formed record of this version.
+//
+// Autolearn needs the message's tokens, which the learner cannot compute
+// from a digest. Rather than spool every message to disk on the scan path,
+// a record carries the token hashes the scan computed (field "tokens",
+// base64 of little-endian uint64s, at most MaxTokens of them, about 11
+// bytes each). A message with more tokens is sent without them and is
+// simply not autolearned. Datagrams stay well below the default unix
+// socket buffer (208 KiB on Linux).
 package feed

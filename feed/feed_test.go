@@ -148,3 +148,40 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestTokensRoundTrip(t *testing.T) {
+	r := sample()
+	r.Tokens = Tokens{1, 2, 1 << 63, 0xdeadbeefcafef00d}
+	b, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Tokens, r.Tokens) {
+		t.Fatalf("tokens %v, want %v", got.Tokens, r.Tokens)
+	}
+	// Too many tokens: the record goes without them.
+	r.Tokens = make(Tokens, MaxTokens+1)
+	if b, err = Encode(r); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = Decode(b); err != nil || got.Tokens != nil {
+		t.Fatalf("oversized tokens: %v, %d tokens", err, len(got.Tokens))
+	}
+	// The largest token list fits with room for symbols.
+	r.Tokens = make(Tokens, MaxTokens)
+	if b, err = Encode(r); err != nil || len(b) > MaxRecordSize {
+		t.Fatalf("%d bytes, %v", len(b), err)
+	}
+	if got, err = Decode(b); err != nil || len(got.Tokens) != MaxTokens {
+		t.Fatalf("decode max tokens: %v", err)
+	}
+	for _, bad := range []string{`"AAE="`, `"!!"`} {
+		if _, err := Decode([]byte(`{"v":1,"time":"2026-05-01T12:00:00Z","action":"no action","tokens":` + bad + `}`)); err == nil {
+			t.Errorf("tokens %s decoded", bad)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package feed
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,8 +13,13 @@ import (
 // Version is the record format version, the "v" field.
 const Version = 1
 
-// MaxRecordSize bounds an encoded record (one datagram).
-const MaxRecordSize = 16 << 10
+// MaxRecordSize bounds an encoded record (one datagram): 16 KiB for the
+// verdict plus room for MaxTokens token hashes.
+const MaxRecordSize = 128 << 10
+
+// MaxTokens bounds the token hashes a record carries for autolearn. A
+// message with more is sent without them (and is not autolearned).
+const MaxTokens = 8192
 
 // maxString bounds the queue id, user and symbol names in a record.
 const maxString = 256
@@ -35,6 +42,48 @@ type Record struct {
 	Authenticated bool      `json:"authenticated,omitempty"`
 	Local         bool      `json:"local,omitempty"` // client on loopback or a unix socket
 	Trusted       bool      `json:"trusted,omitempty"`
+	// Tokens are the message's token hashes (deduplicated, as the scan
+	// saw them), so that the learner can autolearn the message without
+	// having it. Omitted beyond MaxTokens. Added in a compatible way:
+	// receivers that predate it ignore the field.
+	Tokens Tokens `json:"tokens,omitempty"`
+}
+
+// Tokens are token hashes, written as base64 of their little-endian bytes
+// (11 bytes per hash instead of up to 21 as JSON numbers).
+type Tokens []uint64
+
+// MarshalText writes the hashes as standard base64.
+func (t Tokens) MarshalText() ([]byte, error) {
+	raw := make([]byte, 8*len(t))
+	for i, h := range t {
+		binary.LittleEndian.PutUint64(raw[8*i:], h)
+	}
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
+	base64.StdEncoding.Encode(out, raw)
+	return out, nil
+}
+
+// UnmarshalText reads base64 of a multiple of 8 bytes, at most MaxTokens
+// hashes.
+func (t *Tokens) UnmarshalText(b []byte) error {
+	if base64.StdEncoding.DecodedLen(len(b)) > 8*MaxTokens+8 {
+		return fmt.Errorf("more than %d tokens", MaxTokens)
+	}
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
+	n, err := base64.StdEncoding.Decode(raw, b)
+	if err != nil {
+		return fmt.Errorf("tokens: %w", err)
+	}
+	if n%8 != 0 || n/8 > MaxTokens {
+		return fmt.Errorf("tokens: %d bytes is not at most %d hashes", n, MaxTokens)
+	}
+	out := make(Tokens, n/8)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint64(raw[8*i:])
+	}
+	*t = out
+	return nil
 }
 
 // Symbol is one named score of the verdict.
@@ -61,13 +110,16 @@ func (d *Digest) UnmarshalText(b []byte) error {
 }
 
 // Encode returns r as JSON of at most MaxRecordSize bytes, with Version set.
-// Long strings are cut and, if it is still too large, symbols are dropped
-// from the end.
+// Long strings are cut, more than MaxTokens tokens are left out and, if it
+// is still too large, the tokens and then symbols from the end are dropped.
 func Encode(r *Record) ([]byte, error) {
 	c := *r
 	c.Version = Version
 	c.QueueID, c.User = cut(c.QueueID), cut(c.User)
 	c.Action = cut(c.Action)
+	if len(c.Tokens) > MaxTokens {
+		c.Tokens = nil
+	}
 	if len(c.Symbols) > 0 {
 		syms := make([]Symbol, len(c.Symbols))
 		for i, s := range c.Symbols {
@@ -82,6 +134,10 @@ func Encode(r *Record) ([]byte, error) {
 		}
 		if len(b) <= MaxRecordSize {
 			return b, nil
+		}
+		if c.Tokens != nil {
+			c.Tokens = nil
+			continue
 		}
 		if len(c.Symbols) == 0 {
 			return nil, fmt.Errorf("feed: record of %d bytes exceeds %d", len(b), MaxRecordSize)

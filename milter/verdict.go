@@ -139,6 +139,7 @@ func (x *session) sendRecord(v *scan.Verdict) {
 		Required:      v.Required,
 		Action:        v.Action.String(),
 		Digest:        feed.Digest(v.Digest),
+		Tokens:        v.Tokens, // for autolearn; feed.Encode leaves out too many
 		BayesProb:     v.Prob,
 		Authenticated: x.auth != "",
 		Local:         x.c.local,
