@@ -43,6 +43,14 @@ func (b *Batch) Add(r io.Reader, class mmapstore.Class, user string) (Outcome, e
 	if err != nil {
 		return 0, fmt.Errorf("learn: %w", err)
 	}
+	return b.AddTokens(res, class, user)
+}
+
+// AddTokens queues the learn of an already tokenized message (tokenized
+// with the same tokenizer options). The learner daemon tokenizes in its
+// connection goroutines and commits many messages with one AddTokens each
+// and one Flush.
+func (b *Batch) AddTokens(res *tokenizer.Result, class mmapstore.Class, user string) (Outcome, error) {
 	u := user
 	if !b.l.opts.UsersEnabled {
 		u = ""
@@ -71,6 +79,32 @@ func (b *Batch) Add(r io.Reader, class mmapstore.Class, user string) (Outcome, e
 	}
 	return out, nil
 }
+
+// ForgetTokens queues the forgetting of an already tokenized message (see
+// Learner.Forget).
+func (b *Batch) ForgetTokens(res *tokenizer.Result, user string) (Outcome, error) {
+	u := user
+	if !b.l.opts.UsersEnabled {
+		u = ""
+	}
+	if _, ok := b.pending[cacheKey(res.Digest, u)]; ok {
+		// The cache must see the queued learn first.
+		if err := b.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	ops, out, err := b.l.planForget(b.ops, res, user)
+	if err != nil || out == NotLearned {
+		return out, err
+	}
+	b.ops = ops
+	b.pending[cacheKey(res.Digest, u)] = 0
+	b.n++
+	return out, nil
+}
+
+// Len is the number of messages queued since the last Flush.
+func (b *Batch) Len() int { return b.n }
 
 // Flush journals and applies the queued learns; they are durable when it
 // returns nil.

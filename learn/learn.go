@@ -14,8 +14,13 @@
 // useful keys are expired, and an expired cache entry only means that the
 // message would be counted again.
 //
+// Forget unlearns a message and clears its cache entry (spamd's TELL with
+// Remove: local); a message the cache does not know is NotLearned.
+//
 // A Learner is used by one goroutine at a time (the learner daemon
-// serialises requests; `sluice learn` is one process).
+// serialises requests; `sluice learn` is one process). Its Tokenize* free
+// entry points (AddTokens, LearnTokens) let callers tokenize in parallel
+// with their own tokenizers and hand over only the results.
 package learn
 
 import (
@@ -36,6 +41,8 @@ const (
 	Learned        Outcome = iota + 1 // counted as the class asked
 	AlreadyLearned                    // the same class was learned before: nothing counted
 	Relearned                         // the other class was learned before: unlearned, then learned
+	Forgotten                         // Forget: the message was unlearned
+	NotLearned                        // Forget: the message was not learned: nothing to do
 )
 
 func (o Outcome) String() string {
@@ -46,6 +53,10 @@ func (o Outcome) String() string {
 		return "already learned"
 	case Relearned:
 		return "relearned"
+	case Forgotten:
+		return "forgotten"
+	case NotLearned:
+		return "not learned"
 	}
 	return "unknown"
 }
@@ -101,6 +112,66 @@ func (l *Learner) LearnTokens(res *tokenizer.Result, class mmapstore.Class, user
 	return out, nil
 }
 
+// Forget reads one message from r and unlearns it for user: counts and
+// totals of the class it was learned as go down (never below zero) and its
+// learn cache entry is cleared, as one journaled operation. A message that
+// was never learned (or whose cache entry expired) gives NotLearned.
+func (l *Learner) Forget(r io.Reader, user string) (Outcome, error) {
+	res, err := l.tok.Tokenize(r)
+	if errors.Is(err, tokenizer.ErrNotMessage) {
+		return 0, fmt.Errorf("%w: %v", ErrNotMessage, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("learn: %w", err)
+	}
+	return l.ForgetTokens(res, user)
+}
+
+// ForgetTokens is Forget for an already tokenized message.
+func (l *Learner) ForgetTokens(res *tokenizer.Result, user string) (Outcome, error) {
+	ops, out, err := l.planForget(nil, res, user)
+	if err != nil || out == NotLearned {
+		return out, err
+	}
+	if _, err := l.w.Apply(ops...); err != nil {
+		return 0, fmt.Errorf("learn: %w", err)
+	}
+	return out, nil
+}
+
+// planForget appends to ops what forgetting res takes.
+func (l *Learner) planForget(ops []mmapstore.Op, res *tokenizer.Result, user string) ([]mmapstore.Op, Outcome, error) {
+	if len(res.Tokens) == 0 {
+		return ops, 0, fmt.Errorf("%w: no tokens", ErrNotMessage)
+	}
+	if !l.opts.UsersEnabled {
+		user = ""
+	}
+	key := cacheKey(res.Digest, user)
+	before, err := l.cached(key)
+	if err != nil || before == 0 {
+		return ops, NotLearned, err
+	}
+	return l.appendOps(ops, hashesOf(res), key, before, -1, user), Forgotten, nil
+}
+
+// cached returns the class the learn cache holds for key (0 if none).
+func (l *Learner) cached(key uint64) (mmapstore.Class, error) {
+	var prev [1]mmapstore.Counts
+	if _, err := l.w.Lookup(l.cacheNS, []uint64{key}, prev[:]); err != nil {
+		return 0, fmt.Errorf("learn: read learn cache: %w", err)
+	}
+	return classOf(prev[0]), nil
+}
+
+func hashesOf(res *tokenizer.Result) []uint64 {
+	hashes := make([]uint64, len(res.Tokens))
+	for i, t := range res.Tokens {
+		hashes[i] = t.Hash
+	}
+	return hashes
+}
+
 // plan appends to ops what learning res as class takes, after consulting
 // the learn cache; it returns AlreadyLearned with no ops when nothing is to
 // be done.
@@ -115,18 +186,14 @@ func (l *Learner) plan(ops []mmapstore.Op, res *tokenizer.Result, class mmapstor
 		user = ""
 	}
 	key := cacheKey(res.Digest, user)
-	var prev [1]mmapstore.Counts
-	if _, err := l.w.Lookup(l.cacheNS, []uint64{key}, prev[:]); err != nil {
-		return ops, 0, fmt.Errorf("learn: read learn cache: %w", err)
+	before, err := l.cached(key)
+	if err != nil {
+		return ops, 0, err
 	}
-	before := classOf(prev[0])
 	if before == class {
 		return ops, AlreadyLearned, nil
 	}
-	hashes := make([]uint64, len(res.Tokens))
-	for i, t := range res.Tokens {
-		hashes[i] = t.Hash
-	}
+	hashes := hashesOf(res)
 	out := Learned
 	if before != 0 {
 		ops = l.appendOps(ops, hashes, key, before, -1, user)
