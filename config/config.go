@@ -32,6 +32,7 @@ type Config struct {
 	Actions    Actions    `toml:"actions"`
 	Milter     Milter     `toml:"milter"`
 	Spamd      Spamd      `toml:"spamd"`
+	Learner    Learner    `toml:"learner"`
 }
 
 // Log configures the log/slog output of every command.
@@ -150,7 +151,8 @@ func Default() Config {
 			SubjectTemplate: "***SPAM*** %s",
 			SkipAuth:        true,
 		},
-		Spamd: defaultSpamd(),
+		Spamd:   defaultSpamd(),
+		Learner: defaultLearner(),
 	}
 }
 
@@ -250,6 +252,7 @@ func (c *Config) validate() error {
 	check(a.AddHeader >= 0 && a.RewriteSubject >= 0 && a.Greylist >= 0 && a.Reject >= 0, "actions", "thresholds must not be negative")
 	errs = append(errs, c.Milter.validate()...)
 	errs = append(errs, c.Spamd.validate()...)
+	errs = append(errs, c.Learner.validate()...)
 	return errors.Join(errs...)
 }
 
