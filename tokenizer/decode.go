@@ -116,15 +116,15 @@ func decodeQP(dst, src []byte) []byte {
 // input remained.
 func readCapped(dst []byte, r io.Reader, max int) ([]byte, bool, error) {
 	for {
-		if len(dst) == cap(dst) {
-			if len(dst) >= max {
-				var one [1]byte
-				n, err := io.ReadFull(r, one[:])
-				if err == io.EOF || err == io.ErrUnexpectedEOF {
-					err = nil
-				}
-				return dst, n > 0, err
+		if len(dst) >= max {
+			var one [1]byte
+			n, err := io.ReadFull(r, one[:])
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = nil
 			}
+			return dst, n > 0, err
+		}
+		if len(dst) == cap(dst) {
 			dst = append(dst, 0)[:len(dst)]
 		}
 		room := min(cap(dst), max)
@@ -140,10 +140,24 @@ func readCapped(dst []byte, r io.Reader, max int) ([]byte, bool, error) {
 }
 
 // normCharset lower-cases a charset label and strips quotes and blanks.
+// QUIRK: a few labels seen in the wild are mapped to what they mean;
+// labels that only say "unknown" count as no label.
 func normCharset(s string) string {
 	s = strings.ToLower(strings.Trim(s, " \t\"'"))
 	if len(s) > 40 {
 		s = s[:40]
+	}
+	switch s {
+	case "default", "default_charset", "unknown-8bit", "x-unknown", "unknown", "none":
+		return ""
+	case "chinesebig5", "big-5", "big5_charset":
+		return "big5"
+	case "gb2312_charset", "chinese-gb2312":
+		return "gb2312"
+	case "utf8", "unicode-1-1-utf-8":
+		return "utf-8"
+	case "latin1", "latin-1", "iso8859-1", "iso_8859_1":
+		return "iso-8859-1"
 	}
 	return s
 }
@@ -180,6 +194,10 @@ func (t *Tokenizer) toUTF8(raw []byte, cs string) []byte {
 		return raw
 	}
 	if cs == "" || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || utf8.Valid(raw) && !strings.HasPrefix(cs, "utf-16") {
+		if cs != "" && !t.knownCharset(cs) {
+			t.problem("unknown charset " + quoteShort(cs))
+			t.meta("bad", "charset")
+		}
 		return t.fixUTF8(raw, cs)
 	}
 	r, err := charset.Reader(cs, bytes.NewReader(raw))

@@ -73,7 +73,8 @@ type Options struct {
 	MaxTime time.Duration
 
 	// MaxTextBytes is the number of raw (still transfer-encoded) bytes read
-	// from one text part (default 2 MiB); the rest of the part is skipped.
+	// from one text part (default 2 MiB); the rest of the part is skipped
+	// and Result.Truncated is set.
 	MaxTextBytes int
 
 	// MaxLineBytes is the longest header field kept, folded lines joined

@@ -71,6 +71,7 @@ type Tokenizer struct {
 	hdrs                         []header
 	brs                          []*bufio.Reader
 	capt                         []captureReader
+	csKnown                      map[string]bool
 }
 
 // New returns a Tokenizer. Options are resolved with their defaults; a
@@ -122,6 +123,7 @@ func (t *Tokenizer) Tokenize(r io.Reader) (*Result, error) {
 	if len(t.top.fields) == 0 {
 		return nil, ErrNotMessage
 	}
+	t.lim.timed = true
 	_, params := parseContentType(t.top.Get("Content-Type"), "text/plain")
 	t.hint = normCharset(params["charset"])
 	t.headerTokens(&t.top)
@@ -230,10 +232,11 @@ type limitReader struct {
 	read   int64
 	err    error
 	probed bool
+	timed  bool // check the time budget (not before the header is read)
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
-	if l.err != nil || l.t.stop || l.t.timeUp() {
+	if l.err != nil || l.t.stop || l.timed && l.t.timeUp() {
 		return 0, io.EOF
 	}
 	if l.n <= 0 {
@@ -357,7 +360,7 @@ func (t *Tokenizer) multipart(body io.Reader, boundary, mt string, depth int) {
 			break
 		}
 		if err != nil {
-			t.problem("multipart: " + shortErr(err))
+			t.problem("multipart: " + strings.TrimPrefix(shortErr(err), "multipart: "))
 			t.meta("bad", "mime")
 			break
 		}
@@ -371,12 +374,33 @@ func (t *Tokenizer) multipart(body io.Reader, boundary, mt string, depth int) {
 	if n == 0 && !t.stop {
 		// QUIRK: the boundary never appeared (wrong or missing delimiter
 		// lines); the start of the body is read as plain text.
+		// If it looks like HTML, it is read as HTML.
 		t.problem("multipart: no part found")
-		txt := stripInvisible(t.toUTF8(c.buf, ""))
+		txt := t.toUTF8(c.buf, "")
+		if looksHTML(txt) {
+			t.feat.HTMLParts++
+			t.html = true
+			t.vis = t.htmlText(t.vis[:0], txt)
+			txt = t.vis
+		} else {
+			t.feat.TextParts++
+			t.plain = true
+		}
+		txt = stripInvisible(txt)
 		s := t.newStream(nsBody, Body)
 		t.tokenizeText(&s, txt)
 	}
 	c.r = nil
+}
+
+// looksHTML reports text with HTML markup.
+func looksHTML(b []byte) bool {
+	for _, tag := range [...]string{"<html", "<body", "<br", "<p>", "<div", "<table", "<font"} {
+		if bytes.Contains(b, []byte(tag)) || bytes.Contains(b, []byte(strings.ToUpper(tag))) {
+			return true
+		}
+	}
+	return false
 }
 
 // message walks an attached message (message/rfc822).
@@ -436,7 +460,7 @@ func (t *Tokenizer) textPart(body io.Reader, cte, cs string, isHTML bool) {
 		t.problem("text part: " + shortErr(err))
 	}
 	if more {
-		t.problem("text part longer than MaxTextBytes: rest skipped")
+		t.truncate("max text bytes")
 	}
 	var dec []byte
 	switch cte {
@@ -463,10 +487,13 @@ func (t *Tokenizer) textPart(body io.Reader, cte, cs string, isHTML bool) {
 		t.meta("cte", safeValue(cte))
 	}
 	cs = normCharset(cs)
-	if cs == "" {
+	switch {
+	case cs == "":
 		t.meta("cs", "none")
-	} else {
-		t.meta("cs", safeValue(cs))
+	case t.knownCharset(cs):
+		t.meta("cs", cs)
+	default:
+		t.meta("cs", "unknown")
 	}
 	t.meta("tsize", log2Bucket(int64(len(dec))))
 	txt := t.toUTF8(dec, cs)
@@ -482,6 +509,27 @@ func (t *Tokenizer) textPart(body io.Reader, cte, cs string, isHTML bool) {
 	txt = stripInvisible(txt)
 	s := t.newStream(nsBody, Body)
 	t.tokenizeText(&s, txt)
+}
+
+// knownCharset reports whether go-message/charset can decode cs; answers
+// are cached per Tokenizer (a pure function of the label).
+func (t *Tokenizer) knownCharset(cs string) bool {
+	switch cs {
+	case "utf-8", "us-ascii", "iso-8859-1":
+		return true
+	}
+	if ok, found := t.csKnown[cs]; found {
+		return ok
+	}
+	_, err := charset.Reader(cs, bytes.NewReader(nil))
+	if len(t.csKnown) >= 256 {
+		clear(t.csKnown)
+	}
+	if t.csKnown == nil {
+		t.csKnown = make(map[string]bool)
+	}
+	t.csKnown[cs] = err == nil && len(cs) <= 40 && safeValue(cs) == cs
+	return t.csKnown[cs]
 }
 
 // attachment reads past a part that is not tokenized.

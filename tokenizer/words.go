@@ -111,12 +111,19 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 	if len(text) == 0 || t.stopped() {
 		return
 	}
-	limit := min(t.opts.MaxWordsPerPart, t.opts.MaxWords-t.words)
+	// The per-part cap is met by sampling; the message budget by stopping.
+	limit, sample := t.opts.MaxWordsPerPart, true
+	if left := t.opts.MaxWords - t.words; left <= limit {
+		limit, sample = left, false
+	}
 	if limit <= 0 {
 		t.truncate("max words")
 		return
 	}
-	keepAll := limit / 2
+	keepAll := limit
+	if sample {
+		keepAll = limit / 2
+	}
 	t.set.reserve(min(limit, len(text)/5+1) * t.opts.Window)
 	kept, seen := 0, 0
 	dropping := false
@@ -204,7 +211,7 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 			kept++
 			t.words++
 			if kept >= limit {
-				if t.words >= t.opts.MaxWords {
+				if !sample {
 					t.truncate("max words")
 				}
 				return
