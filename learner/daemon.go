@@ -1,0 +1,299 @@
+package learner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/learn"
+	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/tokenizer"
+)
+
+// ErrStopped is returned for requests that arrive while the daemon stops.
+var ErrStopped = errors.New("learner: stopping")
+
+// Options configure a Daemon. Zero values take the defaults noted.
+type Options struct {
+	Logger        *slog.Logger  // default: discard
+	Metrics       *Metrics      // default: unregistered counters
+	Learn         learn.Options // tokenizer options, per-user statistics
+	MaxBatch      int           // learns journaled per commit (256)
+	MaxMessage    int64         // largest message of a request (32 MiB)
+	Spool         *Spool        // nil: no spool to drain
+	SpoolInterval time.Duration // spool drain period (30s)
+	Autolearn     Autolearn     // autolearn thresholds and guards
+	Receiver      *feed.Receiver
+	RecordQueue   int // scan records waiting for autolearn (1024)
+}
+
+func (o *Options) withDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = 32 << 20
+	}
+	if o.SpoolInterval <= 0 {
+		o.SpoolInterval = 30 * time.Second
+	}
+	if o.RecordQueue <= 0 {
+		o.RecordQueue = 1024
+	}
+}
+
+// Daemon serialises learns onto the statfile's single writer. Learn is
+// safe for concurrent use: callers tokenize in their own goroutine, queue
+// the result, and one committer goroutine journals whatever is queued as
+// one mmapstore.Apply (one fsync), then answers every caller in it. Run
+// owns the committer, the spool drainer and the autolearn workers.
+type Daemon struct {
+	w    *mmapstore.Writer
+	l    *learn.Learner
+	opts Options
+	log  *slog.Logger
+	m    *Metrics
+	toks sync.Pool // *tokenizer.Tokenizer
+
+	admit   sync.RWMutex // held for reading while a job is queued
+	closed  bool         // under admit: no more jobs
+	jobs    chan *job
+	records chan *feed.Record
+	feed    *LocalFeed
+
+	fatalOnce sync.Once
+	fatal     chan struct{} // closed when the writer failed for good
+	running   atomic.Bool
+}
+
+// job is one queued learn; done gets exactly one result.
+type job struct {
+	op        Op
+	user      string
+	source    string
+	res       *tokenizer.Result
+	noRelearn bool // autolearn: never override a learned class
+	done      chan result
+}
+
+type result struct {
+	out learn.Outcome
+	err error
+}
+
+// New returns a Daemon writing through w. The caller keeps owning w and
+// closes it after Run returns.
+func New(w *mmapstore.Writer, opts Options) *Daemon {
+	opts.withDefaults()
+	d := &Daemon{
+		w:       w,
+		l:       learn.New(w, opts.Learn),
+		opts:    opts,
+		log:     opts.Logger,
+		m:       opts.Metrics,
+		jobs:    make(chan *job, opts.MaxBatch),
+		records: make(chan *feed.Record, opts.RecordQueue),
+		fatal:   make(chan struct{}),
+	}
+	d.feed = &LocalFeed{ch: d.records, m: d.m}
+	tokOpts := opts.Learn.Tokenizer
+	d.toks.New = func() any { return tokenizer.New(tokOpts) }
+	return d
+}
+
+// Feed returns an in-process scan record sink for a milter in the same
+// process (`sluice serve`); it implements milter.RecordSender.
+func (d *Daemon) Feed() *LocalFeed { return d.feed }
+
+// MaxMessage is the largest message a request may carry.
+func (d *Daemon) MaxMessage() int64 { return d.opts.MaxMessage }
+
+// Run commits learns until ctx ends, draining the spool (at start and
+// every SpoolInterval) and autolearning from scan records meanwhile. On
+// return every queued learn has been committed and answered, and the
+// Receiver (if any) is closed. It returns an error only when the writer
+// failed for good: the process should exit and replay its journal.
+func (d *Daemon) Run(ctx context.Context) error {
+	if !d.running.CompareAndSwap(false, true) {
+		return errors.New("learner: Run called twice")
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var workers sync.WaitGroup
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		d.commitLoop()
+	}()
+	if d.opts.Spool != nil {
+		workers.Go(func() { d.spoolLoop(wctx) })
+	}
+	workers.Go(func() { d.autolearnLoop(wctx) })
+	if r := d.opts.Receiver; r != nil {
+		workers.Go(func() { d.receiveLoop(r) })
+		go func() {
+			<-wctx.Done()
+			if err := r.Close(); err != nil {
+				d.log.Warn("close scan record socket", "err", err)
+			}
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-d.fatal:
+		err = errors.New("learner: the statfile writer failed; restart to replay the journal")
+	}
+	cancel()
+	workers.Wait()
+	d.admit.Lock()
+	d.closed = true
+	close(d.jobs)
+	d.admit.Unlock()
+	<-committed
+	return err
+}
+
+// Learn tokenizes req's message in the caller's goroutine, queues it and
+// waits until it is durable. An error wrapping learn.ErrNotMessage means
+// the input is not a message; ErrStopped and others mean try again later.
+func (d *Daemon) Learn(ctx context.Context, req *Request) (learn.Outcome, error) {
+	if err := req.validate(d.opts.MaxMessage); err != nil {
+		return 0, err
+	}
+	tok := d.toks.Get().(*tokenizer.Tokenizer)
+	res, err := tok.Tokenize(bytes.NewReader(req.Message))
+	d.toks.Put(tok)
+	if errors.Is(err, tokenizer.ErrNotMessage) {
+		d.m.learn(req.Source, req.Op, "not_message")
+		return 0, fmt.Errorf("%w: %v", learn.ErrNotMessage, err)
+	}
+	if err != nil {
+		d.m.learn(req.Source, req.Op, "error")
+		return 0, fmt.Errorf("learner: tokenize: %w", err)
+	}
+	return d.submit(ctx, &job{op: req.Op, user: req.User, source: req.Source, res: res})
+}
+
+func (d *Daemon) submit(ctx context.Context, j *job) (learn.Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("learner: queue: %w", err)
+	}
+	j.done = make(chan result, 1)
+	d.admit.RLock()
+	if d.closed {
+		d.admit.RUnlock()
+		return 0, ErrStopped
+	}
+	select {
+	case d.jobs <- j:
+	case <-ctx.Done():
+		d.admit.RUnlock()
+		return 0, fmt.Errorf("learner: queue: %w", ctx.Err())
+	}
+	d.admit.RUnlock()
+	select {
+	case r := <-j.done:
+		return r.out, r.err
+	case <-ctx.Done():
+		// The learn may still be committed; a retry is "already learned".
+		return 0, fmt.Errorf("learner: wait for commit: %w", ctx.Err())
+	}
+}
+
+// commitLoop takes whatever is queued (up to MaxBatch) and commits it as
+// one group, until the job channel is closed and empty.
+func (d *Daemon) commitLoop() {
+	batch := make([]*job, 0, d.opts.MaxBatch)
+	for j := range d.jobs {
+		batch = append(batch[:0], j)
+	fill:
+		for len(batch) < d.opts.MaxBatch {
+			select {
+			case j, ok := <-d.jobs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		d.commit(batch)
+	}
+}
+
+// commit journals a group of learns with one Apply and answers each.
+func (d *Daemon) commit(batch []*job) {
+	start := time.Now()
+	b := d.l.NewBatch(len(batch) + 1) // never flushes by size on its own
+	rs := make([]result, len(batch))
+	for i, j := range batch {
+		if j.noRelearn {
+			if c, err := d.l.Class(j.res, j.user); err != nil || c != 0 {
+				rs[i] = result{learn.AlreadyLearned, err}
+				continue
+			}
+		}
+		switch j.op {
+		case OpForget:
+			rs[i].out, rs[i].err = b.ForgetTokens(j.res, j.user)
+		case OpSpam:
+			rs[i].out, rs[i].err = b.AddTokens(j.res, mmapstore.Spam, j.user)
+		case OpHam:
+			rs[i].out, rs[i].err = b.AddTokens(j.res, mmapstore.Ham, j.user)
+		}
+	}
+	ferr := b.Flush()
+	for i, j := range batch {
+		r := &rs[i]
+		if r.err == nil && ferr != nil && r.out != learn.AlreadyLearned && r.out != learn.NotLearned {
+			r.out, r.err = 0, ferr
+		}
+		outcome := outcomeLabel(r.out)
+		switch {
+		case errors.Is(r.err, learn.ErrNotMessage):
+			outcome = "not_message"
+		case r.err != nil:
+			outcome = "error"
+			if errors.Is(r.err, mmapstore.ErrFailed) || errors.Is(r.err, mmapstore.ErrClosed) {
+				d.fatalOnce.Do(func() { close(d.fatal) })
+			}
+		}
+		d.m.learn(j.source, j.op, outcome)
+		j.done <- *r
+	}
+	if ferr != nil {
+		d.log.Error("learner: commit failed", "messages", len(batch), "err", ferr)
+	}
+	d.m.batchSize.Observe(float64(len(batch)))
+	d.m.commitDur.Observe(time.Since(start).Seconds())
+}
+
+func outcomeLabel(o learn.Outcome) string {
+	switch o {
+	case learn.Learned:
+		return "learned"
+	case learn.AlreadyLearned:
+		return "already_learned"
+	case learn.Relearned:
+		return "relearned"
+	case learn.Forgotten:
+		return "forgotten"
+	case learn.NotLearned:
+		return "not_learned"
+	}
+	return "error"
+}

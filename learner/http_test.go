@@ -1,0 +1,91 @@
+package learner
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sluicemail/sluice/mmapstore"
+)
+
+func TestHTTPEndpoints(t *testing.T) {
+	d := startDaemon(t, Options{MaxMessage: 4096}, false)
+	h := NewHTTPHandler(d.Daemon, HTTPOptions{Gatherer: d.reg})
+	post := func(path string, body []byte, hdr ...string) (int, string) {
+		t.Helper()
+		r := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	tests := []struct {
+		name, path string
+		body       []byte
+		hdr        []string
+		code       int
+		sub        string
+	}{
+		{"learn spam", "/learnspam", spam(1), nil, 200, `{"success":true}`},
+		{"again: 208", "/learnspam", spam(1), nil, 208, "already learned as spam"},
+		{"relearn as ham", "/learnham", spam(1), nil, 200, `{"success":true}`},
+		{"per user", "/learnspam", spam(2), []string{"Deliver-To", "bob@example.org"}, 200, "success"},
+		{"not a message", "/learnham", []byte("hello"), nil, 400, "not a mail message"},
+		{"too large", "/learnham", bytes.Repeat([]byte("x"), 5000), nil, 413, "larger than"},
+		{"unknown endpoint", "/learnfoo", spam(3), nil, 404, ""},
+	}
+	for _, tt := range tests {
+		code, body := post(tt.path, tt.body, tt.hdr...)
+		if code != tt.code || !strings.Contains(body, tt.sub) {
+			t.Errorf("%s: %d %q, want %d %q", tt.name, code, body, tt.code, tt.sub)
+		}
+	}
+	if tot := d.totals(t, mmapstore.Shared); tot.Spam != 1 || tot.Ham != 1 {
+		t.Fatalf("totals %+v", tot)
+	}
+	// GET on a learn endpoint is not allowed; /ping and /metrics answer.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/learnspam", nil))
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /learnspam: %d", w.Code)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	m, _ := io.ReadAll(w.Body)
+	for _, want := range []string{
+		`sluice_learner_learns_total{class="spam",outcome="already_learned",source="http"} 1`,
+		`sluice_learner_learns_total{class="ham",outcome="relearned",source="http"} 1`,
+		`sluice_learner_learns_total{class="ham",outcome="not_message",source="http"} 1`,
+	} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, m)
+		}
+	}
+}
+
+func TestHTTPPassword(t *testing.T) {
+	d := startDaemon(t, Options{}, false)
+	h := NewHTTPHandler(d.Daemon, HTTPOptions{Password: "s3cret"})
+	for _, tt := range []struct {
+		pw   string
+		code int
+	}{{"", 403}, {"wrong", 403}, {"s3cret ", 403}, {"s3cre", 403}, {"s3cret", 200}} {
+		r := httptest.NewRequest("POST", "/learnspam", bytes.NewReader(spam(1)))
+		if tt.pw != "" {
+			r.Header.Set("Password", tt.pw)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.code {
+			t.Errorf("password %q: %d, want %d", tt.pw, w.Code, tt.code)
+		}
+	}
+	if tot := d.totals(t, mmapstore.Shared); tot.Spam != 1 {
+		t.Fatalf("totals %+v: refused requests were learned", tot)
+	}
+}

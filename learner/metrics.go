@@ -1,0 +1,58 @@
+package learner
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the learner's Prometheus counters. They are registered on a
+// registry the caller owns (no global state), so tests and `sluice serve`
+// each build their own.
+type Metrics struct {
+	learns    *prometheus.CounterVec // source, class, outcome
+	autoSkip  *prometheus.CounterVec // reason
+	records   *prometheus.CounterVec // result: received, dropped, malformed
+	spool     *prometheus.CounterVec // event: drained, rejected, failed
+	batchSize prometheus.Histogram
+	commitDur prometheus.Histogram
+}
+
+// NewMetrics creates the counters and registers them on reg (nil: not
+// registered, for tests that only read them).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		learns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_learns_total",
+			Help: "Learn requests by source (dovecot, cli, http, spool, autolearn, spamd), class (spam, ham, forget) and outcome (learned, already_learned, relearned, forgotten, not_learned, not_message, error).",
+		}, []string{"source", "class", "outcome"}),
+		autoSkip: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_autolearn_skipped_total",
+			Help: "Scan records not autolearned, by reason.",
+		}, []string{"reason"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_records_total",
+			Help: "Scan records from the milters: received, dropped (queue full) or malformed.",
+		}, []string{"result"}),
+		spool: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_spool_total",
+			Help: "Spooled messages: drained (learned), rejected (not a message or unreadable: removed), failed (kept for later).",
+		}, []string{"event"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sluice_learner_commit_messages",
+			Help:    "Messages journaled per commit (group commit: one fsync each).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+		}),
+		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sluice_learner_commit_seconds",
+			Help:    "Time to journal (fsync) and apply one commit.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.batchSize, m.commitDur)
+	}
+	return m
+}
+
+func (m *Metrics) learn(source string, op Op, outcome string) {
+	m.learns.WithLabelValues(source, op.String(), outcome).Inc()
+}
