@@ -636,7 +636,7 @@ func validType(mt string) bool {
 // mime.ParseMediaType rejected.
 func lenientParams(v string) map[string]string {
 	m := map[string]string{}
-	lv := strings.ToLower(v)
+	lv := asciiLower(v) // same length as v: indexes are shared
 	for _, k := range [...]string{"boundary", "charset", "name", "filename"} {
 		i := 0
 		for {
@@ -671,6 +671,17 @@ func lenientParams(v string) map[string]string {
 		}
 	}
 	return m
+}
+
+// asciiLower lower-cases ASCII letters only, keeping byte offsets.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c-'A' < 26 {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func shortErr(err error) string {

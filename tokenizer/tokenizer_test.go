@@ -267,13 +267,13 @@ func TestTokenize_metatokens(t *testing.T) {
 
 func TestNormMailer(t *testing.T) {
 	tests := map[string]string{
-		"Microsoft Outlook Express 6.00.2600.0000":                                 "microsoft outlook express",
-		"Mozilla/5.0 (X11; U; Linux i686; en-US; rv:1.0.1) Gecko/20020823":        "mozilla",
-		"Mutt/1.4i":                                                                 "mutt",
-		"QUALCOMM Windows Eudora Version 5.1":                                       "qualcomm windows eudora version",
-		"":                                                                          "none",
-		"12345":                                                                     "other",
-		"Internet Mail Service (5.5.2653.19)":                                       "internet mail service",
+		"Microsoft Outlook Express 6.00.2600.0000":                         "microsoft outlook express",
+		"Mozilla/5.0 (X11; U; Linux i686; en-US; rv:1.0.1) Gecko/20020823": "mozilla",
+		"Mutt/1.4i":                           "mutt",
+		"QUALCOMM Windows Eudora Version 5.1": "qualcomm windows eudora version",
+		"":                                    "none",
+		"12345":                               "other",
+		"Internet Mail Service (5.5.2653.19)": "internet mail service",
 	}
 	for in, want := range tests {
 		if got := normMailer(in); got != want {
