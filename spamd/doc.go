@@ -46,8 +46,9 @@
 //     header is the SMTP-authenticated sender, not a recipient).
 //   - Learning goes through the Learner interface. TELL's Set: local learns
 //     (DidSet: local unless already learned, which spamc reports as a
-//     success too); Remove: local alone (forget) is refused with
-//     EX_UNAVAILABLE until the learner can unlearn; "remote" is ignored.
+//     success too); Remove: local alone (forget) unlearns
+//     through a Learner that is also a Forgetter (DidRemove: local when it
+//     was learned), and is refused with EX_UNAVAILABLE otherwise; "remote" is ignored.
 //     /learnspam and /learnham answer 200 {"success":true}, or 208 when the
 //     message was already learned as that class, as rspamd does.
 //   - Compress: zlib request bodies (spamc -z) are inflated; replies are

@@ -31,3 +31,12 @@ type LearnerFunc func(ctx context.Context, msg []byte, class mmapstore.Class, us
 func (f LearnerFunc) Learn(ctx context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error) {
 	return f(ctx, msg, class, user)
 }
+
+// Forgetter is implemented by Learners that can unlearn a message (TELL
+// with Remove: local alone, spamc -L forget): counts and totals of the
+// class it was learned as go down and its learn cache entry is cleared.
+// It returns learn.Forgotten, or learn.NotLearned when the message was not
+// learned.
+type Forgetter interface {
+	Forget(ctx context.Context, msg []byte, user string) (learn.Outcome, error)
+}

@@ -155,7 +155,19 @@ func (s *Server) tell(ctx context.Context, req *Request) []byte {
 	}
 	if !t.setLocal {
 		if t.removeLocal {
-			return spamdError(protoErr(exUnavailable, "forgetting a message (Remove: local) is not supported yet"))
+			f, ok := s.opts.Learner.(Forgetter)
+			if !ok {
+				return spamdError(protoErr(exUnavailable, "forgetting a message (Remove: local) is not supported yet"))
+			}
+			out, err := f.Forget(ctx, req.Body, t.user)
+			if err != nil {
+				return spamdError(s.learnError(err))
+			}
+			s.count.learns.Add(1)
+			if out == learn.Forgotten {
+				return []byte(spamdOK + "DidRemove: local\r\n\r\n\r\n")
+			}
+			return []byte(spamdOK + "\r\n\r\n")
 		}
 		return []byte(spamdOK + "\r\n\r\n") // remote only: nothing to do here
 	}

@@ -1,0 +1,39 @@
+package spamd
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sluicemail/sluice/learn"
+)
+
+// forgetLearner is a fakeLearner that can also forget.
+type forgetLearner struct{ fakeLearner }
+
+func (f *forgetLearner) Forget(_ context.Context, msg []byte, _ string) (learn.Outcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.learned[string(msg)]; !ok {
+		return learn.NotLearned, nil
+	}
+	delete(f.learned, string(msg))
+	return learn.Forgotten, nil
+}
+
+// TELL with Remove: local alone forgets through a Forgetter.
+func TestSpamdTellForget(t *testing.T) {
+	_, addr := startServer(t, Options{Learner: &forgetLearner{}})
+	set := spamc("TELL SPAMC/1.3", "Message-class: spam\r\nSet: local\r\n", spamMsg)
+	forget := spamc("TELL SPAMC/1.3", "Remove: local\r\n", spamMsg)
+	steps := []struct{ req, want string }{
+		{forget, "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
+		{set, "SPAMD/1.1 0 EX_OK\r\nDidSet: local\r\n\r\n\r\n"},
+		{forget, "SPAMD/1.1 0 EX_OK\r\nDidRemove: local\r\n\r\n\r\n"},
+		{forget, "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
+	}
+	for i, s := range steps {
+		if got := exchange(t, addr, s.req); got != s.want {
+			t.Fatalf("step %d: %q, want %q", i, got, s.want)
+		}
+	}
+}
