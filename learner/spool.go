@@ -64,10 +64,14 @@ func (s *Spool) Init(mode fs.FileMode, gid int) error {
 	return nil
 }
 
-// Put stores req durably. It fails with ErrSpoolFull past the maximum.
+// Put stores req durably, creating the directory if the learner has not
+// yet. It fails with ErrSpoolFull past the maximum.
 func (s *Spool) Put(req *Request) error {
 	b, err := AppendRequest(nil, req, s.maxMsg)
 	if err != nil {
+		return fmt.Errorf("learner: spool: %w", err)
+	}
+	if err := os.MkdirAll(s.dir, 0o770); err != nil {
 		return fmt.Errorf("learner: spool: %w", err)
 	}
 	names, err := s.list()

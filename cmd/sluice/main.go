@@ -74,13 +74,15 @@ type command struct {
 // commands is the one list of subcommands; `sluice help` prints it in order.
 var commands = []command{
 	{"tokens", "print the words and tokens of a message", cmdTokens},
-	{"learn", "learn messages as spam or ham", cmdLearn},
+	{"serve", "run milter, learner and spamd listener in one process (start here)", cmdServe},
+	{"learn", "learn messages as spam or ham (through the learner when it runs)", cmdLearn},
 	{"scan", "classify messages: verdict, score, symbols", cmdScan},
 	{"eval", "measure accuracy: learn a train list, classify a test list", cmdEval},
 	{"stat", "print what is in the statfile", cmdStat},
 	{"fsck", "check the statfile and its journal", cmdFsck},
 	{"milter", "run the milter that Postfix and Sendmail call for every message", cmdMilter},
 	{"spamd", "run the spamd/rspamd listener for Exim, spamc and rspamc", cmdSpamd},
+	{"learner", "run the learner: the statfile's writer, for sluice learn, rspamc and autolearn", cmdLearner},
 	{"config", "print the default configuration as a commented TOML file", cmdConfig},
 }
 

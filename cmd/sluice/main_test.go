@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/sluicemail/sluice/mmapstore"
 )
 
 // sluice runs one command line in-process and returns its exit code and output.
@@ -45,7 +43,7 @@ func TestExitCodes(t *testing.T) {
 		{"help", "", []string{"help"}, 0, "learn"},
 		{"command help", "", []string{"learn", "--help"}, 0, "-user"},
 		{"bad flag", "", []string{"scan", "--no-such-flag"}, exitUsage, "flag provided but not defined"},
-		{"bad class", msg, []string{"learn", "--data-dir", dir, "maybe"}, exitUsage, "not spam or ham"},
+		{"bad class", msg, []string{"learn", "--data-dir", dir, "maybe"}, exitUsage, "not spam, ham or forget"},
 		{"learn not a message", "hello, this is not mail\n", []string{"learn", "--data-dir", dir, "spam"}, exitDataErr, "not a mail message"},
 		{"learn", msg, []string{"learn", "--data-dir", dir, "spam"}, 0, "1 learned"},
 		{"learn again", msg, []string{"learn", "--data-dir", dir, "spam"}, 0, "1 already learned"},
@@ -62,24 +60,6 @@ func TestExitCodes(t *testing.T) {
 				t.Fatalf("exit %d, want %d; output %q / %q, want it to contain %q", code, tt.code, out, errs, tt.inOut)
 			}
 		})
-	}
-}
-
-// While another writer (the learner daemon, say) holds the statfile, a
-// direct learn answers 75 so that the caller retries later.
-func TestLearnBusy(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, errs := sluice(t, sample(t), "learn", "--data-dir", dir, "spam"); code != 0 {
-		t.Fatalf("first learn: exit %d: %s", code, errs)
-	}
-	w, err := mmapstore.OpenWriter(filepath.Join(dir, "bayes.statfile"), writerOptions(defaultConfig(t), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	code, _, errs := sluice(t, sample(t), "learn", "--data-dir", dir, "ham")
-	if code != exitTempFail || !strings.Contains(errs, "locked") {
-		t.Fatalf("exit %d (%s), want %d and a word about the lock", code, errs, exitTempFail)
 	}
 }
 

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"sync"
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
@@ -52,21 +54,13 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer stats.Close()
-	sopts := scanOptions(cfg)
-	opts := spamd.Options{
-		Scanner:    scan.New(stats, sopts),
-		Thresholds: sopts.Actions,
-		Limits: spamd.Limits{
-			MaxSize:       int64(cfg.Spamd.MaxSize),
-			MaxHeaders:    cfg.Spamd.MaxHeaders,
-			MaxLineLength: int(cfg.Spamd.MaxLineLength),
-		},
-		Timeout:  cfg.Spamd.Timeout.D(),
-		MaxConns: cfg.Spamd.MaxConnections,
-		Logger:   logger,
-	}
+	opts := spamdOptions(cfg, scan.New(stats, scanOptions(cfg)), logger)
 	if cfg.Spamd.AllowLearn {
-		opts.Learner = newDirectLearner(cfg, path)
+		socket, err := learnerSocket(cfg)
+		if err != nil {
+			return err
+		}
+		opts.Learner = &socketLearner{socket: socket, max: int64(cfg.Learner.MaxMessageSize), direct: newDirectLearner(cfg, path)}
 	}
 	mode, _ := cfg.Spamd.Mode()
 	ln, err := spamd.Listen(cfg.Spamd.Listen, fsMode(mode))
@@ -95,11 +89,28 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	return err
 }
 
+// spamdOptions builds the listener's options from the configuration; the
+// caller sets the Learner.
+func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spamd.Options {
+	return spamd.Options{
+		Scanner:    sc,
+		Thresholds: scanOptions(cfg).Actions,
+		Limits: spamd.Limits{
+			MaxSize:       int64(cfg.Spamd.MaxSize),
+			MaxHeaders:    cfg.Spamd.MaxHeaders,
+			MaxLineLength: int(cfg.Spamd.MaxLineLength),
+		},
+		Timeout:  cfg.Spamd.Timeout.D(),
+		MaxConns: cfg.Spamd.MaxConnections,
+		Logger:   logger,
+	}
+}
+
 // directLearner learns by opening the statfile for writing for each
 // request, one at a time, and closing it at once, so that `sluice learn`
-// and (later) the learner daemon can take it in between. When another
-// writer holds it, the client is told to try again later (EX_TEMPFAIL).
-// A client of the learner daemon will replace it.
+// and the learner daemon can take it in between. When another writer
+// holds it, the client is told to try again later (EX_TEMPFAIL). `sluice
+// spamd` uses it only when no learner daemon can be reached.
 type directLearner struct {
 	mu    sync.Mutex
 	path  string
@@ -113,6 +124,15 @@ func newDirectLearner(cfg config.Config, path string) *directLearner {
 
 // Learn implements spamd.Learner.
 func (d *directLearner) Learn(ctx context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error) {
+	return d.do(ctx, &learner.Request{Op: opFor(class), User: user, Source: "spamd", Message: msg})
+}
+
+// Forget implements spamd.Forgetter.
+func (d *directLearner) Forget(ctx context.Context, msg []byte, user string) (learn.Outcome, error) {
+	return d.do(ctx, &learner.Request{Op: learner.OpForget, User: user, Source: "spamd", Message: msg})
+}
+
+func (d *directLearner) do(ctx context.Context, req *learner.Request) (learn.Outcome, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -125,7 +145,13 @@ func (d *directLearner) Learn(ctx context.Context, msg []byte, class mmapstore.C
 	if err != nil {
 		return 0, fmt.Errorf("open statfile for learning: %w", err)
 	}
-	out, err := learn.New(w, d.lopts).Learn(bytes.NewReader(msg), class, user)
+	l := learn.New(w, d.lopts)
+	var out learn.Outcome
+	if req.Op == learner.OpForget {
+		out, err = l.Forget(bytes.NewReader(req.Message), req.User)
+	} else {
+		out, err = l.Learn(bytes.NewReader(req.Message), classOfOp(req.Op), req.User)
+	}
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close statfile after learning: %w", cerr)
 	}

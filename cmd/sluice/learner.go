@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicemail/sluice/config"
+)
+
+// cmdLearner runs the learner daemon: the statfile's only writer, fed by
+// `sluice learn` over its unix socket, by rspamc over HTTP, by its spool
+// and by the milters' scan records (autolearn). SIGTERM or SIGINT stops
+// it after the requests in flight.
+func cmdLearner(ctx context.Context, std *stdio, args []string) error {
+	fs, c := newFlags("learner", "", std, false)
+	listen := fs.String("listen", "", "unix socket `address` for sluice learn: unix:/path (default from config, learner.sock in the data directory)")
+	httpListen := fs.String("http", "", "`address` of the HTTP learn endpoints and /metrics: inet:host:port, or \"off\" (default from config, inet:127.0.0.1:11334)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if err := learnerFlags(&cfg, *listen, *httpListen); err != nil {
+		return err
+	}
+	logger := newLogger(cfg, std.err)
+	svc, err := openLearner(cfg, logger, prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	return svc.run(ctx)
+}
+
+// learnerFlags applies --listen and --http over the configuration.
+func learnerFlags(cfg *config.Config, listen, httpListen string) error {
+	if listen != "" {
+		path, ok := strings.CutPrefix(listen, "unix:")
+		if !ok || path == "" {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--listen %q is not unix:/path", listen)}
+		}
+		cfg.Learner.Socket = path
+	}
+	switch httpListen {
+	case "":
+	case "off":
+		cfg.Learner.HTTPListen = ""
+	default:
+		cfg.Learner.HTTPListen = httpListen
+		rest, ok := strings.CutPrefix(httpListen, "inet:")
+		if _, _, err := net.SplitHostPort(rest); !ok || err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--http %q is not inet:host:port", httpListen)}
+		}
+		if !cfg.Learner.HTTPLoopback() && cfg.Learner.Password == "" {
+			return &exitError{code: 78, err: fmt.Errorf("--http %s is not loopback: set learner.password", httpListen)}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/milter"
+	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamd"
+)
+
+// cmdServe runs the milter, the learner and the spamd/rspamd listener in
+// one process, with embedded defaults and a local data directory: what a
+// single mail server needs, and the README's first command. The milter's
+// scan records go to the learner in process (autolearn, when on); scanning
+// maps the statfile read-only, so learning never blocks a scan. SIGTERM or
+// SIGINT stops all three: intake first (milter and spamd let messages in
+// flight finish), then the learner commits what is queued and closes the
+// statfile.
+func cmdServe(ctx context.Context, std *stdio, args []string) error {
+	fs, c := newFlags("serve", "", std, false)
+	listen := fs.String("listen", "", "milter `address`: unix:/path or inet:host:port (default from config, inet:127.0.0.1:7357)")
+	spamdListen := fs.String("spamd-listen", "", "spamd/rspamd listener `address`, or \"off\" (default from config, inet:127.0.0.1:11333)")
+	learnerListen := fs.String("learner-listen", "", "learner unix socket `address`: unix:/path (default from config, learner.sock in the data directory)")
+	httpListen := fs.String("http", "", "learner HTTP endpoints and /metrics `address`, or \"off\" (default from config, inet:127.0.0.1:11334)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		if _, _, err := milter.ParseAddr(*listen); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		cfg.Milter.Listen = *listen
+	}
+	withSpamd := *spamdListen != "off"
+	if withSpamd && *spamdListen != "" {
+		cfg.Spamd.Listen = *spamdListen
+	}
+	if err := learnerFlags(&cfg, *learnerListen, *httpListen); err != nil {
+		return err
+	}
+	logger := newLogger(cfg, std.err)
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
+
+	reg := prometheus.NewRegistry()
+	// The learner first: it creates the statfile that the scanners map.
+	svc, err := openLearner(cfg, logger.With("part", "learner"), reg)
+	if err != nil {
+		return err
+	}
+	stats, err := milter.OpenStatfile(svc.statfile, storeParams(tokenizerOptions(cfg)), logger)
+	if err != nil {
+		svc.abort()
+		return err
+	}
+	defer stats.Close()
+	scanner := scan.New(stats, scanOptions(cfg))
+
+	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), scanner, logger.With("part", "milter"))
+	if err != nil {
+		svc.abort()
+		return &exitError{code: 78, err: err}
+	}
+	defer closeFeed()
+	mopts.Feed = svc.d.Feed()
+	mode, _ := cfg.Milter.Mode()
+	mln, err := milter.Listen(cfg.Milter.Listen, milter.SocketOptions{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
+	if err != nil {
+		svc.abort()
+		return err
+	}
+	msrv := milter.New(mopts)
+	reg.MustRegister(&countersCollector{prefix: "milter", snapshot: func() any { return msrv.Counters() }})
+
+	var ssrv *spamd.Server
+	spamdServed := make(chan error, 1)
+	if withSpamd {
+		sopts := spamdOptions(cfg, scanner, logger.With("part", "spamd"))
+		if cfg.Spamd.AllowLearn {
+			sopts.Learner = daemonLearner{svc.d}
+		}
+		smode, _ := cfg.Spamd.Mode()
+		sln, err := spamd.Listen(cfg.Spamd.Listen, fsMode(smode))
+		if err != nil {
+			mln.Close()
+			svc.abort()
+			return err
+		}
+		ssrv = spamd.New(sopts)
+		reg.MustRegister(&countersCollector{prefix: "spamd", snapshot: func() any { return ssrv.Counters() }})
+		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
+		go func() { spamdServed <- ssrv.Serve(sln) }()
+		logger.Info("spamd listening", "listen", cfg.Spamd.Listen)
+	}
+
+	lctx, stopLearner := context.WithCancel(context.Background())
+	defer stopLearner()
+	learnerDone := make(chan error, 1)
+	go func() { learnerDone <- svc.run(lctx) }()
+	served := make(chan error, 1)
+	go func() { served <- msrv.Serve(mln) }()
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", svc.statfile)
+
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-served:
+		served <- err
+		err = fmt.Errorf("milter: %w", err)
+	case err = <-learnerDone:
+		learnerDone <- err
+		err = fmt.Errorf("learner: %w", err)
+	}
+	logger.Info("sluice serve shutting down")
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Milter.ShutdownTimeout.D())
+		defer cancel()
+		if serr := msrv.Shutdown(sctx); serr != nil {
+			logger.Warn("milter shutdown incomplete", "err", serr)
+		}
+	})
+	if ssrv != nil {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.Spamd.ShutdownTimeout.D())
+			defer cancel()
+			if serr := ssrv.Shutdown(sctx); serr != nil {
+				logger.Warn("spamd shutdown incomplete", "err", serr)
+			}
+			if serr := <-spamdServed; !errors.Is(serr, spamd.ErrServerClosed) {
+				logger.Error("spamd", "err", serr)
+			}
+		})
+	}
+	wg.Wait()
+	if merr := <-served; !errors.Is(merr, milter.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("milter: %w", merr)
+	}
+	logger.Info("milter stopped", "counters", msrv.Counters())
+	stopLearner()
+	if lerr := <-learnerDone; lerr != nil && err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// withoutFeedSocket: in serve the milter hands records to the learner in
+// process; milter.feed_socket, if set, is where other milters reach it.
+func withoutFeedSocket(cfg config.Config) config.Config {
+	cfg.Milter.FeedSocket = ""
+	return cfg
+}
