@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// learnerEnv is a data directory and configuration for `sluice learner`
+// or `sluice serve`, under a directory that other users (Dovecot's mail
+// user, Postfix) can traverse.
+type learnerEnv struct {
+	t        *testing.T
+	dir      string
+	config   string
+	socket   string
+	httpPort int
+}
+
+// newLearnerEnv writes a config: statfile, learner socket and spool below
+// a fresh directory, the HTTP endpoints on a free loopback port, then
+// extra TOML appended.
+func newLearnerEnv(t *testing.T, extra string) *learnerEnv {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sluice-e2e-learner-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	// Programs run as other users (Dovecot's pipe) execute the binary.
+	os.Chmod(filepath.Dir(sluiceBin), 0o755)
+	e := &learnerEnv{t: t, dir: dir, config: filepath.Join(dir, "sluice.toml"), socket: filepath.Join(dir, "learner.sock"), httpPort: freePort(t)}
+	cfg := fmt.Sprintf(`data_dir = %q
+[statfile]
+initial_slots = 1024
+[learner]
+socket = %q
+spool_dir = %q
+spool_interval = "1s"
+http_listen = "inet:127.0.0.1:%d"
+shutdown_timeout = "5s"
+%s`, filepath.Join(dir, "data"), e.socket, filepath.Join(dir, "spool"), e.httpPort, extra)
+	if err := os.WriteFile(e.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// run runs a sluice command with the env's config; it fails the test on
+// a non-zero exit.
+func (e *learnerEnv) run(args ...string) string {
+	e.t.Helper()
+	out, err := exec.Command(sluiceBin, append([]string{args[0], "--config", e.config}, args[1:]...)...).CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("sluice %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// totals reads the shared learn totals with sluice stat --json.
+func (e *learnerEnv) totals() (spam, ham uint64) {
+	e.t.Helper()
+	out, err := exec.Command(sluiceBin, "stat", "--config", e.config, "--json").Output()
+	if err != nil {
+		e.t.Fatalf("sluice stat: %v", err)
+	}
+	var s struct{ Shared struct{ Spam, Ham uint64 } }
+	if err := json.Unmarshal(out, &s); err != nil {
+		e.t.Fatalf("sluice stat --json: %v\n%s", err, out)
+	}
+	return s.Shared.Spam, s.Shared.Ham
+}
+
+// daemon is a running sluice process.
+type daemon struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	log    string
+	exited chan error
+}
+
+// start runs `sluice CMD --config ...` and waits for the line ready in
+// its log; it is stopped (SIGTERM) when the test ends.
+func (e *learnerEnv) start(cmd, ready string, args ...string) *daemon {
+	e.t.Helper()
+	d := &daemon{t: e.t, log: filepath.Join(e.dir, fmt.Sprintf("%s-%d.log", cmd, time.Now().UnixNano())), exited: make(chan error, 1)}
+	f, err := os.Create(d.log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	d.cmd = exec.Command(sluiceBin, append([]string{cmd, "--config", e.config}, args...)...)
+	d.cmd.Stdout, d.cmd.Stderr = f, f
+	if err := d.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() { d.exited <- d.cmd.Wait(); f.Close() }()
+	e.t.Cleanup(d.stop)
+	deadline := time.Now().Add(15 * time.Second)
+	for !grepFile(d.log, ready) {
+		select {
+		case err := <-d.exited:
+			d.exited <- err
+			e.t.Fatalf("sluice %s exited: %v\n%s", cmd, err, d.logText())
+		default:
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("sluice %s not ready:\n%s", cmd, d.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return d
+}
+
+func (d *daemon) logText() string {
+	b, _ := os.ReadFile(d.log)
+	return string(b)
+}
+
+// stop sends SIGTERM and waits; idempotent.
+func (d *daemon) stop() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			d.t.Errorf("sluice exited with %v\n%s", err, d.logText())
+		}
+	case <-time.After(20 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+		d.t.Errorf("sluice did not stop on SIGTERM\n%s", d.logText())
+	}
+	d.cmd = nil
+}
+
+// kill sends SIGKILL and waits.
+func (d *daemon) kill() {
+	d.cmd.Process.Kill()
+	<-d.exited
+	d.cmd = nil
+}
