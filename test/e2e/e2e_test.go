@@ -52,7 +52,7 @@ func require(t *testing.T, bins ...string) {
 	if len(missing) == 0 {
 		return
 	}
-	msg := "end-to-end test needs " + strings.Join(missing, ", ") + " (apt-get install postfix swaks miltertest; run as root)"
+	msg := "end-to-end test needs " + strings.Join(missing, ", ") + " (apt-get install postfix swaks miltertest dovecot-imapd dovecot-sieve; run as root)"
 	if os.Getenv("SLUICE_E2E") == "1" {
 		t.Fatal(msg + "; SLUICE_E2E=1 requires it")
 	}
