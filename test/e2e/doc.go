@@ -7,8 +7,8 @@
 //
 // The tests need root, postfix, swaks, miltertest, dovecot-imapd and
 // dovecot-sieve (Debian packages of those names). Without them they skip,
-// saying what is missing, unless SLUICE_E2E=1 is set (as .ci/run does): then a missing piece is a failure,
-// so CI cannot pass by skipping. Everything listens on 127.0.0.1 only, on
-// free ports (never 25), keeps its files in a temporary directory, and is
+// saying what is missing, unless SLUICE_E2E=1 is set (as .ci/run does):
+// then a missing piece is a failure, so CI cannot pass by skipping.
+// Everything listens on 127.0.0.1 only, on free ports (never 25), keeps its files in a temporary directory, and is
 // stopped when the test ends.
 package e2e
