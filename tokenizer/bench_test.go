@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/sluicemail/sluice/internal/corpus"
@@ -23,6 +24,8 @@ func BenchmarkTokenizeCorpus(b *testing.B) {
 	var r bytes.Reader
 	b.SetBytes(total)
 	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for b.Loop() {
 		for _, m := range msgs {
@@ -32,5 +35,9 @@ func BenchmarkTokenizeCorpus(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(float64(b.N*len(msgs))/b.Elapsed().Seconds(), "msgs/s")
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(b.N * len(msgs))
+	b.ReportMetric(n/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/msg")
 }

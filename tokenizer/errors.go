@@ -7,5 +7,7 @@ import "errors"
 // message. `sluice learn` maps it to exit status 65 (EX_DATAERR).
 var ErrNotMessage = errors.New("tokenizer: input is not a mail message (no header fields)")
 
+// See also LooksLikeMessage for a test on the first bytes of an input.
+
 // IsNotMessage reports whether err says the input was not a message.
 func IsNotMessage(err error) bool { return errors.Is(err, ErrNotMessage) }

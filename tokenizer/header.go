@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"strings"
 )
@@ -163,4 +162,20 @@ func validKey(k []byte) bool {
 	return true
 }
 
-var errReadFailed = errors.New("tokenizer: read failed")
+// LooksLikeMessage reports whether b, the start of an input, begins like a
+// mail message: after an optional mbox "From " line, a header field
+// "Name: value". Tokenize returns ErrNotMessage exactly when no header
+// field can be read; this is the cheap test on a prefix (for example the
+// first KiB read by `sluice learn` before spooling anything).
+func LooksLikeMessage(b []byte) bool {
+	line, rest, _ := bytes.Cut(b, []byte("\n"))
+	if bytes.HasPrefix(line, []byte("From ")) || bytes.HasPrefix(line, []byte(">From ")) {
+		line, _, _ = bytes.Cut(rest, []byte("\n"))
+	}
+	line = trimEOL(line)
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+		return false
+	}
+	i := bytes.IndexByte(line, ':')
+	return i > 0 && validKey(bytes.TrimRight(line[:i], " \t"))
+}

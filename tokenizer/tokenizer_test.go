@@ -11,6 +11,8 @@ import (
 	"testing/iotest"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/clipperhouse/uax29/v2/words"
+	"github.com/sluicemail/sluice/internal/corpus"
 )
 
 // tokenize runs a fresh explaining tokenizer over msg.
@@ -313,6 +315,21 @@ func TestTokenize_notMessage(t *testing.T) {
 	}
 }
 
+func TestLooksLikeMessage(t *testing.T) {
+	for in, want := range map[string]bool{
+		"Subject: x\n\nbody": true, "From a@b Thu Aug 22 2002\nReceived: x\n": true, "X-A:b": true,
+		"": false, "hello world\n": false, " Subject: x\n": false, "From a@b\n\nbody": false, "\x00\x01: x": false,
+	} {
+		if got := LooksLikeMessage([]byte(in)); got != want {
+			t.Errorf("LooksLikeMessage(%q) = %v", in, got)
+		}
+		_, err := New(Options{}).Tokenize(strings.NewReader(in))
+		if want == errors.Is(err, ErrNotMessage) {
+			t.Errorf("%q: Tokenize err %v disagrees with LooksLikeMessage %v", in, err, want)
+		}
+	}
+}
+
 func TestTokenize_readError(t *testing.T) {
 	boom := errors.New("boom")
 	for _, r := range []io.Reader{
@@ -420,4 +437,73 @@ func TestCountBucket(t *testing.T) {
 		}
 	}
 	_ = bytes.MinRead
+}
+
+// TestNextWordMatchesUAX29 checks the ASCII fast path of nextWord against
+// plain UAX #29 segmentation.
+func TestNextWordMatchesUAX29(t *testing.T) {
+	inputs := []string{
+		"Hello, world. It's 3.14 o'clock: a_b c__ __ $5 e.g. x;y 1,000 end",
+		"don't stop\nnew line\ttab (paren) [br] {c} \"q\" a.b.c 192.168.0.1 mail@example.com http://x.y/z?q=1",
+		"café naïve 東京 ＦＲＥＥ e\u0301 a\u200bb x\u00ady Ünïcödé, 'quoted' ...dots... --dash-- a-b _x_ x_ _",
+		"mixed9digits 9x 24x7 a1b2 'a 'a' a' .5 5. ,5 5, :a a: ;x x; ''a a'' a..b a::b .\u0301x -\u200dy",
+	}
+	// Add the fixtures, raw.
+	for _, f := range []string{"qp-latin1.eml", "rfc822-attached.eml", "b64-utf8-html.eml", "hostile-mixed.eml"} {
+		b, err := readTestdata(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(b))
+	}
+	tk := New(Options{})
+	for _, in := range inputs {
+		compareSegmentation(t, tk, []byte(in))
+	}
+}
+
+// TestNextWordMatchesUAX29_corpus runs the same check over every raw
+// message of the public corpus.
+func TestNextWordMatchesUAX29_corpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	p := corpus.Require(t)
+	tk := New(Options{})
+	err := corpus.Walk(p, func(m corpus.Message) error {
+		compareSegmentation(t, tk, m.Bytes)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func compareSegmentation(t *testing.T, tk *Tokenizer, text []byte) {
+	t.Helper()
+	{
+		var fast, slow []string
+		for pos := 0; ; {
+			s, e := tk.nextWord(text, pos)
+			if s < 0 {
+				break
+			}
+			fast = append(fast, string(text[s:e]))
+			pos = e
+		}
+		it := words.FromBytes(text)
+		for it.Next() {
+			if isWordSegment(it.Value()) {
+				slow = append(slow, string(it.Value()))
+			}
+		}
+		if !slices.Equal(fast, slow) {
+			for i := range min(len(fast), len(slow)) {
+				if fast[i] != slow[i] {
+					t.Fatalf("word %d: fast %q, uax29 %q", i, fast[i], slow[i])
+				}
+			}
+			t.Fatalf("%d words, uax29 %d", len(fast), len(slow))
+		}
+	}
 }

@@ -127,40 +127,24 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 	t.set.reserve(min(limit, len(text)/5+1) * t.opts.Window)
 	kept, seen := 0, 0
 	dropping := false
-	base := 0
-	it := t.iter
-	it.SetText(text)
-	for {
-		if !it.Next() {
+	for pos := 0; pos < len(text); {
+		start, end := t.nextWord(text, pos)
+		if start < 0 {
 			break
 		}
-		seg := it.Value()
-		start, end := base+it.Start(), base+it.End()
-		c := seg[0]
-		if c < utf8.RuneSelf {
-			if !isAlnum(c) && c != '$' && (c != '_' || !hasAlnum(seg)) {
-				continue
-			}
-		} else {
-			r, _ := utf8.DecodeRune(seg)
-			if !wordRune(r) {
-				continue
-			}
-		}
+		pos = end
+		seg := text[start:end]
 
 		// Links and addresses are recognised from the raw text around the
 		// segment: UAX #29 splits them at ':', '/' and '@'.
-		var skipTo int
 		var w []byte
 		var h uint64
 		var uni = s.kind
 		ns := s.ns
 		if u := urlAt(text, start, end, seg); u > 0 {
-			skipTo = u
+			pos = u
 			host, dom, ok := t.parseURL(text[start:u])
 			if !ok {
-				base = skipTo
-				it.SetText(text[base:])
 				continue
 			}
 			t.urlTokens(host, dom)
@@ -168,7 +152,7 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 			ns = nsURL
 			uni = URL
 		} else if e := emailAt(text, end); e > 0 {
-			skipTo = e
+			pos = e
 			w = t.lowerASCII(text[start:e])
 			if len(w) > 7 && string(w[:7]) == "mailto:" {
 				w = w[7:]
@@ -217,11 +201,53 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 				return
 			}
 		}
-		if skipTo > 0 {
-			base = skipTo
-			it.SetText(text[base:])
+	}
+}
+
+// nextWord returns the next word segment of text at or after pos, or -1.
+//
+// Fast path for ASCII: spaces and punctuation are skipped, and a run of
+// letters and digits that is not followed by a UAX #29 joiner ('.', ',',
+// ':', ';', '\'', '_') or a non-ASCII byte is a word, as the segmenter
+// would say (a test checks this). Everything else asks the segmenter.
+func (t *Tokenizer) nextWord(text []byte, pos int) (int, int) {
+	for pos < len(text) {
+		c := text[pos]
+		if c < utf8.RuneSelf && !isAlnum(c) && c != '$' && c != '_' {
+			pos++
+			continue
+		}
+		start, end := pos, 0
+		if isAlnum(c) {
+			e := pos + 1
+			for e < len(text) && isAlnum(text[e]) {
+				e++
+			}
+			if e == len(text) || text[e] < utf8.RuneSelf && !isJoiner(text[e]) {
+				end = e
+			}
+		}
+		if end == 0 {
+			t.iter.SetText(text[pos:])
+			t.iter.Next()
+			end = pos + t.iter.End()
+		}
+		pos = end
+		if isWordSegment(text[start:end]) {
+			return start, end
 		}
 	}
+	return -1, -1
+}
+
+// isWordSegment tells words from spaces and punctuation.
+func isWordSegment(seg []byte) bool {
+	c := seg[0]
+	if c < utf8.RuneSelf {
+		return isAlnum(c) || c == '$' || c == '_' && hasAlnum(seg)
+	}
+	r, _ := utf8.DecodeRune(seg)
+	return wordRune(r)
 }
 
 func isAlnum(c byte) bool {
@@ -238,9 +264,19 @@ func hasAlnum(b []byte) bool {
 }
 
 // wordRune reports whether a segment starting with r is a word: letters,
-// marks, numbers, currency and other symbols (emoji).
+// numbers, currency and other symbols (emoji). A mark cannot start a word.
 func wordRune(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.N, unicode.M, unicode.Sc, unicode.So)
+	return unicode.In(r, unicode.L, unicode.N, unicode.Sc, unicode.So)
+}
+
+// isJoiner reports ASCII bytes that UAX #29 may keep inside a word
+// (MidLetter, MidNum, MidNumLet, ExtendNumLet).
+func isJoiner(c byte) bool {
+	switch c {
+	case '.', ',', ':', ';', '\'', '_':
+		return true
+	}
+	return false
 }
 
 // lowerASCII copies b lower-cased (ASCII only) into the word buffer.
