@@ -31,6 +31,8 @@ type Options struct {
 	Autolearn     Autolearn     // autolearn thresholds and guards
 	Receiver      *feed.Receiver
 	RecordQueue   int // scan records waiting for autolearn (1024)
+
+	beforeCommit func() // tests: stands in for a slow disk
 }
 
 func (o *Options) withDefaults() {
@@ -237,6 +239,9 @@ func (d *Daemon) commitLoop() {
 
 // commit journals a group of learns with one Apply and answers each.
 func (d *Daemon) commit(batch []*job) {
+	if d.opts.beforeCommit != nil {
+		d.opts.beforeCommit()
+	}
 	start := time.Now()
 	b := d.l.NewBatch(len(batch) + 1) // never flushes by size on its own
 	rs := make([]result, len(batch))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -59,7 +60,9 @@ func TestDaemonNotMessage(t *testing.T) {
 // TestGroupCommit: concurrent learns share commits (fsyncs), and every one
 // of them is counted once.
 func TestGroupCommit(t *testing.T) {
-	d := startDaemon(t, Options{MaxBatch: 64}, true)
+	// A commit takes at least 2ms, as on a disk (tmpfs fsyncs at once).
+	slow := func() { time.Sleep(2 * time.Millisecond) }
+	d := startDaemon(t, Options{MaxBatch: 64, beforeCommit: slow}, true)
 	const n = 200
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
