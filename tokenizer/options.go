@@ -78,7 +78,9 @@ type Options struct {
 	MaxTextBytes int
 
 	// MaxLineBytes is the longest header field kept, folded lines joined
-	// (default 64 KiB); longer fields are cut.
+	// (default 64 KiB); longer fields are cut. It applies to the headers
+	// this package reads (the message and attached messages); MIME part
+	// headers are read by go-message and bounded by MaxBytes.
 	MaxLineBytes int
 
 	// MaxWordBytes is the longest word kept as itself (default 64 bytes,
@@ -141,8 +143,9 @@ func (o Options) Validate() error {
 }
 
 // Params describe everything that changes token hashes. They are stored in
-// statfile headers; two tokenizers with equal Params produce equal tokens
-// for equal input.
+// statfile headers; tokens of tokenizers with equal Params can share a
+// statfile. The limits in Options are not part of Params: they choose which
+// tokens a message gives, never how a word hashes.
 type Params struct {
 	Hash    string // "xxh64"
 	Seed    uint64 // XXH64 seed of all hashes

@@ -103,7 +103,10 @@ func (t *Tokenizer) Options() Options { return t.opts }
 // Tokenize reads one message from r and returns its tokens. Malformed mail
 // yields a result, with Problems; limits yield a result with Truncated. The
 // error is ErrNotMessage when the input has no header field, or a wrapped
-// read error when r fails.
+// read error when r fails. Tokenize reads at most Options.MaxBytes (plus
+// one byte to tell whether there was more) and stops early when it can;
+// the time budget is checked between reads, so a reader that blocks is not
+// interrupted: give network readers a deadline.
 func (t *Tokenizer) Tokenize(r io.Reader) (*Result, error) {
 	if r == nil {
 		return nil, errors.New("tokenizer: nil reader")
