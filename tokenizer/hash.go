@@ -120,7 +120,7 @@ func (s *tokenSet) reset() {
 	s.bump()
 	s.n = 0
 	s.size = setMinSize
-	if len(s.slots) > 1<<18 { // give back memory after a huge message
+	if len(s.slots) > 1<<16 { // give back memory after a huge message
 		s.slots = nil
 	}
 	if len(s.slots) < s.size {

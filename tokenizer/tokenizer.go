@@ -460,6 +460,8 @@ func (t *Tokenizer) textPart(body io.Reader, cte, cs string, isHTML bool) {
 	raw, more, err := readCapped(t.raw[:0], body, t.opts.MaxTextBytes)
 	t.raw = raw
 	if err != nil {
+		// QUIRK: a part cut short (no closing delimiter, RFC 2046 §5.1.1;
+		// truncated input) keeps the text read so far.
 		t.problem("text part: " + shortErr(err))
 	}
 	if more {
