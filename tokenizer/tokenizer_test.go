@@ -507,3 +507,84 @@ func compareSegmentation(t *testing.T, tk *Tokenizer, text []byte) {
 		}
 	}
 }
+
+func TestParseContentType(t *testing.T) {
+	tests := []struct {
+		in, deflt, mt string
+		params       map[string]string
+	}{
+		{"", "text/plain", "text/plain", nil},
+		{"Text/HTML; Charset=\"UTF-8\"", "text/plain", "text/html", map[string]string{"charset": "UTF-8"}},
+		{"multipart/mixed; boundary=\"a b\"; junk", "text/plain", "multipart/mixed", map[string]string{"boundary": "a b"}},
+		{"multipart/alternative; boundary=----=_X; charset=us-ascii; x=\"", "text/plain", "multipart/alternative",
+			map[string]string{"boundary": "----=_X", "charset": "us-ascii"}},
+		{"text; charset=iso-8859-1", "text/plain", "text/plain", map[string]string{"charset": "iso-8859-1"}},
+		{"gar bage", "text/plain", "text/plain", nil},
+		{"application/octet-stream; name=\"x.exe\"", "text/plain", "application/octet-stream", map[string]string{"name": "x.exe"}},
+		{"attachment; filename=report.PDF; size=12", "", "attachment", map[string]string{"filename": "report.PDF"}},
+	}
+	for _, tt := range tests {
+		mt, params := parseContentType(tt.in, tt.deflt)
+		if mt != tt.mt {
+			t.Errorf("%q: type %q, want %q", tt.in, mt, tt.mt)
+		}
+		for k, v := range tt.params {
+			if params[k] != v {
+				t.Errorf("%q: %s=%q, want %q (%v)", tt.in, k, params[k], v, params)
+			}
+		}
+	}
+}
+
+func TestTokenize_attachments(t *testing.T) {
+	msg := "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nsee attached\n" +
+		"--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"=?utf-8?Q?R=C3=A9sum=C3=A9.PDF?=\"\n\nJVBERi0=\n" +
+		"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=noext\n\nxx\n" +
+		"--b\nContent-Type: application/octet-stream; name=\"a.0123456789\"\n\nxx\n" +
+		"--b\nContent-Type: text/plain; name=notes.txt\n\nnotes text\n--b--\n"
+	res := tokenize(t, Options{}, msg)
+	got := texts(res)
+	for _, k := range []string{"#ext:pdf", "#ext:none", "#ext:bad", "#ext:txt", "notes text", "see attached", "#attachments:4"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("missing %q", k)
+		}
+	}
+	if res.Features.Attachments != 4 || res.Features.TextParts != 2 {
+		t.Errorf("features %+v", res.Features)
+	}
+	if t.Failed() {
+		t.Logf("%q", res.Text)
+	}
+}
+
+func TestTokenize_charsets(t *testing.T) {
+	tests := []struct {
+		name, msg string
+		want      []string
+		problem   string
+	}{
+		{"mostly utf-8 with a stray byte", "Content-Type: text/plain; charset=utf-8\n\ncafé naïve \xff word",
+			[]string{"café", "naïve", "word"}, "invalid UTF-8 replaced"},
+		{"latin-1 labelled utf-8", "Content-Type: text/plain; charset=utf-8\n\ncaf\xe9 cr\xe8me",
+			[]string{"café", "crème"}, `charset "utf-8" lies: read as windows-1252`},
+		{"koi8-r", "Content-Type: text/plain; charset=koi8-r\n\n\xd0\xd2\xc9\xd7\xc5\xd4", []string{"привет", "#cs:koi8-r"}, ""},
+		{"shift_jis", "Content-Type: text/plain; charset=shift_jis\n\n\x93\xfa\x96\x7b", []string{"日", "本", "日 本"}, ""},
+		{"misspelt big5 label", "Content-Type: text/plain; charset=chinesebig5\n\n\xa4\xa4\xa4\xe5", []string{"中", "文", "#cs:big5"}, ""},
+		{"label that says nothing", "Content-Type: text/plain; charset=unknown-8bit\n\nplain", []string{"plain", "#cs:none"}, ""},
+		{"rfc2047 unknown charset", "Subject: =?x-nope?Q?abc?=\n\nbody", []string{"body"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := tokenize(t, Options{}, tt.msg)
+			got := texts(res)
+			for _, w := range tt.want {
+				if _, ok := got[w]; !ok {
+					t.Errorf("missing %q in %q", w, res.Text)
+				}
+			}
+			if tt.problem != "" && !slices.Contains(res.Problems, tt.problem) {
+				t.Errorf("problems %q, want %q", res.Problems, tt.problem)
+			}
+		})
+	}
+}
