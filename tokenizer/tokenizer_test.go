@@ -511,7 +511,7 @@ func compareSegmentation(t *testing.T, tk *Tokenizer, text []byte) {
 func TestParseContentType(t *testing.T) {
 	tests := []struct {
 		in, deflt, mt string
-		params       map[string]string
+		params        map[string]string
 	}{
 		{"", "text/plain", "text/plain", nil},
 		{"Text/HTML; Charset=\"UTF-8\"", "text/plain", "text/html", map[string]string{"charset": "UTF-8"}},
