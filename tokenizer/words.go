@@ -207,8 +207,9 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 // nextWord returns the next word segment of text at or after pos, or -1.
 //
 // Fast path for ASCII: spaces and punctuation are skipped, and a run of
-// letters and digits that is not followed by a UAX #29 joiner ('.', ',',
-// ':', ';', '\”, '_') or a non-ASCII byte is a word, as the segmenter
+// letters and digits that is not followed by a UAX #29 joiner (full stop,
+// comma, colon, semicolon, apostrophe, underscore) or a non-ASCII byte is a
+// word, as the segmenter
 // would say (a test checks this). Everything else asks the segmenter.
 func (t *Tokenizer) nextWord(text []byte, pos int) (int, int) {
 	for pos < len(text) {
