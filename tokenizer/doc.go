@@ -190,6 +190,12 @@
 // unsplittable multipart are read as text. Memory per Tokenizer is bounded
 // by these; buffers grown by a huge message are released at the next one.
 //
+// Result.TruncatedReason names the limit that cut the output: "max bytes",
+// "max parts", "max depth" and "max time" stop all reading; "max words"
+// stops tokenizing (structure is still walked); "max text bytes" skips the
+// rest of one text part. The tokens gathered so far are returned, with the
+// metatoken #truncated:<reason>.
+//
 // # Tolerated malformations
 //
 // Hostile input is normal input. Each tolerance is marked QUIRK in the code.

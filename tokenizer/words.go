@@ -209,8 +209,8 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 // Fast path for ASCII: spaces and punctuation are skipped, and a run of
 // letters and digits that is not followed by a UAX #29 joiner (full stop,
 // comma, colon, semicolon, apostrophe, underscore) or a non-ASCII byte is a
-// word, as the segmenter
-// would say (a test checks this). Everything else asks the segmenter.
+// word, as the segmenter would say (a test checks this on the corpus).
+// Everything else asks the segmenter.
 func (t *Tokenizer) nextWord(text []byte, pos int) (int, int) {
 	for pos < len(text) {
 		c := text[pos]
