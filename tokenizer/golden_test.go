@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluicemail/sluice/internal/corpus"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -114,3 +116,37 @@ func TestCorpusFixtures(t *testing.T) {
 }
 
 func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
+
+// TestCorpus_all tokenizes every message of the public corpus: no error,
+// no truncation, invariants hold, and almost every message has words.
+func TestCorpus_all(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	p := corpus.Require(t)
+	tk := New(Options{})
+	n, empty := 0, 0
+	err := corpus.Walk(p, func(m corpus.Message) error {
+		n++
+		res, err := tk.Tokenize(bytes.NewReader(m.Bytes))
+		if err != nil {
+			t.Errorf("%s: %v", m.Name, err)
+			return nil
+		}
+		checkInvariants(t, tk, res)
+		if res.Truncated {
+			t.Errorf("%s: truncated (%s)", m.Name, res.TruncatedReason)
+		}
+		if res.Features.Words == 0 {
+			empty++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 6000 || empty > n/100 {
+		t.Errorf("%d messages, %d without words", n, empty)
+	}
+	t.Logf("%d messages, %d without words", n, empty)
+}
