@@ -35,13 +35,13 @@ type Config struct {
 	// this. Default 10 (rspamd's 200 keeps small sites silent for weeks);
 	// provisional until measured on the corpus.
 	MinLearns int
-	// MinTokenHits: tokens with Spam+Ham below this are ignored. Default 2.
+	// MinTokenHits: tokens with Spam+Ham below this are ignored. Default 1.
 	MinTokenHits int
 	// MinStrength: tokens whose smoothed probability f has |f-0.5| below
-	// this are ignored (f = 0.5 exactly included). Default 0.05.
+	// this are ignored (f = 0.5 exactly included). Default 0.375.
 	MinStrength float64
 	// RobinsonS and RobinsonX: smoothing strength s and prior x in
-	// f = (s·x + n·p)/(s + n). Defaults 1 and 0.5.
+	// f = (s·x + n·p)/(s + n). Defaults 0.0178 and 0.5 (bogofilter's).
 	RobinsonS, RobinsonX float64
 	// DistWeights[d] is the evidence weight w of a token with Dist d: the
 	// token counts as if it occurred w times (w·ln f in the sums, w in the
@@ -53,6 +53,13 @@ type Config struct {
 	// every metatoken's weight is scaled down uniformly. <= 0 ignores
 	// metatokens. Default 1: metadata can at most match the text.
 	MetaMaxShare float64
+	// UnsureMargin: when the chi-square probability is within this of 0.5
+	// — both tests significant (strong evidence both ways, common in long
+	// messages) or neither — the verdict comes from Robinson's
+	// geometric-mean indicator instead, which keeps the direction of the
+	// evidence and stays near 0.5 in proportion to the doubt. 0 disables.
+	// Default 0.4.
+	UnsureMargin float64
 	// MaxTokens: combine only the N most influential usable tokens
 	// (influence = w·|ln(f/(1-f))|); 0 = all. Default 0.
 	MaxTokens int
@@ -78,12 +85,13 @@ func DefaultConfig() Config {
 	return Config{
 		MinTokens:         11,
 		MinLearns:         10,
-		MinTokenHits:      2,
-		MinStrength:       0.05,
-		RobinsonS:         1,
+		MinTokenHits:      1,
+		MinStrength:       0.375,
+		RobinsonS:         0.0178,
 		RobinsonX:         0.5,
 		DistWeights:       [8]float64{1, 1, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0 / 6, 1.0 / 7},
 		MetaMaxShare:      1,
+		UnsureMargin:      0.4,
 		MaxTokens:         0,
 		TopTokens:         10,
 		SpamSymbolScore:   8,
@@ -392,6 +400,9 @@ func (a *accumulator) finish(cfg Config, ntoks int) Result {
 	if math.IsNaN(p) {
 		return silent("numerical failure") // unreachable with finite inputs
 	}
+	if math.Abs(p-0.5) < cfg.UnsureMargin {
+		p = geometricIndicator(sumLF, sumLG, w)
+	}
 	r := Result{Prob: clamp01(p), Used: used, Evidence: sumLF - sumLG}
 
 	if a.top != nil {
@@ -419,6 +430,19 @@ func (a *accumulator) finish(cfg Config, ntoks int) Result {
 		r.Top = top[:min(len(top), a.topN):min(len(top), a.topN)]
 	}
 	return r
+}
+
+// geometricIndicator is Robinson's geometric-mean combination: with
+// S = 1 - (Π(1-f))^(1/n) and H = 1 - (Π f)^(1/n), I = (1 + (S-H)/(S+H))/2.
+// It measures the average strength of the evidence, so it neither
+// saturates nor cancels out when many tokens pull both ways.
+func geometricIndicator(sumLF, sumLG, w float64) float64 {
+	s := -math.Expm1(sumLG / w)
+	h := -math.Expm1(sumLF / w)
+	if !(s+h > 0) {
+		return 0.5
+	}
+	return (1 + (s-h)/(s+h)) / 2
 }
 
 // Symbol maps a result to the BAYES_SPAM or BAYES_HAM symbol and its score.

@@ -7,12 +7,14 @@ import (
 	"testing"
 )
 
-// open returns the default config without the message-level gates, for
-// hand-computed cases with a few tokens.
+// open returns the default config without the message-level gates and
+// without the unsure fall-back, for hand-computed chi-square cases with a
+// few tokens.
 func open() Config {
-	c := DefaultConfig()
+	c := classic()
 	c.MinTokens = 0
 	c.MinLearns = 0
+	c.UnsureMargin = 0
 	return c
 }
 
@@ -116,7 +118,7 @@ func TestOrientation(t *testing.T) {
 }
 
 func TestSilence(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := classic()
 	tok := TokenStat{Spam: 30, Ham: 1}
 	tests := []struct {
 		name   string
@@ -254,7 +256,8 @@ func TestMetaCap(t *testing.T) {
 }
 
 func TestHugeInputs(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := classic()
+	cfg.UnsureMargin = 0 // the chi-square limits; the fall-back has its own test
 	const n = 100_000
 	rng := rand.New(rand.NewPCG(1, 2))
 	cases := map[string][]TokenStat{
@@ -288,7 +291,7 @@ func TestHugeInputs(t *testing.T) {
 	if p := Classify(cfg, tot, cases["all max ham"]).Prob; p != 0 {
 		t.Errorf("all max ham: P = %g", p)
 	}
-	if p := Classify(cfg, tot, cases["mixed max"]).Prob; p != 0.5 {
+	if p := Classify(cfg, tot, cases["mixed max"]).Prob; !near(p, 0.5, 1e-12) {
 		t.Errorf("mixed max: P = %g", p)
 	}
 	// 100k tokens of f≈0.7: Fisher's method is certain.
@@ -530,4 +533,49 @@ func BenchmarkClassify1000MaxTokens150(b *testing.B) {
 	for b.Loop() {
 		ClassifyWith(cfg, tot, toks, &sc)
 	}
+}
+
+// When chi-square is unsure, the geometric-mean indicator gives the
+// direction: I = (1 + (S-H)/(S+H))/2 with S = 1-(Π(1-f))^(1/n), H = 1-(Π f)^(1/n).
+func TestUnsureFallback(t *testing.T) {
+	cfg := open()
+	cfg.UnsureMargin = 0.4
+	cfg.MinStrength = 0
+	cfg.RobinsonS = 1e-9
+	// Every f = 0.6: chi-square says 0.5 (neither test rejects); the
+	// indicator says S = 0.6, H = 0.4, I = 0.6.
+	if p := Classify(cfg, eq100, repeat(TokenStat{Spam: 60, Ham: 40}, 50)).Prob; !near(p, 0.6, 1e-6) {
+		t.Errorf("f=0.6 tokens: P = %v, want 0.6", p)
+	}
+	// Strong evidence both ways, more of it spammy: chi-square is torn
+	// (both tests reject), the indicator leans to spam.
+	toks := append(repeat(TokenStat{Spam: 99, Ham: 1}, 60), repeat(TokenStat{Spam: 1, Ham: 99}, 40)...)
+	chi := open()
+	chi.MinStrength = 0
+	chi.RobinsonS = 1e-9
+	if p := Classify(chi, eq100, toks).Prob; math.Abs(p-0.5) > 0.4 {
+		t.Fatalf("test premise: chi-square should be unsure here, P = %v", p)
+	}
+	f, g := 0.99, 0.01
+	s := -math.Expm1((60*math.Log(1-f) + 40*math.Log(1-g)) / 100)
+	h := -math.Expm1((60*math.Log(f) + 40*math.Log(g)) / 100)
+	want := (1 + (s-h)/(s+h)) / 2
+	if p := Classify(cfg, eq100, toks).Prob; !near(p, want, 1e-9) || p <= 0.5 {
+		t.Errorf("torn evidence: P = %v, want %v (> 0.5)", p, want)
+	}
+	// A confident chi-square verdict is left alone.
+	if p := Classify(cfg, eq100, repeat(TokenStat{Spam: 99, Ham: 1}, 30)).Prob; p < 0.99 {
+		t.Errorf("all spammy: P = %v", p)
+	}
+}
+
+// classic is the default configuration with Robinson's textbook smoothing
+// (s = 1, every token with two hits and |f-0.5| >= 0.05), the setting the
+// hand-computed cases were worked out for.
+func classic() Config {
+	c := DefaultConfig()
+	c.RobinsonS = 1
+	c.MinTokenHits = 2
+	c.MinStrength = 0.05
+	return c
 }

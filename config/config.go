@@ -113,7 +113,7 @@ func Default() Config {
 		DataDir: "./sluice-data",
 		Log:     Log{Level: "info", Format: "text"},
 		Tokenizer: Tokenizer{
-			Window:          5,
+			Window:          3,
 			MaxBytes:        10 << 20,
 			MaxParts:        256,
 			MaxDepth:        10,
@@ -130,9 +130,9 @@ func Default() Config {
 		Classifier: Classifier{
 			MinTokens:       11,
 			MinLearns:       10,
-			MinTokenHits:    2,
-			MinProbStrength: 0.05,
-			RobinsonS:       1,
+			MinTokenHits:    1,
+			MinProbStrength: 0.375,
+			RobinsonS:       0.0178,
 			RobinsonX:       0.5,
 			SpamSymbolScore: 8,
 			HamSymbolScore:  -4,

@@ -137,6 +137,17 @@
 //	                            before "(", words with digits (versions)
 //	                            dropped, at most 4 words
 //	#hops:<n>                   number of Received fields: 0..6, "7+"
+//	#h:<name>                   each header field name present, lower case,
+//	                            at most 48; fields stamped at delivery
+//	                            (Received, Return-Path, Delivered-To,
+//	                            X-Spam-*, Authentication-Results, mail
+//	                            store flags...) excluded: see perDelivery
+//	#from-dom:<domain>          registered domain of the From address
+//	#msgid-dom:<domain>         registered domain of the Message-ID
+//	#reply-to:same|other|none   Reply-To's domain against From's
+//	#rcpts:<n>                  To and Cc addresses (buckets as #parts)
+//	#to:none                    no To field
+//	#prec:<value>               Precedence (bulk, list, junk)
 //	#ct:<type/subtype>          each entity's content type
 //	#nest:<parent>><child>      each parent/child type pair
 //	#tree:<structure>           the whole MIME tree, e.g.

@@ -84,6 +84,7 @@ func (t *Tokenizer) headerTokens(h *header) {
 		hops = countBucket(t.feat.ReceivedHops)
 	}
 	t.meta("hops", hops)
+	t.headerFacts(h)
 }
 
 // displayName returns the display name of the first address of a From

@@ -10,7 +10,7 @@ import (
 // hashing, metatokens, defaults that shape output). It is stored in statfile
 // headers through [Params]; a statfile written with another Version must not
 // be used with this tokenizer.
-const Version = 1
+const Version = 2
 
 // Seed is the fixed XXH64 seed of every token hash.
 const Seed uint64 = 0x736c756963650001 // "sluice", 1
@@ -20,7 +20,7 @@ const HashName = "xxh64"
 
 // Window limits.
 const (
-	DefaultWindow = 5
+	DefaultWindow = 3
 	MaxWindow     = 8
 )
 

@@ -213,7 +213,7 @@ func TestTokenize_prefixChangesHash(t *testing.T) {
 }
 
 func TestTokenize_dedup(t *testing.T) {
-	res := tokenize(t, Options{}, "Subject: x\n\n"+strings.Repeat("spam spam eggs ", 50))
+	res := tokenize(t, Options{Window: 5}, "Subject: x\n\n"+strings.Repeat("spam spam eggs ", 50))
 	got := texts(res)
 	for _, k := range []string{"spam", "eggs", "spam spam", "spam eggs", "eggs spam"} {
 		if _, ok := got[k]; !ok {
