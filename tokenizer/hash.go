@@ -114,7 +114,7 @@ type setSlot struct {
 	idx int32
 }
 
-const setMinSize = 1 << 11
+const setMinSize = 1 << 12
 
 func (s *tokenSet) reset() {
 	s.bump()

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"strings"
 
 	"github.com/sluicemail/sluice/scan"
@@ -17,6 +19,7 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	fs, c := newFlags("scan", "[PATH...]", std, true)
 	explain := fs.Bool("explain", false, "list the tokens that weighed most, as words")
 	user := fs.String("user", "", "classify with this user's statistics (with users_enabled)")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "messages scanned at once (default: one per core)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -30,9 +33,11 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	}
 	defer closeStats()
 	s := scan.New(stats, scanOptions(cfg))
+	req := scan.Request{User: *user, Explain: *explain}
 	var firstBad error
-	err = walkMessages(std, fs.Args(), func(m message) error {
-		v, err := s.Scan(ctx, bytes.NewReader(m.data), scan.Request{User: *user, Explain: *explain})
+	// Messages are scanned by one worker per core and printed in input
+	// order: a Scanner is safe for concurrent use.
+	err = scanOrdered(ctx, *workers, std, fs.Args(), s, req, func(m message, v *scan.Verdict, err error) error {
 		if tokenizer.IsNotMessage(err) {
 			if firstBad == nil {
 				firstBad = fmt.Errorf("%s: %w", m.name, err)
@@ -90,5 +95,68 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// scanOrdered scans the messages named by paths with up to workers
+// goroutines and calls emit for each, in input order, from the calling
+// goroutine. It stops at the first error emit returns.
+func scanOrdered(ctx context.Context, workers int, std *stdio, paths []string, s *scan.Scanner, req scan.Request,
+	emit func(message, *scan.Verdict, error) error) error {
+	type result struct {
+		m    message
+		v    *scan.Verdict
+		err  error
+		done chan struct{}
+	}
+	workers = max(workers, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pending := make(chan *result, 4*workers) // in input order
+	jobs := make(chan *result)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range jobs {
+				r.v, r.err = s.Scan(ctx, bytes.NewReader(r.m.data), req)
+				close(r.done)
+			}
+		}()
+	}
+	walkErr := make(chan error, 1)
+	go func() {
+		defer close(pending)
+		defer close(jobs)
+		walkErr <- walkMessages(std, paths, func(m message) error {
+			r := &result{m: m, done: make(chan struct{})}
+			select {
+			case pending <- r:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case jobs <- r:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
+		})
+	}()
+	var err error
+	for r := range pending {
+		if err != nil {
+			continue // drain so that the walker ends
+		}
+		<-r.done
+		if err = emit(r.m, r.v, r.err); err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if werr := <-walkErr; err == nil && werr != nil {
+		err = werr
+	}
 	return err
 }
