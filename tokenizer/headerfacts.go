@@ -43,17 +43,27 @@ var perDeliveryPrefix = []string{"x-spam", "x-rspamd", "x-sluice", "arc-", "x-ms
 //     there is no To field.
 //   - #prec:VALUE, the Precedence field's value (bulk, list, junk).
 func (t *Tokenizer) headerFacts(h *header) {
+	var seen [maxHeaderNames][]byte // names emitted, views into t.hnames
 	names := 0
-	for i, f := range h.fields {
+	t.hnames = t.hnames[:0]
+	for _, f := range h.fields {
 		if names >= maxHeaderNames {
 			break
 		}
-		name := lowerASCII(h.key(f))
-		if name == "" || perDelivery[name] || hasAnyPrefix(name, perDeliveryPrefix) || seenBefore(h, i) {
+		start := len(t.hnames)
+		var ok bool
+		if t.hnames, ok = appendLowerName(t.hnames, h.key(f)); !ok {
+			t.hnames = t.hnames[:start]
 			continue
 		}
-		t.meta("h", name)
+		name := t.hnames[start:]
+		if perDelivery[string(name)] || hasAnyPrefix(name, perDeliveryPrefix) || containsName(seen[:names], name) {
+			t.hnames = t.hnames[:start]
+			continue
+		}
+		seen[names] = name
 		names++
+		t.meta("h", string(name))
 	}
 	fromDom := addrDomain(h.Get("From"))
 	if fromDom != "" {
@@ -80,40 +90,38 @@ func (t *Tokenizer) headerFacts(h *header) {
 	}
 }
 
-// seenBefore tells whether field i's name occurred earlier in h.
-func seenBefore(h *header, i int) bool {
-	k := h.key(h.fields[i])
-	for _, f := range h.fields[:i] {
-		if strings.EqualFold(string(h.key(f)), string(k)) {
+// appendLowerName appends a header name in lower case; ok is false for a
+// name that is empty, longer than 40 bytes, or has bytes other than
+// letters, digits, '-', '_' and '.' (8-bit garbage gives no token).
+func appendLowerName(dst, b []byte) ([]byte, bool) {
+	if len(b) == 0 || len(b) > 40 {
+		return dst, false
+	}
+	for _, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return dst, false
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
+}
+
+func containsName(names [][]byte, name []byte) bool {
+	for _, n := range names {
+		if string(n) == string(name) {
 			return true
 		}
 	}
 	return false
 }
 
-// lowerASCII returns a printable lower-case header name, or "" for a name
-// with other bytes (8-bit garbage gives no token).
-func lowerASCII(b []byte) string {
-	if len(b) == 0 || len(b) > 40 {
-		return ""
-	}
-	out := make([]byte, len(b))
-	for i, c := range b {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-		default:
-			return ""
-		}
-		out[i] = c
-	}
-	return string(out)
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
+func hasAnyPrefix(s []byte, prefixes []string) bool {
 	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
+		if len(s) >= len(p) && string(s[:len(p)]) == p {
 			return true
 		}
 	}

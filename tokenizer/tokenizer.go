@@ -60,7 +60,7 @@ type Tokenizer struct {
 	// reused buffers
 	iter                         *words.Iterator[[]byte]
 	wbuf, nbuf, ubuf, dbuf, mbuf []byte
-	line, rest, hbuf             []byte
+	line, rest, hbuf, hnames     []byte
 	raw, dec, fix, vis, dig      []byte
 	cvt                          bytes.Buffer
 	tag, attr                    []byte

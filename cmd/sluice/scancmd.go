@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 	"strings"
+	"sync"
 
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
