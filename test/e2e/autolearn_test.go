@@ -26,6 +26,12 @@ spam_score = 1.0
 ham_score = -100.0
 min_prob = 0.99
 autolearn_local = true
+[classifier]
+# Textbook Robinson smoothing: mixed messages get middling probabilities
+# (the defaults make Bayes decisive or leave it near 0.5).
+robinson_s = 1.0
+min_prob_strength = 0.05
+min_token_hits = 2
 [actions]
 add_header = 6
 reject = 100
