@@ -8,7 +8,13 @@
 // Classify returns Silent (P = 0.5, no symbol) with a Reason when
 //   - either class has fewer than MinLearns learned messages (default 10;
 //     rspamd's 200 leaves small sites without Bayes for weeks, see rspamd
-//     issue #4524; the default is provisional until measured on the corpus);
+//     issue #4524). Measured on the public corpus (test half, learning n
+//     messages per class from the train half, min_learns 0): FP rate at
+//     the default threshold 1.1% at n=5, then 0.0%, 0.0%, 0.08%, 0.0%,
+//     0.08% at n=10, 20, 50, 100, 200, while the FN rate falls from 74% to
+//     32% over the same range. What makes speaking early dangerous, false
+//     positives, is gone from 10 learns per class; the rest only gets
+//     better with more learns, so there is no reason to stay silent longer.
 //   - the message has fewer than MinTokens text tokens (default 11, the
 //     seeds' min_tokens; metatokens do not count, so metadata alone never
 //     produces a verdict);

@@ -37,8 +37,16 @@ t0=$(now)
 bogofilter -d "$bogo" -s -b <"$work/train-spam.files"
 bogofilter -d "$bogo" -n -b <"$work/train-ham.files"
 t1=$(now)
-bogofilter -d "$bogo" -T -b <"$work/test.files" >"$work/bogofilter.out" || [ $? -lt 3 ] # exit 0/1/2: spam/ham/unsure
-t2=$(now)
+# Scans are timed three times each, the fastest run counts: the machine is
+# shared and noisy, and neither filter should pay for a neighbour's burst.
+best=
+for _ in 1 2 3; do
+  s0=$(now)
+  bogofilter -d "$bogo" -T -b <"$work/test.files" >"$work/bogofilter.out" || [ $? -lt 3 ] # exit 0/1/2: spam/ham/unsure
+  s1=$(now)
+  best=$(awk -v b="$best" -v d="$(awk -v a="$s0" -v c="$s1" 'BEGIN{print c-a}')" 'BEGIN{print (b == "" || d < b) ? d : b}')
+done
+t2=$(awk -v a="$t1" -v d="$best" 'BEGIN{printf "%.6f", a + d}')
 paste <(cut -f1 "$test") <(awk '{print $NF}' "$work/bogofilter.out") >"$work/bogofilter.tsv"
 "$sluice" eval --report "$work/bogofilter.tsv" --threshold 0.99 >"$work/bogofilter.report"
 bogo_learn=$(rate "$ntrain" "$t0" "$t1") bogo_scan=$(rate "$ntest" "$t1" "$t2")
@@ -50,11 +58,21 @@ t0=$(now)
 xargs -a "$work/train-spam.files" "$sluice" learn --data-dir "$data" spam >/dev/null
 xargs -a "$work/train-ham.files" "$sluice" learn --data-dir "$data" ham >/dev/null
 t1=$(now)
-xargs -a "$work/test.files" "$sluice" scan --data-dir "$data" >"$work/sluice.out"
-t2=$(now)
+best= best1=
+for _ in 1 2 3; do
+  s0=$(now)
+  "$sluice" scan --data-dir "$data" $(cat "$work/test.files") >"$work/sluice.out"
+  s1=$(now)
+  "$sluice" scan --workers 1 --data-dir "$data" $(cat "$work/test.files") >/dev/null
+  s2=$(now)
+  best=$(awk -v b="$best" -v d="$(awk -v a="$s0" -v c="$s1" 'BEGIN{print c-a}')" 'BEGIN{print (b == "" || d < b) ? d : b}')
+  best1=$(awk -v b="$best1" -v d="$(awk -v a="$s1" -v c="$s2" 'BEGIN{print c-a}')" 'BEGIN{print (b == "" || d < b) ? d : b}')
+done
+t2=$(awk -v a="$t1" -v d="$best" 'BEGIN{printf "%.6f", a + d}')
 [ "$(wc -l <"$work/sluice.out")" -eq "$ntest" ] || { echo "sluice scan printed $(wc -l <"$work/sluice.out") lines for $ntest messages" >&2; exit 1; }
 "$sluice" eval --train "$train" --test "$test" --scores "$work/sluice.tsv" --plot "$work/sluice-roc.png" >"$work/sluice.report"
 sl_learn=$(rate "$ntrain" "$t0" "$t1") sl_scan=$(rate "$ntest" "$t1" "$t2")
+sl_scan1=$(rate "$ntest" 0 "$best1")
 
 row() { # name report learn scan
   local fp fn
@@ -69,7 +87,7 @@ echo
 echo "| filter | (1-AUC)% | FN at FP ≤ 0.1% | FP at default | FN at default | learn msg/s | scan msg/s |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 row "bogofilter $(bogofilter -V 2>&1 | head -1 | awk '{print $3}')" "$work/bogofilter.report" "$bogo_learn" "$bogo_scan"
-row "sluice" "$work/sluice.report" "$sl_learn" "$sl_scan"
+row "sluice" "$work/sluice.report" "$sl_learn" "$sl_scan ($sl_scan1 on one core)"
 echo
-awk -v a="$sl_scan" -v b="$bogo_scan" 'BEGIN { printf "scan rate ratio sluice/bogofilter: %.2f\n", a / b }'
+awk -v a="$sl_scan" -v b="$bogo_scan" -v c="$sl_scan1" 'BEGIN { printf "scan rate ratio sluice/bogofilter: %.2f (one core: %.2f); sluice scan uses one worker per core (%d here), bogofilter one\n", a / b, c / b, '"$(nproc)"' }'
 echo "work files (scores, ROC plot): $work"

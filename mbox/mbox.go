@@ -44,6 +44,26 @@ func NewReader(r io.Reader, maxMessage int) *Reader {
 // with a "From " line, which no RFC 5322 message does).
 func IsMbox(head []byte) bool { return bytes.HasPrefix(head, []byte("From ")) }
 
+// Single returns the message of an mbox that holds exactly one and needs
+// no unquoting, as a slice of data (no copy): a file saved by a mail
+// client or taken from a corpus with its "From " line. ok is false when
+// data has more than one message or quoted ">From " lines; use a Reader.
+func Single(data []byte) (msg []byte, ok bool) {
+	if !IsMbox(data) {
+		return nil, false
+	}
+	nl := bytes.IndexByte(data, '\n')
+	if nl < 0 {
+		return nil, false
+	}
+	msg = data[nl+1:]
+	if bytes.Contains(msg, []byte("\nFrom ")) || bytes.Contains(msg, []byte("\n>From ")) ||
+		bytes.HasPrefix(msg, []byte("From ")) || bytes.HasPrefix(msg, []byte(">From ")) || len(msg) == 0 {
+		return nil, false
+	}
+	return msg, true
+}
+
 // Next returns the next message, or io.EOF after the last one.
 func (r *Reader) Next() ([]byte, error) {
 	if r.err != nil {

@@ -74,3 +74,31 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// Single must agree with the Reader whenever it accepts.
+func TestSingle(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"From a@b Mon Jan  1 00:00:00 2024\nSubject: s\n\nbody\n", true},
+		{"From a\nSubject: s\n\n>From quoted\n", false},
+		{"From a\nSubject: 1\n\nx\n\nFrom b\nSubject: 2\n\ny\n", false},
+		{"Subject: not an mbox\n\n", false},
+		{"From a\n", false},
+	}
+	for _, tt := range tests {
+		msg, ok := Single([]byte(tt.in))
+		if ok != tt.ok {
+			t.Errorf("Single(%q) ok = %v, want %v", tt.in, ok, tt.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		want, err := NewReader(strings.NewReader(tt.in), 0).Next()
+		if err != nil || string(want) != string(msg) {
+			t.Errorf("Single(%q) = %q, Reader gives %q (%v)", tt.in, msg, want, err)
+		}
+	}
+}

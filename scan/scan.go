@@ -49,6 +49,9 @@ type Options struct {
 type Request struct {
 	User    string // recipient whose statistics apply (with UsersEnabled)
 	Explain bool   // keep the words behind the weightiest tokens
+	// KeepTokens fills Verdict.Tokens (a copy of every token hash), for a
+	// caller that sends them on, e.g. to the learner for autolearn.
+	KeepTokens bool
 }
 
 // Symbol is one named, weighted result.
@@ -80,7 +83,8 @@ type Verdict struct {
 	Top       []TokenWeight `json:"top_tokens,omitempty"`
 	Truncated string        `json:"truncated,omitempty"`
 	Digest    [32]byte      `json:"-"`
-	// Tokens are the message's token hashes, for a learn that follows.
+	// Tokens are the message's token hashes, for a learn that follows;
+	// only with Request.KeepTokens.
 	Tokens []uint64 `json:"-"`
 	// Features are the message's structure facts, for later stages.
 	Features tokenizer.Features `json:"-"`
@@ -151,8 +155,10 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 	v := &Verdict{
 		Required: s.opts.Actions.AddHeader,
 		Digest:   res.Digest,
-		Tokens:   slices.Clone(w.hashes),
 		Features: res.Features,
+	}
+	if req.KeepTokens {
+		v.Tokens = slices.Clone(w.hashes)
 	}
 	if res.Truncated {
 		v.Truncated = res.TruncatedReason

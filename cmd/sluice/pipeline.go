@@ -137,6 +137,9 @@ func splitFile(name string, data []byte, fn func(message) error) error {
 	if !mbox.IsMbox(data) {
 		return fn(message{name, data})
 	}
+	if m, ok := mbox.Single(data); ok {
+		return fn(message{name, m}) // one message after its From_ line: no copy
+	}
 	r := mbox.NewReader(bytes.NewReader(data), 0)
 	for i := 1; ; i++ {
 		m, err := r.Next()
