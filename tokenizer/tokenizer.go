@@ -56,6 +56,7 @@ type Tokenizer struct {
 	treeFull    bool
 	plain, html bool
 	hint        string // top-level charset, for 8-bit header fields
+	lang        langCounter
 
 	// reused buffers
 	iter                         *words.Iterator[[]byte]
@@ -143,6 +144,7 @@ func (t *Tokenizer) Tokenize(r io.Reader) (*Result, error) {
 func (t *Tokenizer) reset() {
 	t.start = time.Now()
 	t.set.reset()
+	t.lang.reset()
 	if cap(t.dig) > 1<<20 {
 		t.dig = nil
 	}
@@ -321,6 +323,7 @@ func (t *Tokenizer) finish() *Result {
 		Truncated:       t.truncated != "",
 		TruncatedReason: t.truncated,
 		Problems:        t.problems,
+		Language:        t.lang.guess(),
 	}
 	if t.opts.Explain {
 		res.Text = append([]string(nil), t.texts...)

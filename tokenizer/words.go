@@ -165,6 +165,9 @@ func (t *Tokenizer) tokenizeText(s *stream, text []byte) {
 			if w == nil {
 				continue
 			}
+			if s.kind == Body {
+				t.lang.count(w)
+			}
 		}
 		h = t.hashWord(ns, w)
 
