@@ -72,6 +72,9 @@ type Options struct {
 	Tokenizer tokenizer.Options
 	// UsersEnabled: learn into the user's namespace as well as the shared one.
 	UsersEnabled bool
+	// LanguagesEnabled: learn into the namespace of the message's language
+	// (tokenizer.Result.Language, "lang:<code>") as well, when it has one.
+	LanguagesEnabled bool
 }
 
 // Learner learns messages into one statfile.
@@ -152,7 +155,7 @@ func (l *Learner) planForget(ops []mmapstore.Op, res *tokenizer.Result, user str
 	if err != nil || before == 0 {
 		return ops, NotLearned, err
 	}
-	return l.appendOps(ops, hashesOf(res), key, before, -1, user), Forgotten, nil
+	return l.appendOps(ops, hashesOf(res), key, before, -1, user, l.language(res)), Forgotten, nil
 }
 
 // cached returns the class the learn cache holds for key (0 if none).
@@ -196,21 +199,48 @@ func (l *Learner) plan(ops []mmapstore.Op, res *tokenizer.Result, class mmapstor
 	hashes := hashesOf(res)
 	out := Learned
 	if before != 0 {
-		ops = l.appendOps(ops, hashes, key, before, -1, user)
+		ops = l.appendOps(ops, hashes, key, before, -1, user, l.language(res))
 		out = Relearned
 	}
-	return l.appendOps(ops, hashes, key, class, +1, user), out, nil
+	return l.appendOps(ops, hashes, key, class, +1, user, l.language(res)), out, nil
+}
+
+// language returns the message's language when per-language statistics
+// are on, else "".
+func (l *Learner) language(res *tokenizer.Result) string {
+	if !l.opts.LanguagesEnabled {
+		return ""
+	}
+	return res.Language
 }
 
 // appendOps adds the operations that learn (delta +1) or unlearn (-1) one
-// message as class: the shared namespace, the user's, and the cache entry.
-func (l *Learner) appendOps(ops []mmapstore.Op, hashes []uint64, key uint64, class mmapstore.Class, delta int, user string) []mmapstore.Op {
+// message as class: the shared namespace, the user's and the language's
+// (when given), and the cache entry.
+func (l *Learner) appendOps(ops []mmapstore.Op, hashes []uint64, key uint64, class mmapstore.Class, delta int, user, lang string) []mmapstore.Op {
 	ops = append(ops, mmapstore.Op{NS: mmapstore.Shared, Class: class, Delta: delta, Hashes: hashes})
-	if user != "" {
-		name := "user:" + user
-		ops = append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Class: class, Delta: delta, Hashes: hashes})
+	for _, name := range [2]string{UserNamespace(user), LanguageNamespace(lang)} {
+		if name != "" {
+			ops = append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Class: class, Delta: delta, Hashes: hashes})
+		}
 	}
 	return append(ops, mmapstore.Op{NS: l.cacheNS, Name: cacheNamespace, Class: class, Delta: delta, Hashes: []uint64{key}})
+}
+
+// UserNamespace names a user's statistics ("" for no user).
+func UserNamespace(user string) string {
+	if user == "" {
+		return ""
+	}
+	return "user:" + user
+}
+
+// LanguageNamespace names a language's statistics ("" for no language).
+func LanguageNamespace(lang string) string {
+	if lang == "" {
+		return ""
+	}
+	return "lang:" + lang
 }
 
 // Class reports the class a message was learned as (0 if none).

@@ -8,10 +8,11 @@
 // message. A Scanner is safe for concurrent use; each Scan borrows a
 // tokenizer and scratch buffers from a pool and allocates little.
 //
-// Namespaces: with per-user (or per-language) statistics enabled, the
+// Namespaces: with per-user or per-language statistics enabled, the
 // classifier uses the most specific namespace whose learn totals reach
-// min_learns in both classes, and falls back to the shared statistics
-// otherwise; the verdict names the namespace it used.
+// min_learns in both classes — the recipient's, then the language's — and
+// falls back to the shared statistics otherwise; the verdict names the
+// namespace it used.
 package scan
 
 import (
@@ -22,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/sluicemail/sluice/bayes"
+	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -40,6 +42,9 @@ type Options struct {
 	// UsersEnabled: classify with the user's own statistics when they have
 	// enough learns.
 	UsersEnabled bool
+	// LanguagesEnabled: otherwise, classify with the statistics of the
+	// message's language when they have enough learns.
+	LanguagesEnabled bool
 	// TopTokens is how many of the weightiest tokens an explained verdict
 	// lists.
 	TopTokens int
@@ -163,7 +168,7 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 	if res.Truncated {
 		v.Truncated = res.TruncatedReason
 	}
-	totals, ns, err := s.lookup(w, req.User)
+	totals, ns, err := s.lookup(w, req.User, res.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -202,14 +207,23 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 
 // lookup fills w.counts from the most specific namespace that has enough
 // learns, and returns its totals and name ("" for the shared statistics).
-func (s *Scanner) lookup(w *worker, user string) (mmapstore.Totals, string, error) {
-	if s.opts.UsersEnabled && user != "" {
-		name := UserNamespace(user)
+func (s *Scanner) lookup(w *worker, user, lang string) (mmapstore.Totals, string, error) {
+	var specific [2]string
+	if s.opts.UsersEnabled {
+		specific[0] = learn.UserNamespace(user)
+	}
+	if s.opts.LanguagesEnabled {
+		specific[1] = learn.LanguageNamespace(lang)
+	}
+	min := uint64(max(s.opts.Bayes.MinLearns, 1))
+	for _, name := range specific {
+		if name == "" {
+			continue
+		}
 		totals, err := s.stats.Lookup(mmapstore.NamespaceOf(name), w.hashes, w.counts)
 		if err != nil {
 			return totals, "", fmt.Errorf("scan: look up tokens for %s: %w", name, err)
 		}
-		min := uint64(max(s.opts.Bayes.MinLearns, 1))
 		if totals.Spam >= min && totals.Ham >= min {
 			return totals, name, nil
 		}
@@ -220,6 +234,3 @@ func (s *Scanner) lookup(w *worker, user string) (mmapstore.Totals, string, erro
 	}
 	return totals, "", nil
 }
-
-// UserNamespace names the per-user namespace of an address.
-func UserNamespace(user string) string { return "user:" + user }

@@ -165,3 +165,44 @@ func TestThresholds(t *testing.T) {
 		}
 	}
 }
+
+// With languages_enabled, a language's own statistics decide once they
+// have enough learns; a message in another language uses the shared ones.
+func TestScanLanguageNamespace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lang.statfile")
+	p := tokenizer.New(tokenizer.Options{}).Params()
+	w, err := mmapstore.OpenWriter(path, &mmapstore.Options{
+		Params: mmapstore.Params{Hash: p.Hash, Seed: p.Seed, Window: p.Window, Version: p.Version}, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	l := learn.New(w, learn.Options{LanguagesEnabled: true})
+	de := func(i int, words string) string {
+		tag := hamWords[i%len(hamWords)] + " " + spamWords[i%len(spamWords)] // distinct bodies: numbers fold
+		return fmt.Sprintf("From: a%d@example.de\r\nSubject: Nachricht\r\n\r\nWir sind nicht sicher, ob die Sache mit der Post auf den Weg ist. %s %s\r\n", i, words, tag)
+	}
+	for i := 0; i < 12; i++ {
+		for _, c := range []struct {
+			words string
+			class mmapstore.Class
+		}{{"gewinn gratis sofort klicken bonus", mmapstore.Spam}, {"besprechung protokoll termin projekt", mmapstore.Ham}} {
+			if _, err := l.Learn(strings.NewReader(de(i, c.words)), c.class, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	o := opts()
+	o.LanguagesEnabled = true
+	v, err := New(w, o).Scan(context.Background(), strings.NewReader(de(99, "gewinn gratis sofort")), Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Namespace != "lang:de" || v.Prob < 0.9 {
+		t.Fatalf("German message: namespace %q prob %v, want lang:de and spam", v.Namespace, v.Prob)
+	}
+	v, err = New(w, o).Scan(context.Background(), strings.NewReader(message(1, "x", spamWords)), Request{})
+	if err != nil || v.Namespace != "" {
+		t.Fatalf("English message: namespace %q (%v), want the shared statistics", v.Namespace, err)
+	}
+}

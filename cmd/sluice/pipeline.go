@@ -47,16 +47,21 @@ func bayesConfig(cfg config.Config) bayes.Config {
 func scanOptions(cfg config.Config) scan.Options {
 	a := cfg.Actions
 	return scan.Options{
-		Tokenizer:    tokenizerOptions(cfg),
-		Bayes:        bayesConfig(cfg),
-		Actions:      scan.Thresholds{AddHeader: a.AddHeader, RewriteSubject: a.RewriteSubject, Greylist: a.Greylist, Reject: a.Reject},
-		UsersEnabled: cfg.Classifier.UsersEnabled,
-		TopTokens:    15,
+		Tokenizer:        tokenizerOptions(cfg),
+		Bayes:            bayesConfig(cfg),
+		Actions:          scan.Thresholds{AddHeader: a.AddHeader, RewriteSubject: a.RewriteSubject, Greylist: a.Greylist, Reject: a.Reject},
+		UsersEnabled:     cfg.Classifier.UsersEnabled,
+		LanguagesEnabled: cfg.Classifier.LanguagesEnabled,
+		TopTokens:        15,
 	}
 }
 
 func learnOptions(cfg config.Config) learn.Options {
-	return learn.Options{Tokenizer: tokenizerOptions(cfg), UsersEnabled: cfg.Classifier.UsersEnabled}
+	return learn.Options{
+		Tokenizer:        tokenizerOptions(cfg),
+		UsersEnabled:     cfg.Classifier.UsersEnabled,
+		LanguagesEnabled: cfg.Classifier.LanguagesEnabled,
+	}
 }
 
 func writerOptions(cfg config.Config, log *slog.Logger) *mmapstore.Options {
