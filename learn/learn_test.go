@@ -182,3 +182,26 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("totals %+v, want 0 spam, 3 ham", tot)
 	}
 }
+
+func TestLearnPerLanguage(t *testing.T) {
+	l, w := newLearner(t, Options{LanguagesEnabled: true})
+	de := msg("Hallo", "Wir sind nicht sicher, ob die Sache mit der Post auf den Weg ist.")
+	en := msg("short", "buy now")
+	for _, m := range []string{de, en} {
+		if _, err := l.Learn(strings.NewReader(m), mmapstore.Spam, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tot := totals(t, w, mmapstore.NamespaceOf("lang:de")); tot.Spam != 1 {
+		t.Fatalf("lang:de totals %+v, want spam 1", tot)
+	}
+	if tot := totals(t, w, mmapstore.Shared); tot.Spam != 2 {
+		t.Fatalf("shared totals %+v, want spam 2", tot)
+	}
+	if out, _ := l.Learn(strings.NewReader(de), mmapstore.Ham, ""); out != Relearned {
+		t.Fatalf("relearn: %v", out)
+	}
+	if tot := totals(t, w, mmapstore.NamespaceOf("lang:de")); tot.Spam != 0 || tot.Ham != 1 {
+		t.Fatalf("lang:de totals after relearn %+v, want ham 1", tot)
+	}
+}
