@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
-	"os/user"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
@@ -60,52 +57,6 @@ func NewServer(d *Daemon, opts ServerOptions) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{d: d, opts: opts, log: opts.Logger, base: ctx, cancel: cancel, conns: make(map[net.Conn]bool)}
-}
-
-// ListenUnix listens on a unix stream socket at path with mode and, when
-// group is not empty, that group (Dovecot's mail user must be able to
-// connect). A stale socket at path is removed; another kind of file is an
-// error.
-func ListenUnix(path string, mode fs.FileMode, group string) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("learner: %s exists and is not a socket", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("learner: remove stale socket: %w", err)
-		}
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("learner: listen: %w", err)
-	}
-	gid, err := LookupGroup(group)
-	if err == nil && gid >= 0 {
-		err = os.Chown(path, -1, gid)
-	}
-	if err == nil {
-		err = os.Chmod(path, mode.Perm())
-	}
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("learner: socket %s: %w", path, err)
-	}
-	return ln, nil
-}
-
-// LookupGroup returns the id of a group name or number; "" gives -1.
-func LookupGroup(name string) (int, error) {
-	if name == "" {
-		return -1, nil
-	}
-	if id, err := strconv.Atoi(name); err == nil {
-		return id, nil
-	}
-	g, err := user.LookupGroup(name)
-	if err != nil {
-		return -1, fmt.Errorf("learner: group %q: %w", name, err)
-	}
-	return strconv.Atoi(g.Gid)
 }
 
 // Serve accepts connections until Shutdown.

@@ -3,6 +3,7 @@ package learner
 import (
 	"context"
 	"errors"
+	"github.com/sluicemail/sluice/socket"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ func serve(t *testing.T, d *Daemon) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	path := filepath.Join(dir, "l.sock")
-	ln, err := ListenUnix(path, 0o660, "")
+	ln, err := socket.ListenUnix(path, socket.Options{Mode: 0o660})
 	if err != nil {
 		t.Fatal(err)
 	}

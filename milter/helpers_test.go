@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicemail/sluice/socket"
 	"io"
 	"net"
 	"net/netip"
@@ -134,7 +135,7 @@ func start(t testing.TB, opts Options) *harness {
 	if opts.Scanner == nil {
 		opts.Scanner = testScanner(t, defaultThresholds)
 	}
-	ln, err := Listen("inet:127.0.0.1:0", SocketOptions{})
+	ln, err := socket.Listen("inet:127.0.0.1:0", socket.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/sluicemail/sluice/socket"
 	"io"
 	"net"
 	"strconv"
@@ -96,7 +97,7 @@ func startServer(t testing.TB, opts Options) (*Server, string) {
 	if opts.Thresholds == (scan.Thresholds{}) {
 		opts.Thresholds = testThresholds
 	}
-	ln, err := Listen("inet:127.0.0.1:0", 0)
+	ln, err := socket.Listen("inet:127.0.0.1:0", socket.Options{Mode: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

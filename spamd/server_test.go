@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/sluicemail/sluice/socket"
 	"io"
 	"io/fs"
 	"net"
@@ -113,7 +114,7 @@ func TestConcurrentClients(t *testing.T) {
 
 // Shutdown waits for the request in flight; a deadline cuts it short.
 func TestShutdown(t *testing.T) {
-	ln, err := Listen("inet:127.0.0.1:0", 0)
+	ln, err := socket.Listen("inet:127.0.0.1:0", socket.Options{Mode: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestListenUnix(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "spamd.sock")
 	for range 2 { // the second time replaces the stale socket
-		ln, err := Listen("unix:"+path, 0o660)
+		ln, err := socket.Listen("unix:"+path, socket.Options{Mode: 0o660})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,11 +175,11 @@ func TestListenUnix(t *testing.T) {
 		srv.Close()
 		os.WriteFile(path+".x", nil, 0o600) // keep the dir busy
 	}
-	if _, err := Listen("unix:"+path+".x", 0); err == nil {
+	if _, err := socket.Listen("unix:"+path+".x", socket.Options{Mode: 0}); err == nil {
 		t.Error("Listen replaced a regular file")
 	}
 	for _, bad := range []string{"tcp", "unix:relative", "inet:", "smtp:1.2.3.4:25"} {
-		if _, err := Listen(bad, 0); err == nil {
+		if _, err := socket.Listen(bad, socket.Options{Mode: 0}); err == nil {
 			t.Errorf("Listen(%q) succeeded", bad)
 		}
 	}

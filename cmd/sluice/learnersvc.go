@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicemail/sluice/socket"
 	"log/slog"
 	"net"
 	"net/http"
@@ -84,7 +85,7 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 	}
 	lc := cfg.Learner
 	mode, _ := lc.Mode()
-	gid, err := learner.LookupGroup(lc.SocketGroup)
+	gid, err := socket.LookupGroup(lc.SocketGroup)
 	if err != nil {
 		return nil, &exitError{code: 78, err: err}
 	}
@@ -126,7 +127,7 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 			MinProb: lc.MinProb, MinBalance: lc.MinBalance, Local: lc.AutolearnLocal,
 		},
 	})
-	if s.ln, err = learner.ListenUnix(s.socket, fsMode(mode), lc.SocketGroup); err != nil {
+	if s.ln, err = socket.ListenUnix(s.socket, socket.Options{Mode: fsMode(mode), Group: lc.SocketGroup}); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { s.ln.Close() })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicemail/sluice/socket"
 	"io/fs"
 	"log"
 	"log/slog"
@@ -27,7 +28,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	if *listen != "" {
-		if _, _, err := milter.ParseAddr(*listen); err != nil {
+		if _, _, err := socket.ParseAddr(*listen); err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
 		cfg.Milter.Listen = *listen
@@ -52,7 +53,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	}
 	defer closeFeed()
 	mode, _ := cfg.Milter.Mode()
-	ln, err := milter.Listen(cfg.Milter.Listen, milter.SocketOptions{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
+	ln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicemail/sluice/socket"
 	"log"
 	"log/slog"
 	"sync"
@@ -38,7 +39,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	if *listen != "" {
-		if _, _, err := milter.ParseAddr(*listen); err != nil {
+		if _, _, err := socket.ParseAddr(*listen); err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
 		cfg.Milter.Listen = *listen
@@ -76,7 +77,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	defer closeFeed()
 	mopts.Feed = svc.d.Feed()
 	mode, _ := cfg.Milter.Mode()
-	mln, err := milter.Listen(cfg.Milter.Listen, milter.SocketOptions{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
+	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
 		svc.abort()
 		return err
@@ -92,7 +93,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			sopts.Learner = daemonLearner{svc.d}
 		}
 		smode, _ := cfg.Spamd.Mode()
-		sln, err := spamd.Listen(cfg.Spamd.Listen, fsMode(smode))
+		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode)})
 		if err != nil {
 			mln.Close()
 			svc.abort()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicemail/sluice/socket"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -63,7 +64,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		opts.Learner = &socketLearner{socket: socket, max: int64(cfg.Learner.MaxMessageSize), direct: newDirectLearner(cfg, path)}
 	}
 	mode, _ := cfg.Spamd.Mode()
-	ln, err := spamd.Listen(cfg.Spamd.Listen, fsMode(mode))
+	ln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(mode)})
 	if err != nil {
 		return err
 	}

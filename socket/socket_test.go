@@ -1,4 +1,4 @@
-package milter
+package socket
 
 import (
 	"io/fs"
@@ -40,7 +40,7 @@ func TestListenUnix(t *testing.T) {
 	}
 	old.(*net.UnixListener).SetUnlinkOnClose(false)
 	old.Close()
-	ln, err := Listen("unix:"+path, SocketOptions{Mode: 0o600, Group: "0"})
+	ln, err := Listen("unix:"+path, Options{Mode: 0o600, Group: "0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +49,17 @@ func TestListenUnix(t *testing.T) {
 		t.Fatalf("socket %v %v", fi.Mode(), err)
 	}
 	// A live one is not.
-	if _, err := Listen("unix:"+path, SocketOptions{}); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := Listen("unix:"+path, Options{}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second listener: %v", err)
 	}
 	ln.Close()
 	// Nor is a file that is not a socket.
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, nil, 0o600)
-	if _, err := Listen("unix:"+file, SocketOptions{}); err == nil {
+	if _, err := Listen("unix:"+file, Options{}); err == nil {
 		t.Fatal("listened over a regular file")
 	}
-	if _, err := Listen("unix:"+filepath.Join(dir, "g.sock"), SocketOptions{Group: "no-such-group-sluice"}); err == nil {
+	if _, err := Listen("unix:"+filepath.Join(dir, "g.sock"), Options{Group: "no-such-group-sluice"}); err == nil {
 		t.Fatal("unknown group accepted")
 	}
 }
