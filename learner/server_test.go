@@ -3,7 +3,6 @@ package learner
 import (
 	"context"
 	"errors"
-	"github.com/sluicemail/sluice/socket"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/socket"
 )
 
 // serve runs a Server for d on a unix socket and returns its path.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sluicemail/sluice/socket"
 	"io"
 	"net"
 	"net/netip"
@@ -21,6 +20,7 @@ import (
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/tokenizer"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/sluicemail/sluice/socket"
 	"io"
 	"net"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/tokenizer"
 )
 

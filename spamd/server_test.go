@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/sluicemail/sluice/socket"
 	"io"
 	"io/fs"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicemail/sluice/socket"
 )
 
 // A message over MaxSize is read to its end and its start scanned; the

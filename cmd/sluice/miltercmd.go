@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sluicemail/sluice/socket"
 	"io/fs"
 	"log"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/socket"
 )
 
 // cmdMilter runs the milter until SIGTERM or SIGINT, then lets messages in

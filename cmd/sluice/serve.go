@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sluicemail/sluice/socket"
 	"log"
 	"log/slog"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
 

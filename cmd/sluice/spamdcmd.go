@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sluicemail/sluice/socket"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
 
