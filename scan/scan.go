@@ -110,6 +110,7 @@ type worker struct {
 	counts  []mmapstore.Counts
 	stats   []bayes.TokenStat
 	scratch bayes.Scratch
+	res     tokenizer.Result // reused by every scan of this worker
 }
 
 // New returns a Scanner reading stats.
@@ -132,14 +133,13 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	if req.Explain {
 		tok = w.explain
 	}
-	res, err := tok.Tokenize(r)
-	if err != nil {
+	if err := tok.TokenizeInto(r, &w.res); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.classify(w, res, req)
+	return s.classify(w, &w.res, req)
 }
 
 // ScanTokens classifies an already tokenized message.

@@ -18,6 +18,10 @@ import (
 
 const minLangHits = 4
 
+// maxLangWords: the guess is made from the first body words; past these
+// the evidence is settled and counting would only cost time.
+const maxLangWords = 400
+
 var langCodes = [...]string{"en", "de", "fr", "es", "it", "pt", "nl", "sv", "pl", "ru", "uk"}
 
 // stopWords maps a function word to the set (bit i = langCodes[i]) of
@@ -64,15 +68,17 @@ var scriptCodes = [numScripts]string{"zh", "ja", "ko", "ar", "he", "el", "th", "
 type langCounter struct {
 	hits   [len(langCodes)]int
 	script [numScripts]int
+	words  int
 }
 
 func (c *langCounter) reset() { *c = langCounter{} }
 
 // count notes one normalised body word.
 func (c *langCounter) count(w []byte) {
-	if len(w) == 0 {
+	if len(w) == 0 || c.words >= maxLangWords {
 		return
 	}
+	c.words++
 	if w[0] < utf8.RuneSelf {
 		c.script[scriptLatin]++
 	} else {

@@ -105,8 +105,19 @@ func (t *Tokenizer) Options() Options { return t.opts }
 // the time budget is checked between reads, so a reader that blocks is not
 // interrupted: give network readers a deadline.
 func (t *Tokenizer) Tokenize(r io.Reader) (*Result, error) {
+	res := new(Result)
+	if err := t.TokenizeInto(r, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// TokenizeInto is Tokenize writing into res, whose slices it reuses: a
+// scanner that keeps one Result per goroutine allocates almost nothing per
+// message. res must not be in use elsewhere; its previous contents are lost.
+func (t *Tokenizer) TokenizeInto(r io.Reader, res *Result) error {
 	if r == nil {
-		return nil, errors.New("tokenizer: nil reader")
+		return errors.New("tokenizer: nil reader")
 	}
 	t.reset()
 	t.lim = limitReader{t: t, r: r, n: t.opts.MaxBytes}
@@ -118,10 +129,10 @@ func (t *Tokenizer) Tokenize(r io.Reader) (*Result, error) {
 		err = t.lim.err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: read message: %w", err)
+		return fmt.Errorf("tokenizer: read message: %w", err)
 	}
 	if len(t.top.fields) == 0 {
-		return nil, ErrNotMessage
+		return ErrNotMessage
 	}
 	t.lim.timed = true
 	_, params := parseContentType(t.top.Get("Content-Type"), "text/plain")
@@ -136,9 +147,10 @@ func (t *Tokenizer) Tokenize(r io.Reader) (*Result, error) {
 	}
 	t.walk(&t.top, body, 0, "", "text/plain")
 	if t.lim.err != nil {
-		return nil, fmt.Errorf("tokenizer: read message: %w", t.lim.err)
+		return fmt.Errorf("tokenizer: read message: %w", t.lim.err)
 	}
-	return t.finish(), nil
+	t.finish(res)
+	return nil
 }
 
 func (t *Tokenizer) reset() {
@@ -284,7 +296,7 @@ func log2Bucket(n int64) string {
 }
 
 // finish emits the message-level metatokens and builds the Result.
-func (t *Tokenizer) finish() *Result {
+func (t *Tokenizer) finish(res *Result) {
 	t.feat.Bytes = t.lim.read
 	t.feat.URLDomains = len(t.domains)
 	t.feat.Words = t.words
@@ -317,8 +329,9 @@ func (t *Tokenizer) finish() *Result {
 		t.meta("truncated", t.truncated)
 	}
 
-	res := &Result{
-		Tokens:          append([]Token(nil), t.toks...),
+	text := res.Text[:0]
+	*res = Result{
+		Tokens:          append(res.Tokens[:0], t.toks...),
 		Features:        t.feat,
 		Truncated:       t.truncated != "",
 		TruncatedReason: t.truncated,
@@ -326,7 +339,7 @@ func (t *Tokenizer) finish() *Result {
 		Language:        t.lang.guess(),
 	}
 	if t.opts.Explain {
-		res.Text = append([]string(nil), t.texts...)
+		res.Text = append(text, t.texts...)
 	}
 	for _, tok := range t.toks {
 		if tok.Kind == Meta {
@@ -341,7 +354,6 @@ func (t *Tokenizer) finish() *Result {
 	binary.LittleEndian.PutUint64(p[16:], uint64(t.params.Version))
 	copy(t.dig, p[:])
 	res.Digest = sha256.Sum256(t.dig)
-	return res
 }
 
 // countBucket: exact up to 4, then powers of two ("8" means 5..8).
