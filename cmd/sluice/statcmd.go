@@ -38,7 +38,7 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	fmt.Fprintf(tw, "statfile\t%s\n", info.Path)
 	fmt.Fprintf(tw, "tokenizer\t%s seed=%#x window=%d version=%d\n", info.Params.Hash, info.Params.Seed, info.Params.Window, info.Params.Version)
 	fmt.Fprintf(tw, "size\t%d bytes, %d slots\n", info.FileSize, info.Capacity)
-	fmt.Fprintf(tw, "tokens\t%d (load %.1f%%, %.1f bytes per token, longest probe %d)\n", info.Used, info.Load*100, info.BytesPerToken, info.MaxProbe)
+	fmt.Fprintf(tw, "tokens\t%d (load %.1f%%, %.1f bytes per token, probe bound %d)\n", info.Used, info.Load*100, info.BytesPerToken, info.MaxProbe)
 	fmt.Fprintf(tw, "expired\t%d tokens\n", info.Expired)
 	fmt.Fprintf(tw, "generation\t%d\n", info.Generation)
 	fmt.Fprintf(tw, "journal\tapplied seq %d, journal seq %d, %d bytes\n", info.AppliedSeq, info.JournalSeq, info.JournalBytes)
