@@ -15,10 +15,10 @@ type Info struct {
 	Used          uint64  // slots holding a token
 	Load          float64 // Used / Capacity
 	BytesPerToken float64 // FileSize / Used (0 when empty)
-	MaxProbe      int // probe-length bound of the table (a key is never further from its home slot)
-	Generation    uint64 // 1 for a new file, +1 per growth or expiry rebuild
-	AppliedSeq    uint64 // last journal sequence contained in the file
-	JournalSeq    uint64 // last sequence in the journal (> AppliedSeq: records await replay)
+	MaxProbe      int     // probe-length bound of the table (a key is never further from its home slot)
+	Generation    uint64  // 1 for a new file, +1 per growth or expiry rebuild
+	AppliedSeq    uint64  // last journal sequence contained in the file
+	JournalSeq    uint64  // last sequence in the journal (> AppliedSeq: records await replay)
 	JournalBytes  int64
 	Expired       uint64 // tokens expired to stay within MaxBytes, ever
 	Clean         bool   // the last writer closed the file cleanly (false while one is open)
