@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -30,6 +32,7 @@ type Config struct {
 	Statfile   Statfile   `toml:"statfile"`
 	Classifier Classifier `toml:"classifier"`
 	Actions    Actions    `toml:"actions"`
+	Rules      Rules      `toml:"rules"`
 	Milter     Milter     `toml:"milter"`
 	Spamd      Spamd      `toml:"spamd"`
 	Learner    Learner    `toml:"learner"`
@@ -138,6 +141,7 @@ func Default() Config {
 			HamSymbolScore:  -4,
 		},
 		Actions: Actions{AddHeader: 6, Reject: 15},
+		Rules:   defaultRules(),
 		Milter: Milter{
 			Listen:          "inet:127.0.0.1:7357",
 			SocketMode:      "0660",
@@ -250,6 +254,9 @@ func (c *Config) validate() error {
 	check(k.HamSymbolScore <= 0, "classifier.bayes_ham_score", "must not be positive")
 	a := c.Actions
 	check(a.AddHeader >= 0 && a.RewriteSubject >= 0 && a.Greylist >= 0 && a.Reject >= 0, "actions", "thresholds must not be negative")
+	for name, w := range c.Rules.Weights() {
+		check(!math.IsNaN(w) && !math.IsInf(w, 0), "rules."+strings.ToLower(name), "must be a finite number")
+	}
 	errs = append(errs, c.Milter.validate()...)
 	errs = append(errs, c.Spamd.validate()...)
 	errs = append(errs, c.Learner.validate()...)

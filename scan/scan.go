@@ -8,6 +8,12 @@
 // message. A Scanner is safe for concurrent use; each Scan borrows a
 // tokenizer and scratch buffers from a pool and allocates little.
 //
+// Rules: with Options.Rules set, the scanner keeps a copy of the top-level
+// header while the tokenizer reads it (at most maxHeaderBytes) and runs the
+// rules over it and the tokenizer's Features; their symbols follow BAYES_*
+// in Verdict.Symbols and add to the score. ScanTokens has no header and
+// runs no rules.
+//
 // Namespaces: with per-user or per-language statistics enabled, the
 // classifier uses the most specific namespace whose learn totals reach
 // min_learns in both classes — the recipient's, then the language's — and
@@ -16,6 +22,7 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -25,6 +32,7 @@ import (
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/tokenizer"
 )
 
@@ -45,6 +53,8 @@ type Options struct {
 	// LanguagesEnabled: otherwise, classify with the statistics of the
 	// message's language when they have enough learns.
 	LanguagesEnabled bool
+	// Rules are the built-in rules to run; nil runs none.
+	Rules *rules.Set
 	// TopTokens is how many of the weightiest tokens an explained verdict
 	// lists.
 	TopTokens int
@@ -111,6 +121,8 @@ type worker struct {
 	stats   []bayes.TokenStat
 	scratch bayes.Scratch
 	res     tokenizer.Result // reused by every scan of this worker
+	header  headerCapture
+	hits    []rules.Hit
 }
 
 // New returns a Scanner reading stats.
@@ -133,13 +145,37 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	if req.Explain {
 		tok = w.explain
 	}
-	if err := tok.TokenizeInto(r, &w.res); err != nil {
+	if s.opts.Rules != nil {
+		w.header.reset(r)
+		r = &w.header
+	}
+	err := tok.TokenizeInto(r, &w.res)
+	w.header.r = nil
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.classify(w, &w.res, req)
+	v, err := s.classify(w, &w.res, req)
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.Rules != nil {
+		s.runRules(w, &w.res, v)
+	}
+	return v, nil
+}
+
+// runRules adds the rules' symbols to v and recomputes its score and action.
+func (s *Scanner) runRules(w *worker, res *tokenizer.Result, v *Verdict) {
+	m := rules.Message{Header: rules.ParseHeader(w.header.buf), Features: res.Features, Problems: res.Problems}
+	w.hits = s.opts.Rules.Check(&m, w.hits[:0])
+	for _, h := range w.hits {
+		v.Symbols = append(v.Symbols, Symbol{Name: h.Name, Score: h.Score, Detail: h.Detail})
+		v.Score += h.Score
+	}
+	v.Action = s.opts.Actions.Decide(v.Score)
 }
 
 // ScanTokens classifies an already tokenized message.
@@ -233,4 +269,36 @@ func (s *Scanner) lookup(w *worker, user, lang string) (mmapstore.Totals, string
 		return totals, "", fmt.Errorf("scan: look up tokens: %w", err)
 	}
 	return totals, "", nil
+}
+
+// maxHeaderBytes bounds the header kept for the rules.
+const maxHeaderBytes = 64 << 10
+
+// headerCapture passes reads through and keeps a copy of the bytes up to
+// the end of the top-level header (the first empty line).
+type headerCapture struct {
+	r    io.Reader
+	buf  []byte
+	done bool
+}
+
+func (h *headerCapture) reset(r io.Reader) {
+	h.r, h.buf, h.done = r, h.buf[:0], false
+}
+
+func (h *headerCapture) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if !h.done && n > 0 {
+		from := max(len(h.buf)-3, 0)
+		h.buf = append(h.buf, p[:min(n, maxHeaderBytes-len(h.buf))]...)
+		tail := h.buf[from:]
+		if i := bytes.Index(tail, []byte("\n\n")); i >= 0 {
+			h.buf, h.done = h.buf[:from+i+2], true
+		} else if i := bytes.Index(tail, []byte("\n\r\n")); i >= 0 {
+			h.buf, h.done = h.buf[:from+i+3], true
+		} else if len(h.buf) >= maxHeaderBytes {
+			h.done = true
+		}
+	}
+	return n, err
 }

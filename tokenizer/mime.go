@@ -301,7 +301,14 @@ func (t *Tokenizer) ext(fname string) {
 			fname = d
 		}
 	}
-	e := strings.ToLower(strings.TrimPrefix(path.Ext(strings.TrimSpace(fname)), "."))
+	fname = strings.ToLower(strings.TrimSpace(fname))
+	e := strings.TrimPrefix(path.Ext(fname), ".")
+	if _, ok := execExts[e]; ok {
+		t.feat.ExecFiles++
+		if _, ok := docExts[strings.TrimPrefix(path.Ext(strings.TrimSuffix(fname, "."+e)), ".")]; ok {
+			t.feat.DoubleExts++
+		}
+	}
 	switch {
 	case e == "":
 		e = "none"
@@ -309,6 +316,20 @@ func (t *Tokenizer) ext(fname string) {
 		e = "bad"
 	}
 	t.meta("ext", e)
+}
+
+// execExts are file extensions that run code when opened on Windows, the
+// usual malware carriers (Features.ExecFiles).
+var execExts = map[string]struct{}{
+	"exe": {}, "scr": {}, "com": {}, "pif": {}, "bat": {}, "cmd": {}, "vbs": {}, "vbe": {}, "js": {},
+	"jse": {}, "wsf": {}, "wsh": {}, "hta": {}, "msi": {}, "jar": {}, "ps1": {}, "lnk": {}, "cpl": {},
+	"reg": {}, "dll": {}, "iso": {}, "img": {}, "vhd": {}, "chm": {},
+}
+
+// docExts are extensions that a double-extension name pretends to have.
+var docExts = map[string]struct{}{
+	"pdf": {}, "doc": {}, "docx": {}, "xls": {}, "xlsx": {}, "ppt": {}, "txt": {}, "jpg": {},
+	"jpeg": {}, "png": {}, "gif": {}, "zip": {}, "rtf": {}, "htm": {}, "html": {}, "mp3": {}, "csv": {},
 }
 
 func isAlnumString(s string) bool {

@@ -48,6 +48,11 @@ type Features struct {
 	Caps         float32 // upper-case share of letters in body words
 	SubjectCaps  float32 // upper-case share of letters in the subject
 	Problems     int     // non-fatal problems seen (may exceed len(Result.Problems))
+	// Facts for the rules (package rules); they add no tokens.
+	IPURLs     int // links whose host is an IP literal
+	ShortURLs  int // links to a known URL shortener (see shorteners)
+	ExecFiles  int // attachments with an executable or script extension
+	DoubleExts int // attachment names with a document extension before an executable one ("x.pdf.exe")
 }
 
 // Result is the outcome of one Tokenize call. It does not share memory with

@@ -148,6 +148,11 @@ func (t *Tokenizer) parseURL(u []byte) (host, dom []byte, ok bool) {
 // urlTokens emits url:<host> and url:<registered domain>.
 func (t *Tokenizer) urlTokens(host, dom []byte) {
 	t.feat.URLs++
+	if isIPv4(host) || bytes.IndexByte(host, ':') >= 0 {
+		t.feat.IPURLs++
+	} else if _, ok := shorteners[string(dom)]; ok {
+		t.feat.ShortURLs++
+	}
 	hd := t.hashWord(nsURL, dom)
 	if len(t.domains) < maxURLTokens && !slices.Contains(t.domains, hd) {
 		t.domains = append(t.domains, hd)
@@ -169,4 +174,13 @@ func (t *Tokenizer) href(v []byte) {
 	if host, dom, ok := t.parseURL(v); ok {
 		t.urlTokens(host, dom)
 	}
+}
+
+// shorteners are registered domains of well-known URL shorteners, whose
+// links hide their target (Features.ShortURLs).
+var shorteners = map[string]struct{}{
+	"bit.ly": {}, "bitly.com": {}, "tinyurl.com": {}, "t.co": {}, "goo.gl": {}, "ow.ly": {},
+	"is.gd": {}, "buff.ly": {}, "cutt.ly": {}, "rebrand.ly": {}, "shorturl.at": {}, "tiny.cc": {},
+	"rb.gy": {}, "bl.ink": {}, "t.ly": {}, "v.gd": {}, "s.id": {}, "lnkd.in": {}, "qrco.de": {},
+	"shorte.st": {}, "adf.ly": {}, "x.co": {}, "soo.gd": {}, "clck.ru": {}, "u.to": {},
 }

@@ -78,7 +78,9 @@ func TestMilterCommand(t *testing.T) {
 			status = m.HeaderValue
 		}
 	}
-	if !strings.HasPrefix(status, "No, score=0.0") {
+	// No statfile: Bayes is silent; only header rules may score (this
+	// message has no Message-ID or Date).
+	if !strings.HasPrefix(status, "No, score=") || strings.Contains(status, "BAYES") {
 		t.Fatalf("X-Spam-Status %q with no statfile", status)
 	}
 	s.Close()

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mbox"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -52,8 +54,23 @@ func scanOptions(cfg config.Config) scan.Options {
 		Actions:          scan.Thresholds{AddHeader: a.AddHeader, RewriteSubject: a.RewriteSubject, Greylist: a.Greylist, Reject: a.Reject},
 		UsersEnabled:     cfg.Classifier.UsersEnabled,
 		LanguagesEnabled: cfg.Classifier.LanguagesEnabled,
+		Rules:            rulesSet(cfg),
 		TopTokens:        15,
 	}
+}
+
+// rulesSet builds the configured rules. config.validate has checked the
+// weights, and config.Rules names only built-in rules, so rules.New cannot
+// fail on a loaded configuration: a failure is a bug.
+func rulesSet(cfg config.Config) *rules.Set {
+	s, err := rules.New(rules.Options{
+		Weights:            cfg.Rules.Weights(),
+		TrustedAuthservIDs: strings.FieldsFunc(cfg.Rules.TrustedAuthservIDs, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }),
+	})
+	if err != nil {
+		panic(fmt.Sprintf("sluice: validated configuration refused by rules: %v", err))
+	}
+	return s
 }
 
 func learnOptions(cfg config.Config) learn.Options {

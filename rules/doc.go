@@ -1,0 +1,29 @@
+// Package rules holds Sluice's built-in rules: small checks of a message's
+// header and structure, each giving a named, weighted symbol that the scan
+// pipeline adds to the Bayes symbol and the neural network learns from.
+//
+// A rule looks at a Message: the top-level header (parsed again here, a
+// cheap second pass over the bytes the scanner kept while the tokenizer
+// read them), the tokenizer's numeric Features and its list of problems.
+// It returns a strength in (0, 1]; its score is its weight times the
+// strength. Weights are configuration ([rules] weights in the config
+// file); a weight of 0 turns a rule off. Builtin lists the rules with
+// their documented defaults.
+//
+// Decisions:
+//
+//   - Defaults are modest (0.5 to 4): a confident BAYES_SPAM (8) alone
+//     marks a message (add_header 6); rules move borderline verdicts and,
+//     with Bayes, can reach reject (15), which therefore needs more than
+//     one kind of evidence. Authentication passes weigh against spam.
+//   - Dates are compared with the time in the topmost Received field
+//     (when our MTA got the message), falling back to the scan time, so
+//     that rescanning old mail does not fire DATE_IN_PAST.
+//   - Authentication-Results: only the topmost field whose authserv-id is
+//     configured as trusted is read (RFC 8601 §5: the MTA must remove
+//     fields claiming its id; anything further down may be forged).
+//   - Link texts are not exposed by the tokenizer, so there is no rule
+//     for link text naming another domain than its target (yet).
+//   - URL shorteners, executable and document extensions are fixed lists
+//     in the tokenizer, which counts them into its Features.
+package rules
