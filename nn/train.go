@@ -1,0 +1,303 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Sample is one training vector (in the order of the names given to
+// Train) and its class.
+type Sample struct {
+	X    []float32
+	Spam bool
+}
+
+// TrainOptions configure Train; zero fields take the defaults in brackets.
+type TrainOptions struct {
+	Hidden       int     // hidden units [max(8, 1.5 × inputs), at most 256]
+	Seed         uint64  // initial weights, split and minibatch order [0]
+	LearningRate float64 // Adam step size [0.005]
+	Batch        int     // minibatch size [32]
+	MaxEpochs    int     // passes over the training part [300]
+	Patience     int     // epochs without a better held-out loss before stopping [20]
+	Holdout      float64 // fraction of each class held out for early stopping [0.2]
+	L2           float64 // weight decay [1e-4]
+}
+
+func (o TrainOptions) withDefaults(inputs int) TrainOptions {
+	if o.Hidden <= 0 {
+		o.Hidden = min(max(8, inputs*3/2), 256)
+	}
+	if o.LearningRate <= 0 {
+		o.LearningRate = 0.005
+	}
+	if o.Batch <= 0 {
+		o.Batch = 32
+	}
+	if o.MaxEpochs <= 0 {
+		o.MaxEpochs = 300
+	}
+	if o.Patience <= 0 {
+		o.Patience = 20
+	}
+	if o.Holdout <= 0 || o.Holdout >= 1 {
+		o.Holdout = 0.2
+	}
+	if o.L2 < 0 {
+		o.L2 = 0
+	} else if o.L2 == 0 {
+		o.L2 = 1e-4
+	}
+	return o
+}
+
+// Report says how training went.
+type Report struct {
+	Epochs      int     // epochs run
+	BestEpoch   int     // epoch whose weights were kept
+	TrainLoss   float64 // mean cross-entropy on the training part at BestEpoch
+	HoldoutLoss float64 // on the held-out part
+}
+
+// ErrTooFewSamples is returned when a class has fewer than 2 samples.
+var ErrTooFewSamples = errors.New("nn: too few samples to train (each class needs 2)")
+
+// params are the weights being trained, in float64.
+type params struct {
+	in, hid        int
+	w1, b1, w2, b2 []float64 // b2 has one element
+}
+
+func newParams(in, hid int, rng *rand.Rand) *params {
+	p := &params{in: in, hid: hid, w1: make([]float64, in*hid), b1: make([]float64, hid), w2: make([]float64, hid), b2: make([]float64, 1)}
+	he := math.Sqrt(2 / float64(in)) // He initialisation for ReLU
+	for i := range p.w1 {
+		p.w1[i] = rng.NormFloat64() * he
+	}
+	for i := range p.b1 {
+		p.b1[i] = 0.01 // keep ReLUs alive at the start
+	}
+	xa := math.Sqrt(1 / float64(hid))
+	for i := range p.w2 {
+		p.w2[i] = rng.NormFloat64() * xa
+	}
+	return p
+}
+
+func (p *params) slices() [][]float64 { return [][]float64{p.w1, p.b1, p.w2, p.b2} }
+
+// forward returns the output s = tanh(z) for the normalised input x,
+// keeping the hidden pre-activations in h.
+func (p *params) forward(x []float64, h []float64) float64 {
+	z := p.b2[0]
+	for j := 0; j < p.hid; j++ {
+		a := p.b1[j]
+		row := p.w1[j*p.in : (j+1)*p.in]
+		for i, w := range row {
+			a += w * x[i]
+		}
+		h[j] = a
+		z += p.w2[j] * max(0, a)
+	}
+	return math.Tanh(z)
+}
+
+// loss is the cross-entropy of p = (1+s)/2 against the class.
+func loss(s float64, spam bool) float64 {
+	p := min(max((1+s)/2, 1e-7), 1-1e-7)
+	if spam {
+		return -math.Log(p)
+	}
+	return -math.Log(1 - p)
+}
+
+// backward adds weight × the gradient of loss(forward(x)) to g. With a tanh
+// output and p = (1+s)/2, dLoss/dz = 2(p - t) = s - y for y = ±1.
+func (p *params) backward(x, h []float64, s float64, spam bool, weight float64, g *params) {
+	y := -1.0
+	if spam {
+		y = 1
+	}
+	dz := (s - y) * weight
+	g.b2[0] += dz
+	for j := 0; j < p.hid; j++ {
+		if h[j] <= 0 {
+			continue
+		}
+		g.w2[j] += dz * h[j]
+		da := dz * p.w2[j]
+		g.b1[j] += da
+		row := g.w1[j*p.in : (j+1)*p.in]
+		for i := range row {
+			row[i] += da * x[i]
+		}
+	}
+}
+
+// Train fits a network to samples (vectors in the order of names) and
+// returns it with a report. Classes are balanced by weighting each
+// sample's loss by the inverse of its class's share; a held-out part of
+// each class stops training when its loss has not improved for Patience
+// epochs, and the best weights are kept. The same samples, options and
+// seed give the same network.
+func Train(names []string, samples []Sample, opts TrainOptions) (*Network, Report, error) {
+	in := len(names)
+	if in == 0 || in > maxInputs {
+		return nil, Report{}, fmt.Errorf("nn: train: %d inputs", in)
+	}
+	opts = opts.withDefaults(in)
+	var spam, ham []int
+	for i, s := range samples {
+		if len(s.X) != in {
+			return nil, Report{}, fmt.Errorf("nn: train: sample %d has %d values, want %d", i, len(s.X), in)
+		}
+		if s.Spam {
+			spam = append(spam, i)
+		} else {
+			ham = append(ham, i)
+		}
+	}
+	if len(spam) < 2 || len(ham) < 2 {
+		return nil, Report{}, fmt.Errorf("%w: %d spam, %d ham", ErrTooFewSamples, len(spam), len(ham))
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x5111ce))
+	var train, hold []int
+	for _, cls := range [][]int{spam, ham} {
+		rng.Shuffle(len(cls), func(i, j int) { cls[i], cls[j] = cls[j], cls[i] })
+		k := max(1, int(float64(len(cls))*opts.Holdout))
+		hold = append(hold, cls[:k]...)
+		train = append(train, cls[k:]...)
+	}
+	// Normalisation from the training part: mean and 1/std per input.
+	offset, scale := make([]float32, in), make([]float32, in)
+	for i := 0; i < in; i++ {
+		var sum, sq float64
+		for _, k := range train {
+			v := float64(samples[k].X[i])
+			sum += v
+			sq += v * v
+		}
+		mean := sum / float64(len(train))
+		std := math.Sqrt(max(sq/float64(len(train))-mean*mean, 0))
+		offset[i], scale[i] = float32(mean), float32(1/max(std, 0.05))
+	}
+	norm := func(k int) []float64 {
+		x := make([]float64, in)
+		for i, v := range samples[k].X {
+			x[i] = (float64(v) - float64(offset[i])) * float64(scale[i])
+		}
+		return x
+	}
+	xs := make(map[int][]float64, len(samples))
+	for _, k := range append(append([]int(nil), train...), hold...) {
+		xs[k] = norm(k)
+	}
+	nSpam, nHam := 0, 0
+	for _, k := range train {
+		if samples[k].Spam {
+			nSpam++
+		} else {
+			nHam++
+		}
+	}
+	classWeight := func(spam bool) float64 {
+		if spam {
+			return float64(len(train)) / (2 * float64(nSpam))
+		}
+		return float64(len(train)) / (2 * float64(nHam))
+	}
+
+	p := newParams(in, opts.Hidden, rng)
+	g := &params{in: in, hid: opts.Hidden, w1: make([]float64, len(p.w1)), b1: make([]float64, len(p.b1)), w2: make([]float64, len(p.w2)), b2: make([]float64, 1)}
+	m, v := g.zeroLike(), g.zeroLike()
+	best := p.clone()
+	h := make([]float64, opts.Hidden)
+	meanLoss := func(set []int, q *params) float64 {
+		var l, wsum float64
+		for _, k := range set {
+			w := classWeight(samples[k].Spam)
+			l += w * loss(q.forward(xs[k], h), samples[k].Spam)
+			wsum += w
+		}
+		return l / wsum
+	}
+	const beta1, beta2, eps = 0.9, 0.999, 1e-8
+	rep := Report{HoldoutLoss: math.Inf(1)}
+	step := 0
+	order := append([]int(nil), train...)
+	for epoch := 1; epoch <= opts.MaxEpochs; epoch++ {
+		rep.Epochs = epoch
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for b := 0; b < len(order); b += opts.Batch {
+			batch := order[b:min(b+opts.Batch, len(order))]
+			g.zero()
+			for _, k := range batch {
+				s := p.forward(xs[k], h)
+				p.backward(xs[k], h, s, samples[k].Spam, classWeight(samples[k].Spam)/float64(len(batch)), g)
+			}
+			step++
+			c1, c2 := 1-math.Pow(beta1, float64(step)), 1-math.Pow(beta2, float64(step))
+			ps, gs, ms, vs := p.slices(), g.slices(), m.slices(), v.slices()
+			for t := range ps {
+				decay := opts.L2
+				if t == 1 || t == 3 {
+					decay = 0 // no decay on biases
+				}
+				for i := range ps[t] {
+					gr := gs[t][i] + decay*ps[t][i]
+					ms[t][i] = beta1*ms[t][i] + (1-beta1)*gr
+					vs[t][i] = beta2*vs[t][i] + (1-beta2)*gr*gr
+					ps[t][i] -= opts.LearningRate * (ms[t][i] / c1) / (math.Sqrt(vs[t][i]/c2) + eps)
+				}
+			}
+		}
+		if hl := meanLoss(hold, p); hl < rep.HoldoutLoss-1e-6 {
+			rep.HoldoutLoss, rep.BestEpoch = hl, epoch
+			best = p.clone()
+		} else if epoch-rep.BestEpoch >= opts.Patience {
+			break
+		}
+	}
+	rep.TrainLoss = meanLoss(train, best)
+	n := &Network{
+		Inputs: append([]string(nil), names...), Digest: InputDigest(names),
+		Hidden: opts.Hidden, HiddenAct: ReLU, OutAct: Tanh,
+		Offset: offset, Scale: scale,
+		W1: f32(best.w1), B1: f32(best.b1), W2: f32(best.w2), B2: float32(best.b2[0]),
+		SpamSamples: uint64(len(spam)), HamSamples: uint64(len(ham)),
+		Created: time.Now(),
+	}
+	if err := n.check(); err != nil {
+		return nil, rep, fmt.Errorf("nn: train: %w: %v", ErrInvalid, err)
+	}
+	return n, rep, nil
+}
+
+func (p *params) zeroLike() *params {
+	return &params{in: p.in, hid: p.hid, w1: make([]float64, len(p.w1)), b1: make([]float64, len(p.b1)), w2: make([]float64, len(p.w2)), b2: make([]float64, 1)}
+}
+
+func (p *params) zero() {
+	for _, s := range p.slices() {
+		clear(s)
+	}
+}
+
+func (p *params) clone() *params {
+	q := p.zeroLike()
+	for i, s := range p.slices() {
+		copy(q.slices()[i], s)
+	}
+	return q
+}
+
+func f32(s []float64) []float32 {
+	out := make([]float32, len(s))
+	for i, v := range s {
+		out[i] = float32(v)
+	}
+	return out
+}
