@@ -33,6 +33,7 @@ type Config struct {
 	Classifier Classifier `toml:"classifier"`
 	Actions    Actions    `toml:"actions"`
 	Rules      Rules      `toml:"rules"`
+	Neural     Neural     `toml:"neural"`
 	Milter     Milter     `toml:"milter"`
 	Spamd      Spamd      `toml:"spamd"`
 	Learner    Learner    `toml:"learner"`
@@ -142,6 +143,7 @@ func Default() Config {
 		},
 		Actions: Actions{AddHeader: 6, Reject: 15},
 		Rules:   defaultRules(),
+		Neural:  defaultNeural(),
 		Milter: Milter{
 			Listen:          "inet:127.0.0.1:7357",
 			SocketMode:      "0660",
@@ -257,6 +259,7 @@ func (c *Config) validate() error {
 	for name, w := range c.Rules.Weights() {
 		check(!math.IsNaN(w) && !math.IsInf(w, 0), "rules."+strings.ToLower(name), "must be a finite number")
 	}
+	errs = append(errs, c.Neural.validate()...)
 	errs = append(errs, c.Milter.validate()...)
 	errs = append(errs, c.Spamd.validate()...)
 	errs = append(errs, c.Learner.validate()...)

@@ -55,6 +55,8 @@ type Options struct {
 	LanguagesEnabled bool
 	// Rules are the built-in rules to run; nil runs none.
 	Rules *rules.Set
+	// Neural is the post-classifier; a nil Source runs none.
+	Neural Neural
 	// TopTokens is how many of the weightiest tokens an explained verdict
 	// lists.
 	TopTokens int
@@ -67,6 +69,9 @@ type Request struct {
 	// KeepTokens fills Verdict.Tokens (a copy of every token hash), for a
 	// caller that sends them on, e.g. to the learner for autolearn.
 	KeepTokens bool
+	// KeepInputs fills Verdict.Inputs (the network's input vector, in
+	// Scanner.InputNames order) even without a network, e.g. to train one.
+	KeepInputs bool
 }
 
 // Symbol is one named, weighted result.
@@ -101,15 +106,21 @@ type Verdict struct {
 	// Tokens are the message's token hashes, for a learn that follows;
 	// only with Request.KeepTokens.
 	Tokens []uint64 `json:"-"`
+	// Inputs are the neural network's inputs (Scanner.InputNames order),
+	// with a network in service or Request.KeepInputs.
+	Inputs []float32 `json:"-"`
+	// Neural is the network's output in [-1, 1] (> 0 spam), 0 without one.
+	Neural float64 `json:"neural,omitempty"`
 	// Features are the message's structure facts, for later stages.
 	Features tokenizer.Features `json:"-"`
 }
 
 // Scanner runs the pipeline against one statfile.
 type Scanner struct {
-	stats Stats
-	opts  Options
-	pool  sync.Pool // *worker
+	stats      Stats
+	opts       Options
+	inputNames []string
+	pool       sync.Pool // *worker
 }
 
 // worker is the per-scan scratch: a tokenizer and lookup buffers.
@@ -123,11 +134,12 @@ type worker struct {
 	res     tokenizer.Result // reused by every scan of this worker
 	header  headerCapture
 	hits    []rules.Hit
+	nnx     []float32
 }
 
 // New returns a Scanner reading stats.
 func New(stats Stats, opts Options) *Scanner {
-	s := &Scanner{stats: stats, opts: opts}
+	s := &Scanner{stats: stats, opts: opts, inputNames: inputNames(opts)}
 	s.pool.New = func() any {
 		explain := opts.Tokenizer
 		explain.Explain = true
@@ -163,6 +175,13 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	}
 	if s.opts.Rules != nil {
 		s.runRules(w, &w.res, v)
+	}
+	if req.KeepInputs || s.opts.Neural.Source != nil {
+		v.Inputs = s.inputs(make([]float32, 0, len(s.inputNames)), v, w.res.Features)
+	}
+	if s.opts.Neural.Source != nil {
+		s.runNeural(w, v)
+		v.Action = s.opts.Actions.Decide(v.Score)
 	}
 	return v, nil
 }

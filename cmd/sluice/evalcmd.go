@@ -41,6 +41,9 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	online := fs.Bool("online", false, "TREC online protocol: classify each test message, then learn its true label")
 	policy := fs.String("policy", "error", "online training policy: all, error, or near (error or near miss)")
 	report := fs.String("report", "", "only compute the figures from a `TSV` of spam|ham<TAB>score lines (e.g. another filter's)")
+	withNN := fs.Bool("nn", false, "also train the neural network (on out-of-fold verdicts of the train list) and report the test figures without and with it")
+	nnFolds := fs.Int("nn-folds", 5, "folds of the train list for --nn")
+	nnSeed := fs.Uint64("nn-seed", 1, "training seed for --nn")
 	threshold := fs.Float64("threshold", math.NaN(), "score from which a message counts as spam (default: the add_header score; 0.5 with --report)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -73,6 +76,9 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	}
 	if test, err = readList(*testList); err != nil {
 		return err
+	}
+	if *withNN {
+		return evalNeural(ctx, std, cfg, train, test, *nnFolds, *nnSeed, c.json)
 	}
 
 	dir, err := os.MkdirTemp("", "sluice-eval-")

@@ -1,0 +1,52 @@
+package config
+
+import "fmt"
+
+// Neural configures the neural post-classifier (package nn): the weights
+// file the learner publishes and scanners load, the scores of its symbols,
+// and the learner's training cycle (option names as in rspamd's neural
+// module).
+type Neural struct {
+	Enabled    bool    `toml:"enabled" comment:"Load the network file (when there is one) and add NEURAL_SPAM or NEURAL_HAM to every verdict."`
+	File       string  `toml:"file" comment:"Network file; relative paths are below data_dir."`
+	SpamWeight float64 `toml:"spam_weight" comment:"Score of NEURAL_SPAM for a certain network (output 1); less certain outputs score less."`
+	HamWeight  float64 `toml:"ham_weight" comment:"Score of NEURAL_HAM for a certain network (output -1); negative."`
+	SpamScore  float64 `toml:"spam_score" comment:"Scanned mail at or above this score is a spam training sample."`
+	HamScore   float64 `toml:"ham_score" comment:"Scanned mail at or below this score is a ham training sample."`
+	MaxTrain   int     `toml:"max_train" comment:"New samples after which the network is trained again and published."`
+	MaxEpoch   int     `toml:"max_epoch" comment:"Publications after which a fresh network is started on recent data."`
+	PoolSize   int     `toml:"pool_size" comment:"Training samples kept per class (the oldest are dropped)."`
+	Hidden     int     `toml:"hidden" comment:"Hidden units (0: 1.5 × inputs, at most 256)."`
+}
+
+func defaultNeural() Neural {
+	return Neural{
+		Enabled:    true,
+		File:       "neural.nn",
+		SpamWeight: 5,
+		HamWeight:  -5,
+		SpamScore:  8,
+		HamScore:   -2,
+		MaxTrain:   1000,
+		MaxEpoch:   100,
+		PoolSize:   5000,
+	}
+}
+
+func (n Neural) validate() []error {
+	var errs []error
+	check := func(ok bool, key, msg string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("neural.%s: %s", key, msg))
+		}
+	}
+	check(n.File != "", "file", "must not be empty")
+	check(n.SpamWeight > 0, "spam_weight", "must be positive (rspamd's default of 0 silently disables the network)")
+	check(n.HamWeight < 0, "ham_weight", "must be negative")
+	check(n.HamScore < n.SpamScore, "ham_score", "must be below spam_score")
+	check(n.MaxTrain > 0, "max_train", "must be positive")
+	check(n.MaxEpoch > 0, "max_epoch", "must be positive")
+	check(n.PoolSize >= 10, "pool_size", "must be at least 10")
+	check(n.Hidden >= 0 && n.Hidden <= 4096, "hidden", "must be between 0 and 4096")
+	return errs
+}

@@ -1,0 +1,133 @@
+package scan
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/sluicemail/sluice/nn"
+	"github.com/sluicemail/sluice/tokenizer"
+)
+
+// Symbols of the neural post-classifier.
+const (
+	SymbolNeuralSpam = "NEURAL_SPAM"
+	SymbolNeuralHam  = "NEURAL_HAM"
+)
+
+// NetworkSource gives the network in service, nil when there is none;
+// *nn.Watcher provides it. The scanner asks once per message.
+type NetworkSource interface {
+	Network() *nn.Network
+}
+
+// Neural configures the neural post-classifier.
+type Neural struct {
+	Source NetworkSource
+	// SpamWeight scores NEURAL_SPAM (× the output in (0, 1]); HamWeight,
+	// negative, scores NEURAL_HAM (× the magnitude of a negative output).
+	SpamWeight, HamWeight float64
+}
+
+// Names of the non-symbol inputs of the network.
+const (
+	InputBayesProb     = "bayes:prob"
+	InputBayesEvidence = "bayes:evidence"
+)
+
+// metaInputs name the structural inputs computed from tokenizer.Features,
+// each scaled to [0, 1] by metaValues, in this order.
+var metaInputs = []string{
+	"meta:size", "meta:parts", "meta:depth", "meta:text_parts", "meta:html_parts", "meta:html_only",
+	"meta:attachments", "meta:messages", "meta:urls", "meta:url_domains", "meta:received",
+	"meta:words", "meta:non_ascii", "meta:caps", "meta:subject_caps", "meta:problems",
+}
+
+// squash maps a count to [0, 1): n/(n+k), half at k.
+func squash(n int, k float64) float32 { return float32(float64(n) / (float64(n) + k)) }
+
+func metaValues(dst []float32, f tokenizer.Features) []float32 {
+	b2 := func(v bool) float32 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	return append(dst,
+		float32(min(1, math.Log2(float64(f.Bytes)+1)/24)),
+		squash(f.Parts, 4), squash(f.Depth, 2), squash(f.TextParts, 2), squash(f.HTMLParts, 2), b2(f.HTMLOnly),
+		squash(f.Attachments, 2), squash(f.Messages, 1), squash(f.URLs, 5), squash(f.URLDomains, 3), squash(f.ReceivedHops, 4),
+		float32(min(1, math.Log2(float64(f.Words)+1)/16)), min(1, f.NonASCII), min(1, f.Caps), min(1, f.SubjectCaps), squash(f.Problems, 1),
+	)
+}
+
+// InputNames are the names of the network inputs this scanner computes,
+// in the order of Verdict.Inputs: the enabled rules' symbols (sorted), the
+// Bayes probability and evidence, the structural metatokens. A change of
+// the rule set changes them, and the learner starts a new network.
+func (s *Scanner) InputNames() []string { return slices.Clone(s.inputNames) }
+
+func inputNames(o Options) []string {
+	var names []string
+	if o.Rules != nil {
+		names = append(names, o.Rules.Names()...)
+	}
+	names = append(names, InputBayesProb, InputBayesEvidence)
+	return append(names, metaInputs...)
+}
+
+// inputs computes the network's input vector for v, in InputNames order:
+// a rule symbol present has strength max(0.1, min(1, |score/weight|)),
+// absent 0 (rspamd's neural normalisation); the Bayes probability (0.5
+// when silent); the Bayes evidence as (1 + tanh(evidence/50))/2, which
+// keeps ordering messages where the probability saturates.
+func (s *Scanner) inputs(dst []float32, v *Verdict, f tokenizer.Features) []float32 {
+	dst = dst[:0]
+	nr := len(s.inputNames) - 2 - len(metaInputs)
+	for _, name := range s.inputNames[:nr] {
+		val := float32(0)
+		for _, sym := range v.Symbols {
+			if sym.Name == name {
+				w := s.opts.Rules.Weight(name)
+				val = float32(max(0.1, min(1, math.Abs(sym.Score/w))))
+				break
+			}
+		}
+		dst = append(dst, val)
+	}
+	dst = append(dst, float32(v.Prob), float32((1+math.Tanh(v.Evidence/50))/2))
+	return metaValues(dst, f)
+}
+
+// runNeural adds NEURAL_SPAM or NEURAL_HAM for the network in service.
+// A network that knows fewer than 70% of its inputs by name (the rule set
+// changed a lot since it was trained) is not used.
+func (s *Scanner) runNeural(w *worker, v *Verdict) {
+	n := s.opts.Neural.Source.Network()
+	if n == nil {
+		return
+	}
+	known := 0
+	for _, name := range s.inputNames {
+		if _, ok := n.Index(name); ok {
+			known++
+		}
+	}
+	if known*10 < len(n.Inputs)*7 {
+		return
+	}
+	w.nnx = n.Fill(w.nnx, s.inputNames, v.Inputs)
+	out := n.SpamScore(n.Forward(w.nnx))
+	sym := NeuralSymbol(s.opts.Neural, out)
+	v.Neural = out
+	v.Symbols = append(v.Symbols, sym)
+	v.Score += sym.Score
+}
+
+// NeuralSymbol is the symbol for a network output in [-1, 1].
+func NeuralSymbol(cfg Neural, out float64) Symbol {
+	if out > 0 {
+		return Symbol{Name: SymbolNeuralSpam, Score: cfg.SpamWeight * out, Detail: fmt.Sprintf("%.3f", out)}
+	}
+	return Symbol{Name: SymbolNeuralHam, Score: cfg.HamWeight * -out, Detail: fmt.Sprintf("%.3f", out)}
+}

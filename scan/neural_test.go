@@ -1,0 +1,87 @@
+package scan
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sluicemail/sluice/bayes"
+	"github.com/sluicemail/sluice/nn"
+	"github.com/sluicemail/sluice/rules"
+)
+
+type staticNet struct{ n *nn.Network }
+
+func (s staticNet) Network() *nn.Network { return s.n }
+
+func TestScanNeural(t *testing.T) {
+	f := newFixture(t)
+	set, err := rules.New(rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 6, Reject: 15}, Rules: set}
+	plain := New(f.w, opts)
+	names := plain.InputNames()
+	if !slices.Contains(names, "MISSING_MID") || !slices.Contains(names, InputBayesProb) || !slices.Contains(names, "meta:urls") {
+		t.Fatalf("input names %v", names)
+	}
+	// A network that says spam exactly when MISSING_MID fired: one hidden
+	// unit reading that input, a big output weight.
+	// NOT_HERE is unknown to the scanner (0); 3 of 4 names known is enough.
+	in := []string{"MISSING_MID", InputBayesProb, "meta:urls", "NOT_HERE"}
+	net := &nn.Network{Inputs: in, Digest: nn.InputDigest(in), Hidden: 1, HiddenAct: nn.ReLU, OutAct: nn.Tanh,
+		Offset: make([]float32, 4), Scale: []float32{1, 1, 1, 1}, W1: []float32{10, 0, 0, 5}, B1: []float32{0}, W2: []float32{1}, B2: -1}
+	net, err = roundTrip(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Neural = Neural{Source: staticNet{net}, SpamWeight: 4, HamWeight: -3}
+	s := New(f.w, opts)
+	for _, c := range []struct {
+		msg  string
+		want string
+	}{
+		{"From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n", SymbolNeuralSpam},
+		{"From: a@example.org\r\nMessage-ID: <x@example.org>\r\nSubject: hi\r\n\r\nbody\r\n", SymbolNeuralHam},
+	} {
+		v, err := s.Scan(context.Background(), strings.NewReader(c.msg), Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := v.Symbols[len(v.Symbols)-1]
+		if last.Name != c.want || len(v.Inputs) != len(names) {
+			t.Fatalf("symbols %+v, %d inputs", v.Symbols, len(v.Inputs))
+		}
+		var sum float64
+		for _, sym := range v.Symbols {
+			sum += sym.Score
+		}
+		if sum != v.Score || (c.want == SymbolNeuralSpam) != (v.Neural > 0) {
+			t.Errorf("score %v, symbols sum to %v, neural %v", v.Score, sum, v.Neural)
+		}
+	}
+	// No network in service: no symbol, no vector unless asked.
+	s = New(f.w, Options{Bayes: bayes.DefaultConfig(), Rules: set, Neural: Neural{Source: staticNet{}}})
+	v, err := s.Scan(context.Background(), strings.NewReader("From: a@example.org\r\n\r\nx\r\n"), Request{})
+	if err != nil || v.Neural != 0 || strings.Contains(symbolNames(v), "NEURAL") {
+		t.Fatalf("%v %+v", err, v.Symbols)
+	}
+}
+
+func symbolNames(v *Verdict) string {
+	var b strings.Builder
+	for _, s := range v.Symbols {
+		b.WriteString(s.Name + " ")
+	}
+	return b.String()
+}
+
+func roundTrip(n *nn.Network) (*nn.Network, error) {
+	b, err := n.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return nn.Unmarshal(b)
+}
