@@ -12,6 +12,14 @@
 //
 // Decisions:
 //
+//   - The rules are opt-in ([rules] enabled = true). Measured on the public
+//     corpus's test half, adding them with these hand-set weights to Bayes
+//     made the ranking worse ((1-AUC)% 0.0206 -> 0.0717, FN rate at FP <=
+//     0.1% 4.2% -> 12.5%): Bayes's fine ordering of the messages it is
+//     unsure about is lost under a few rule points, and on 2002 mail rules
+//     such as DATE_IN_PAST or MIME_HTML_ONLY fire on ham nearly as often as
+//     on spam. Their intended use is as inputs to the neural network,
+//     which learns how much each is worth.
 //   - Defaults are modest (0.5 to 4): a confident BAYES_SPAM (8) alone
 //     marks a message (add_header 6); rules move borderline verdicts and,
 //     with Bayes, can reach reject (15), which therefore needs more than

@@ -59,10 +59,14 @@ func scanOptions(cfg config.Config) scan.Options {
 	}
 }
 
-// rulesSet builds the configured rules. config.validate has checked the
-// weights, and config.Rules names only built-in rules, so rules.New cannot
-// fail on a loaded configuration: a failure is a bug.
+// rulesSet builds the configured rules, nil when they are off.
+// config.validate has checked the weights, and config.Rules names only
+// built-in rules, so rules.New cannot fail on a loaded configuration: a
+// failure is a bug.
 func rulesSet(cfg config.Config) *rules.Set {
+	if !cfg.Rules.Enabled {
+		return nil
+	}
 	s, err := rules.New(rules.Options{
 		Weights:            cfg.Rules.Weights(),
 		TrustedAuthservIDs: strings.FieldsFunc(cfg.Rules.TrustedAuthservIDs, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }),

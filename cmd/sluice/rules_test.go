@@ -19,7 +19,12 @@ func TestRuleDefaults(t *testing.T) {
 			t.Errorf("%s: config default %v (present %v), rule default %v", r.Name, got, ok, r.Weight)
 		}
 	}
-	if s := rulesSet(config.Default()); len(s.Names()) != len(rules.Builtin()) {
-		t.Errorf("default set enables %d of %d rules", len(s.Names()), len(rules.Builtin()))
+	if s := rulesSet(config.Default()); s != nil {
+		t.Errorf("rules run by default (%d); they are opt-in", len(s.Names()))
+	}
+	on := config.Default()
+	on.Rules.Enabled = true
+	if s := rulesSet(on); len(s.Names()) != len(rules.Builtin()) {
+		t.Errorf("enabled set has %d of %d rules", len(s.Names()), len(rules.Builtin()))
 	}
 }
