@@ -85,10 +85,12 @@ func OpenWriter(path string, opts *Options) (*Writer, error) {
 }
 
 func (w *Writer) open() error {
+	created := false
 	if _, err := os.Stat(w.path); errors.Is(err, os.ErrNotExist) {
 		if err := w.create(); err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
+		created = true
 	}
 	m, err := openMapping(w.path, true)
 	if err != nil {
@@ -102,7 +104,12 @@ func (w *Writer) open() error {
 	// close, and whenever they are impossible.
 	if c := m.load(wClean); c != 1 || m.load(wUsed) > m.hdr.capacity || m.load(wNSUsed) > m.hdr.nsCapacity {
 		used, nsUsed := m.recount()
-		w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "clean", c, "used", used, "namespaces", nsUsed)
+		if !created { // a new file is not clean until its first close
+			w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "clean", c, "used", used, "namespaces", nsUsed)
+		}
+	}
+	if created {
+		w.log.Info("mmapstore: created statfile", "capacity", m.hdr.capacity)
 	}
 	m.store(wClean, 0)
 	if err := w.fsys.msync(m.data[:HeaderSize]); err != nil {
