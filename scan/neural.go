@@ -1,9 +1,11 @@
 package scan
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -99,19 +101,36 @@ func (s *Scanner) inputs(dst []float32, v *Verdict, f tokenizer.Features) []floa
 	return metaValues(dst, f)
 }
 
-// runNeural adds NEURAL_SPAM or NEURAL_HAM for the network in service.
-// A network that knows fewer than 70% of its inputs by name (the rule set
-// changed a lot since it was trained) is not used.
-func (s *Scanner) runNeural(w *worker, v *Verdict) {
-	n := s.opts.Neural.Source.Network()
-	if n == nil {
-		return
-	}
+// NetworkUse describes the network a message was scanned with, for an
+// explained verdict.
+type NetworkUse struct {
+	Epoch   uint64    `json:"epoch"`
+	Created time.Time `json:"created"`
+	Digest  string    `json:"digest"` // hex SHA-256 of the input names
+	Inputs  int       `json:"inputs"` // the network's inputs
+	Known   int       `json:"known"`  // of them, computed by this scanner
+	// Used is false when too few inputs are known (the network is then
+	// ignored); Output and Symbol are set when it is true.
+	Used   bool    `json:"used"`
+	Output float64 `json:"output"`
+	Symbol *Symbol `json:"symbol,omitempty"`
+}
+
+// runNeural adds NEURAL_SPAM or NEURAL_HAM for the network n (the one in
+// service when the scan started). A network that knows fewer than 70% of
+// its inputs by name (the rule set changed a lot since it was trained) is
+// not used.
+func (s *Scanner) runNeural(w *worker, n *nn.Network, v *Verdict, explain bool) {
 	known := 0
 	for _, name := range s.inputNames {
 		if _, ok := n.Index(name); ok {
 			known++
 		}
+	}
+	var use *NetworkUse
+	if explain {
+		use = &NetworkUse{Epoch: n.Epoch, Created: n.Created, Digest: hex.EncodeToString(n.Digest[:]), Inputs: len(n.Inputs), Known: known}
+		v.Network = use
 	}
 	if known*10 < len(n.Inputs)*7 {
 		return
@@ -122,6 +141,9 @@ func (s *Scanner) runNeural(w *worker, v *Verdict) {
 	v.Neural = out
 	v.Symbols = append(v.Symbols, sym)
 	v.Score += sym.Score
+	if use != nil {
+		use.Used, use.Output, use.Symbol = true, out, &sym
+	}
 }
 
 // NeuralSymbol is the symbol for a network output in [-1, 1].

@@ -32,6 +32,7 @@ import (
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -111,6 +112,9 @@ type Verdict struct {
 	Inputs []float32 `json:"-"`
 	// Neural is the network's output in [-1, 1] (> 0 spam), 0 without one.
 	Neural float64 `json:"neural,omitempty"`
+	// Network describes the network in service for this message and what
+	// it did; only with Request.Explain and a network in service.
+	Network *NetworkUse `json:"network,omitempty"`
 	// Features are the message's structure facts, for later stages.
 	Features tokenizer.Features `json:"-"`
 }
@@ -176,11 +180,18 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	if s.opts.Rules != nil {
 		s.runRules(w, &w.res, v)
 	}
-	if req.KeepInputs || s.opts.Neural.Source != nil {
+	// The network in service is taken once per message: a swap by the
+	// watcher takes effect between messages, and this scan finishes with
+	// the network it started with.
+	var net *nn.Network
+	if s.opts.Neural.Source != nil {
+		net = s.opts.Neural.Source.Network()
+	}
+	if req.KeepInputs || net != nil {
 		v.Inputs = s.inputs(make([]float32, 0, len(s.inputNames)), v, w.res.Features)
 	}
-	if s.opts.Neural.Source != nil {
-		s.runNeural(w, v)
+	if net != nil {
+		s.runNeural(w, net, v, req.Explain)
 		v.Action = s.opts.Actions.Decide(v.Score)
 	}
 	return v, nil
