@@ -11,7 +11,6 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/milter"
-	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/socket"
 )
 
@@ -47,7 +46,14 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer stats.Close()
-	opts, closeFeed, err := milterOptions(cfg, scan.New(stats, scanOptions(cfg)), logger)
+	scanner, watcher, err := scannerFor(cfg, stats, logger)
+	if err != nil {
+		return err
+	}
+	// The watcher swaps in each network the learner publishes until the
+	// milter has stopped (deferred calls run in reverse).
+	defer startWatcher(watcher, logger)()
+	opts, closeFeed, err := milterOptions(cfg, scanner, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
 	}

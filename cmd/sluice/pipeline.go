@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mbox"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -179,4 +182,64 @@ func splitFile(name string, data []byte, fn func(message) error) error {
 			return err
 		}
 	}
+}
+
+// neuralPath is the network file: [neural] file, relative paths below the
+// data directory.
+func neuralPath(cfg config.Config) (string, error) { return dataPath(cfg, cfg.Neural.File) }
+
+// neuralWatcher builds the watcher of the configured network file and
+// loads the file (a missing one means no network yet; a bad one is logged
+// and refused). It is nil when [neural] is off.
+func neuralWatcher(cfg config.Config, log *slog.Logger) (*nn.Watcher, error) {
+	if !cfg.Neural.Enabled {
+		return nil, nil
+	}
+	path, err := neuralPath(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return nn.NewWatcher(path, log), nil
+}
+
+// withNeural returns opts with the network of w (when not nil) as the
+// post-classifier; the scanner takes w's current network per message.
+func withNeural(opts scan.Options, cfg config.Config, w *nn.Watcher) scan.Options {
+	if w != nil {
+		opts.Neural = scan.Neural{Source: w, SpamWeight: cfg.Neural.SpamWeight, HamWeight: cfg.Neural.HamWeight}
+	}
+	return opts
+}
+
+// startWatcher runs w's watch in a goroutine that the returned stop ends
+// and waits for (w nil: nothing to run). A daemon calls stop on shutdown,
+// after its listeners have stopped; stop may be called more than once.
+func startWatcher(w *nn.Watcher, log *slog.Logger) (stop func()) {
+	if w == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			log.Error("network watcher", "err", err)
+		}
+	}()
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+}
+
+// scannerFor builds the scanner of a command that scans: the configured
+// pipeline over stats, with the network of the [neural] file when enabled.
+// The caller runs the returned watcher (startWatcher) if it runs long;
+// the watcher is nil when [neural] is off.
+func scannerFor(cfg config.Config, stats scan.Stats, log *slog.Logger) (*scan.Scanner, *nn.Watcher, error) {
+	w, err := neuralWatcher(cfg, log.With("part", "neural"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return scan.New(stats, withNeural(scanOptions(cfg), cfg, w)), w, nil
 }

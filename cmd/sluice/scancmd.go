@@ -32,7 +32,16 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer closeStats()
-	s := scan.New(stats, scanOptions(cfg))
+	// The network file is loaded once: a scan run is short. Its refusal
+	// is a warning; its loading is not news on a terminal.
+	logCfg := cfg
+	if logCfg.Log.Level == "info" {
+		logCfg.Log.Level = "warn"
+	}
+	s, _, err := scannerFor(cfg, stats, newLogger(logCfg, std.err))
+	if err != nil {
+		return err
+	}
 	req := scan.Request{User: *user, Explain: *explain}
 	var firstBad error
 	// Messages are scanned by one worker per core and printed in input
@@ -83,6 +92,14 @@ func printVerdict(w io.Writer, name string, v *scan.Verdict, explain bool) {
 	}
 	if v.Truncated != "" {
 		fmt.Fprintf(w, "  truncated: %s\n", v.Truncated)
+	}
+	if n := v.Network; n != nil {
+		fmt.Fprintf(w, "  network: epoch %d, digest %.16s, %d of %d inputs known", n.Epoch, n.Digest, n.Known, n.Inputs)
+		if n.Used {
+			fmt.Fprintf(w, ", output %+.3f: %s(%+.2f)\n", n.Output, n.Symbol.Name, n.Symbol.Score)
+		} else {
+			fmt.Fprintf(w, ": not used (fewer than 70%% known)\n")
+		}
 	}
 	for _, t := range v.Top {
 		fmt.Fprintf(w, "  %+7.2f  p=%.3f  spam=%-6d ham=%-6d %s\n", t.Evidence, t.Prob, t.Spam, t.Ham, t.Text)

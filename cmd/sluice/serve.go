@@ -12,7 +12,6 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/milter"
-	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -67,7 +66,13 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer stats.Close()
-	scanner := scan.New(stats, scanOptions(cfg))
+	scanner, watcher, err := scannerFor(cfg, stats, logger)
+	if err != nil {
+		svc.abort()
+		return err
+	}
+	stopWatcher := startWatcher(watcher, logger)
+	defer stopWatcher() // on an early return; idempotent
 
 	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), scanner, logger.With("part", "milter"))
 	if err != nil {
@@ -150,6 +155,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		err = fmt.Errorf("milter: %w", merr)
 	}
 	logger.Info("milter stopped", "counters", msrv.Counters())
+	stopWatcher()
 	stopLearner()
 	if lerr := <-learnerDone; lerr != nil && err == nil {
 		err = lerr

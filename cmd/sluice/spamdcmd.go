@@ -55,7 +55,12 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer stats.Close()
-	opts := spamdOptions(cfg, scan.New(stats, scanOptions(cfg)), logger)
+	scanner, watcher, err := scannerFor(cfg, stats, logger)
+	if err != nil {
+		return err
+	}
+	defer startWatcher(watcher, logger)() // until the listener has stopped
+	opts := spamdOptions(cfg, scanner, logger)
 	if cfg.Spamd.AllowLearn {
 		socket, err := learnerSocket(cfg)
 		if err != nil {

@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"text/tabwriter"
+	"time"
 
+	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
 )
 
 // cmdStat prints what is in the statfile.
@@ -31,8 +36,15 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	net, err := statNetwork(cfg)
+	if err != nil {
+		return err
+	}
 	if c.json {
-		return writeJSON(std.out, info)
+		return writeJSON(std.out, struct {
+			mmapstore.Info
+			Network *networkStat `json:",omitempty"`
+		}{info, net})
 	}
 	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "statfile\t%s\n", info.Path)
@@ -50,7 +62,64 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 		}
 		fmt.Fprintf(tw, "  %s\tspam %d, ham %d\n", name, ns.Totals.Spam, ns.Totals.Ham)
 	}
+	if net != nil {
+		state := ""
+		if !net.Enabled {
+			state = " (neural.enabled is off: not in service)"
+		}
+		fmt.Fprintf(tw, "network\t%s%s\n", net.Path, state)
+		if net.Error != "" {
+			fmt.Fprintf(tw, "  refused\t%s\n", net.Error)
+		} else {
+			fmt.Fprintf(tw, "  epoch\t%d\n", net.Epoch)
+			fmt.Fprintf(tw, "  samples\tspam %d, ham %d\n", net.SpamSamples, net.HamSamples)
+			fmt.Fprintf(tw, "  inputs\t%d (%d hidden units, %s/%s)\n", net.Inputs, net.Hidden, net.HiddenAct, net.OutAct)
+			fmt.Fprintf(tw, "  age\t%s (created %s)\n", time.Duration(net.AgeSeconds)*time.Second, net.Created.Format(time.RFC3339))
+			fmt.Fprintf(tw, "  digest\t%s\n", net.Digest)
+		}
+	}
 	return tw.Flush()
+}
+
+// networkStat describes the network file for `sluice stat`.
+type networkStat struct {
+	Path        string
+	Enabled     bool   // [neural] enabled: scanners load it
+	Error       string `json:",omitempty"` // why it is refused; the other fields are then zero
+	Epoch       uint64
+	SpamSamples uint64
+	HamSamples  uint64
+	Inputs      int
+	InputNames  []string
+	Hidden      int
+	HiddenAct   string
+	OutAct      string
+	Created     time.Time
+	AgeSeconds  int64
+	Digest      string // hex SHA-256 of the input names
+}
+
+// statNetwork reads the configured network file; nil when there is none.
+func statNetwork(cfg config.Config) (*networkStat, error) {
+	path, err := neuralPath(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	st := &networkStat{Path: path, Enabled: cfg.Neural.Enabled}
+	n, err := nn.Load(path)
+	if err != nil {
+		st.Error = err.Error()
+		return st, nil
+	}
+	st.Epoch, st.SpamSamples, st.HamSamples = n.Epoch, n.SpamSamples, n.HamSamples
+	st.Inputs, st.InputNames, st.Hidden = len(n.Inputs), n.Inputs, n.Hidden
+	st.HiddenAct, st.OutAct = n.HiddenAct.String(), n.OutAct.String()
+	st.Created, st.AgeSeconds = n.Created, int64(max(0, time.Since(n.Created))/time.Second)
+	st.Digest = hex.EncodeToString(n.Digest[:])
+	return st, nil
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2
