@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
 )
 
 // sluice spamd in-process on a unix socket: it answers, learns through the
@@ -71,6 +72,22 @@ func TestSpamdCommand(t *testing.T) {
 	}
 	if got := talk("CHECK SPAMC/1.5\r\nContent-length: " + strconv.Itoa(len(msg)) + "\r\n\r\n" + msg); !strings.HasPrefix(got, "SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; ") {
 		t.Errorf("check: %q", got)
+	}
+	// The daemon's watcher loads a network published into the data
+	// directory; the next messages are scored with it.
+	symbols := func() string {
+		return talk("SYMBOLS SPAMC/1.5\r\nContent-length: " + strconv.Itoa(len(msg)) + "\r\n\r\n" + msg)
+	}
+	if got := symbols(); strings.Contains(got, "NEURAL") {
+		t.Fatalf("symbols without a network: %q", got)
+	}
+	if err := nn.Save(filepath.Join(dir, "neural.nn"), constNet(t, 0.9, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(symbols(), "NEURAL_SPAM"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("network not in service 5 s after it was saved: %q", symbols())
+		}
 	}
 	cancel()
 	select {
