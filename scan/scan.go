@@ -14,6 +14,12 @@
 // in Verdict.Symbols and add to the score. ScanTokens has no header and
 // runs no rules.
 //
+// Neural: with Options.Neural.Source set, each Scan takes the source's
+// current network once (an *nn.Watcher swaps networks atomically, so a new
+// one takes effect between messages and a scan finishes with the one it
+// took), computes the network's named inputs and adds NEURAL_SPAM or
+// NEURAL_HAM. No network in service: no symbol.
+//
 // Namespaces: with per-user or per-language statistics enabled, the
 // classifier uses the most specific namespace whose learn totals reach
 // min_learns in both classes — the recipient's, then the language's — and
