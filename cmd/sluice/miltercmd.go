@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log"
@@ -65,24 +64,8 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	}
 	srv := milter.New(opts)
 	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", path, "feed_socket", cfg.Milter.FeedSocket)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-		logger.Info("milter shutting down", "shutdown_timeout", cfg.Milter.ShutdownTimeout.D())
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.Milter.ShutdownTimeout.D())
-		if serr := srv.Shutdown(sctx); serr != nil {
-			logger.Warn("milter shutdown incomplete", "err", serr)
-		}
-		cancel()
-		err = <-served
-	}
-	logger.Info("milter stopped", "counters", srv.Counters())
-	if errors.Is(err, milter.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return serveUntilDone(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(),
+		func() any { return srv.Counters() }, milter.ErrServerClosed, logger)
 }
 
 // milterOptions builds the server's options from the configuration.

@@ -75,24 +75,8 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	}
 	srv := spamd.New(opts)
 	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "statfile", path, "allow_learn", cfg.Spamd.AllowLearn)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-		logger.Info("spamd shutting down", "shutdown_timeout", cfg.Spamd.ShutdownTimeout.D())
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.Spamd.ShutdownTimeout.D())
-		if serr := srv.Shutdown(sctx); serr != nil {
-			logger.Warn("spamd shutdown incomplete", "err", serr)
-		}
-		cancel()
-		err = <-served
-	}
-	logger.Info("spamd stopped", "counters", srv.Counters())
-	if errors.Is(err, spamd.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return serveUntilDone(ctx, "spamd", srv, ln, cfg.Spamd.ShutdownTimeout.D(),
+		func() any { return srv.Counters() }, spamd.ErrServerClosed, logger)
 }
 
 // spamdOptions builds the listener's options from the configuration; the

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// server is what the milter and the spamd listener have in common: a
+// serve loop, a graceful shutdown, and counters to log at the end.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// serveUntilDone serves ln until the server fails or ctx ends; then it
+// shuts the server down gracefully within timeout (messages in flight
+// finish) and logs its final counters. A server closed by the shutdown is
+// not an error: closed is the server's "closed" sentinel.
+func serveUntilDone(ctx context.Context, name string, srv server, ln net.Listener, timeout time.Duration,
+	counters func() any, closed error, logger *slog.Logger) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		logger.Info(name+" shutting down", "shutdown_timeout", timeout)
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
+		if serr := srv.Shutdown(sctx); serr != nil {
+			logger.Warn(name+" shutdown incomplete", "err", serr)
+		}
+		cancel()
+		err = <-served
+	}
+	logger.Info(name+" stopped", "counters", counters())
+	if errors.Is(err, closed) {
+		return nil
+	}
+	return err
+}
