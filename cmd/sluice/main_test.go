@@ -132,12 +132,14 @@ func TestLearnMboxAndDirectory(t *testing.T) {
 	}
 }
 
-func TestEval(t *testing.T) {
-	dir := t.TempDir()
+// writeEvalLists writes n separable spam and n ham messages (every fourth
+// pair in the test list) and their train.list and test.list into dir.
+func writeEvalLists(t *testing.T, dir string, n int) {
+	t.Helper()
 	var train, test strings.Builder
 	vocab := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango")
-	for i := 0; i < 40; i++ {
-		tag := vocab[i%20] + " " + vocab[i/20]
+	for i := 0; i < n; i++ {
+		tag := vocab[i%20] + " " + vocab[i/20%20] // distinct bodies: numbers fold
 		for _, c := range []struct{ class, words string }{
 			{"spam", "cheap pills casino winner claim your prize now free money offer"},
 			{"ham", "the build broke again after the merge of the release branch on thursday"},
@@ -159,6 +161,11 @@ func TestEval(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestEval(t *testing.T) {
+	dir := t.TempDir()
+	writeEvalLists(t, dir, 40)
 	roc := filepath.Join(dir, "roc.png")
 	code, out, errs := sluice(t, "", "eval", "--train", filepath.Join(dir, "train.list"), "--test", filepath.Join(dir, "test.list"), "--plot", roc, "--json")
 	if code != 0 {
