@@ -26,4 +26,15 @@
 // bytes each). A message with more tokens is sent without them and is
 // simply not autolearned. Datagrams stay well below the default unix
 // socket buffer (208 KiB on Linux).
+//
+// To train the neural network the learner needs the scan's input vector:
+// field "inputs" maps each input name the scanner computes (rule symbols,
+// the Bayes probability and evidence, metatokens; zeros included, so the
+// input set is known) to its value. It is bounded (MaxInputs names of at
+// most 255 bytes, finite values; Encode leaves out anything else, and
+// drops the inputs after the tokens when a record would be too large).
+// A milter whose scanner names its inputs (milter.InputNamer) sends them
+// whenever a feed is configured; a learner that predates the field
+// ignores it, and one that has it treats a record without it as no
+// training sample.
 package feed

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -182,6 +183,57 @@ func TestTokensRoundTrip(t *testing.T) {
 	for _, bad := range []string{`"AAE="`, `"!!"`} {
 		if _, err := Decode([]byte(`{"v":1,"time":"2026-05-01T12:00:00Z","action":"no action","tokens":` + bad + `}`)); err == nil {
 			t.Errorf("tokens %s decoded", bad)
+		}
+	}
+}
+
+func TestInputs(t *testing.T) {
+	r := sample()
+	r.Inputs = Inputs{"bayes:prob": 0.75, "meta:size": 0, "R_SHOUTING": 1}
+	b, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Inputs, r.Inputs) {
+		t.Fatalf("inputs %v, want %v", got.Inputs, r.Inputs)
+	}
+
+	// A record of a sender that predates the field decodes without inputs.
+	old := sample()
+	b, err = Encode(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "inputs") {
+		t.Fatalf("empty inputs encoded: %s", b)
+	}
+	if got, err := Decode(b); err != nil || got.Inputs != nil {
+		t.Fatalf("old record: %v, inputs %v", err, got.Inputs)
+	}
+
+	// Out of bounds: left out by Encode, refused by Decode.
+	big := sample()
+	big.Inputs = Inputs{}
+	for i := 0; i <= MaxInputs; i++ {
+		big.Inputs[strings.Repeat("x", 1+i%200)+string(rune('a'+i%26))+strconv.Itoa(i)] = 1
+	}
+	b, err = Encode(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Decode(b); err != nil || got.Inputs != nil {
+		t.Fatalf("too many inputs: %v, %d decoded", err, len(got.Inputs))
+	}
+	for _, in := range []string{
+		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","inputs":{"":1}}`,
+		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","inputs":{"` + strings.Repeat("n", 256) + `":1}}`,
+	} {
+		if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Decode(%.60q) = %v, want ErrMalformed", in, err)
 		}
 	}
 }

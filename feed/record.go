@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -47,6 +48,34 @@ type Record struct {
 	// having it. Omitted beyond MaxTokens. Added in a compatible way:
 	// receivers that predate it ignore the field.
 	Tokens Tokens `json:"tokens,omitempty"`
+	// Inputs are the neural network's input vector by name (every input
+	// the scanner computes, zeros included), so that the learner can
+	// train the network from scan records. At most MaxInputs names of 1
+	// to 255 bytes, finite values; otherwise the field is left out.
+	// Added compatibly like Tokens.
+	Inputs Inputs `json:"inputs,omitempty"`
+}
+
+// MaxInputs bounds the named inputs of a record (nn's limit).
+const MaxInputs = 4096
+
+// Inputs are named network inputs.
+type Inputs map[string]float32
+
+// valid reports whether in is within the bounds a record carries.
+func (in Inputs) valid() error {
+	if len(in) > MaxInputs {
+		return fmt.Errorf("%d inputs exceed %d", len(in), MaxInputs)
+	}
+	for name, v := range in {
+		if name == "" || len(name) > 255 {
+			return fmt.Errorf("input name of %d bytes", len(name))
+		}
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("input %q is not finite", name)
+		}
+	}
+	return nil
 }
 
 // Tokens are token hashes, written as base64 of their little-endian bytes
@@ -111,7 +140,8 @@ func (d *Digest) UnmarshalText(b []byte) error {
 
 // Encode returns r as JSON of at most MaxRecordSize bytes, with Version set.
 // Long strings are cut, more than MaxTokens tokens are left out and, if it
-// is still too large, the tokens and then symbols from the end are dropped.
+// is still too large, the tokens, then the inputs, then symbols from the end
+// are dropped. Inputs out of bounds are left out.
 func Encode(r *Record) ([]byte, error) {
 	c := *r
 	c.Version = Version
@@ -119,6 +149,9 @@ func Encode(r *Record) ([]byte, error) {
 	c.Action = cut(c.Action)
 	if len(c.Tokens) > MaxTokens {
 		c.Tokens = nil
+	}
+	if c.Inputs.valid() != nil {
+		c.Inputs = nil
 	}
 	if len(c.Symbols) > 0 {
 		syms := make([]Symbol, len(c.Symbols))
@@ -137,6 +170,10 @@ func Encode(r *Record) ([]byte, error) {
 		}
 		if c.Tokens != nil {
 			c.Tokens = nil
+			continue
+		}
+		if c.Inputs != nil {
+			c.Inputs = nil
 			continue
 		}
 		if len(c.Symbols) == 0 {
@@ -170,6 +207,9 @@ func Decode(b []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: no action", ErrMalformed)
 	case r.Time.IsZero():
 		return nil, fmt.Errorf("%w: no time", ErrMalformed)
+	}
+	if err := r.Inputs.valid(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return &r, nil
 }

@@ -212,6 +212,13 @@ func TestScanRecords(t *testing.T) {
 	if r2.User != "carol@example.org" || r2.Local || r2.Action != "no action" {
 		t.Fatalf("record 2 %+v", r2)
 	}
+	// The network's input vector, by name, even without a network.
+	names := h.srv.opts.Scanner.(InputNamer).InputNames()
+	for _, r := range []*feed.Record{r1, r2} {
+		if len(r.Inputs) != len(names) || float64(r.Inputs["bayes:prob"]) != float64(float32(r.BayesProb)) {
+			t.Fatalf("record inputs %v (%d names), bayes %v", r.Inputs, len(names), r.BayesProb)
+		}
+	}
 	if c := h.srv.Counters(); c.RecordsSent != 2 || c.RecordsDropped != 0 {
 		t.Fatalf("counters %+v", c)
 	}

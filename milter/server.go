@@ -28,6 +28,13 @@ type Scanner interface {
 	Scan(ctx context.Context, r io.Reader, req scan.Request) (*scan.Verdict, error)
 }
 
+// InputNamer names the network inputs of Verdict.Inputs; *scan.Scanner
+// implements it. With a Feed, a scanner that does sends each record with
+// the input vector, for the learner to train the network.
+type InputNamer interface {
+	InputNames() []string
+}
+
 // RecordSender takes scan records without blocking; *feed.Sender
 // implements it.
 type RecordSender interface {
@@ -111,11 +118,12 @@ const Actions = milter.OptAddHeader | milter.OptChangeHeader | milter.OptQuarant
 
 // Server serves the milter protocol to any number of MTA connections.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	m    metrics
-	ids  atomic.Uint64
-	bufs sync.Pool // *bytes.Buffer for message contents
+	opts   Options
+	inputs []string // the scanner's network input names, for scan records
+	log    *slog.Logger
+	m      metrics
+	ids    atomic.Uint64
+	bufs   sync.Pool // *bytes.Buffer for message contents
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -127,8 +135,13 @@ type Server struct {
 // New returns a server; call Serve with a listener from Listen.
 func New(opts Options) *Server {
 	opts.withDefaults()
+	var inputs []string
+	if in, ok := opts.Scanner.(InputNamer); ok && opts.Feed != nil {
+		inputs = in.InputNames()
+	}
 	return &Server{
 		opts:      opts,
+		inputs:    inputs,
 		log:       opts.Logger,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),

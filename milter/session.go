@@ -241,7 +241,9 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 		return milter.RespAccept, nil
 	}
 	start := x.s.opts.Now()
-	v, serr := x.s.opts.Scanner.Scan(context.Background(), bytes.NewReader(x.buf.Bytes()), scan.Request{User: x.userName(), KeepTokens: x.s.opts.Feed != nil})
+	v, serr := x.s.opts.Scanner.Scan(context.Background(), bytes.NewReader(x.buf.Bytes()), scan.Request{
+		User: x.userName(), KeepTokens: x.s.opts.Feed != nil, KeepInputs: x.s.inputs != nil,
+	})
 	elapsed := x.s.opts.Now().Sub(start)
 	if serr != nil {
 		x.s.m.errors.Add(1)

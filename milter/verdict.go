@@ -145,6 +145,12 @@ func (x *session) sendRecord(v *scan.Verdict) {
 		Local:         x.c.local,
 		Trusted:       x.c.trusted,
 	}
+	if names := x.s.inputs; names != nil && len(v.Inputs) == len(names) {
+		r.Inputs = make(feed.Inputs, len(names))
+		for i, name := range names {
+			r.Inputs[name] = v.Inputs[i]
+		}
+	}
 	r.Symbols = make([]feed.Symbol, len(v.Symbols))
 	for i, s := range v.Symbols {
 		r.Symbols[i] = feed.Symbol{Name: s.Name, Score: s.Score}
