@@ -25,6 +25,8 @@
 // not improved for 20 epochs and keeps the best weights. Initial weights,
 // the split and the minibatch order come from a PCG seeded by
 // TrainOptions.Seed: the same data and seed give the same network.
+// TrainOptions.Context, checked before every epoch, cancels a training
+// (the learner's shutdown).
 //
 // # The file
 //

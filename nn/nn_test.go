@@ -253,3 +253,12 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestTrainCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := Train([]string{"a", "b", "noise"}, synthetic(100, 1), TrainOptions{Context: ctx})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled training: %v", err)
+	}
+}

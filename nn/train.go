@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -25,6 +26,9 @@ type TrainOptions struct {
 	Patience     int     // epochs without a better held-out loss before stopping [20]
 	Holdout      float64 // fraction of each class held out for early stopping [0.2]
 	L2           float64 // weight decay [1e-4]
+	// Context, when set, is checked before every epoch: once it is done
+	// Train stops and returns its error (wrapped).
+	Context context.Context
 }
 
 func (o TrainOptions) withDefaults(inputs int) TrainOptions {
@@ -229,6 +233,11 @@ func Train(names []string, samples []Sample, opts TrainOptions) (*Network, Repor
 	step := 0
 	order := append([]int(nil), train...)
 	for epoch := 1; epoch <= opts.MaxEpochs; epoch++ {
+		if opts.Context != nil {
+			if err := opts.Context.Err(); err != nil {
+				return nil, rep, fmt.Errorf("nn: train: %w", err)
+			}
+		}
 		rep.Epochs = epoch
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for b := 0; b < len(order); b += opts.Batch {
