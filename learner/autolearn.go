@@ -142,6 +142,9 @@ func (d *Daemon) autolearnLoop(ctx context.Context) {
 			return
 		case r = <-d.records:
 		}
+		if d.nn != nil {
+			d.nn.observe(r)
+		}
 		totals, err := d.w.Lookup(mmapstore.Shared, nil, nil)
 		if err != nil {
 			d.log.Warn("learner: read totals for autolearn", "err", err)

@@ -31,6 +31,9 @@ type Options struct {
 	Autolearn     Autolearn     // autolearn thresholds and guards
 	Receiver      *feed.Receiver
 	RecordQueue   int // scan records waiting for autolearn (1024)
+	// Neural trains the network from scan records and explicit learns;
+	// no Neural.File: no training.
+	Neural Neural
 
 	beforeCommit func() // tests: stands in for a slow disk
 }
@@ -74,6 +77,7 @@ type Daemon struct {
 	jobs    chan *job
 	records chan *feed.Record
 	feed    *LocalFeed
+	nn      *trainer // nil without Options.Neural.File
 
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the writer failed for good
@@ -110,6 +114,9 @@ func New(w *mmapstore.Writer, opts Options) *Daemon {
 		fatal:   make(chan struct{}),
 	}
 	d.feed = &LocalFeed{ch: d.records, m: d.m}
+	if opts.Neural.File != "" {
+		d.nn = newTrainer(opts.Neural, d.log, d.m)
+	}
 	tokOpts := opts.Learn.Tokenizer
 	d.toks.New = func() any { return tokenizer.New(tokOpts) }
 	return d
@@ -143,6 +150,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		workers.Go(func() { d.spoolLoop(wctx) })
 	}
 	workers.Go(func() { d.autolearnLoop(wctx) })
+	if d.nn != nil {
+		workers.Go(func() { d.nn.run(wctx) })
+	}
 	if r := d.opts.Receiver; r != nil {
 		workers.Go(func() { d.receiveLoop(r) })
 		go func() {
@@ -165,6 +175,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	close(d.jobs)
 	d.admit.Unlock()
 	<-committed
+	if d.nn != nil {
+		if serr := d.nn.save(); serr != nil {
+			d.log.Warn("learner: save neural pools", "err", serr)
+		}
+	}
 	return err
 }
 
@@ -278,6 +293,9 @@ func (d *Daemon) commit(batch []*job) {
 			}
 		}
 		d.m.learn(j.source, j.op, outcome)
+		if d.nn != nil && r.err == nil && !j.noRelearn {
+			d.labelNeural(j)
+		}
 		j.done <- *r
 	}
 	if ferr != nil {
@@ -285,6 +303,19 @@ func (d *Daemon) commit(batch []*job) {
 	}
 	d.m.batchSize.Observe(float64(len(batch)))
 	d.m.commitDur.Observe(time.Since(start).Seconds())
+}
+
+// labelNeural gives the network's pools an explicit learn's class (or
+// takes it back for a forget).
+func (d *Daemon) labelNeural(j *job) {
+	switch j.op {
+	case OpSpam:
+		d.nn.label(j.res.Digest, true)
+	case OpHam:
+		d.nn.label(j.res.Digest, false)
+	case OpForget:
+		d.nn.forget(j.res.Digest)
+	}
 }
 
 func outcomeLabel(o learn.Outcome) string {

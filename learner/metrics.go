@@ -8,12 +8,14 @@ import (
 // registry the caller owns (no global state), so tests and `sluice serve`
 // each build their own.
 type Metrics struct {
-	learns    *prometheus.CounterVec // source, class, outcome
-	autoSkip  *prometheus.CounterVec // reason
-	records   *prometheus.CounterVec // result: received, dropped, malformed
-	spool     *prometheus.CounterVec // event: drained, rejected, failed
-	batchSize prometheus.Histogram
-	commitDur prometheus.Histogram
+	learns      *prometheus.CounterVec // source, class, outcome
+	autoSkip    *prometheus.CounterVec // reason
+	records     *prometheus.CounterVec // result: received, dropped, malformed
+	spool       *prometheus.CounterVec // event: drained, rejected, failed
+	nnSamples   *prometheus.CounterVec // result: spam, ham, between_thresholds, retired_inputs
+	nnTrainings *prometheus.CounterVec // result: published, failed, discarded
+	batchSize   prometheus.Histogram
+	commitDur   prometheus.Histogram
 }
 
 // NewMetrics creates the counters and registers them on reg (nil: not
@@ -36,6 +38,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sluice_learner_spool_total",
 			Help: "Spooled messages: drained (learned), rejected (not a message or unreadable: removed), failed (kept for later).",
 		}, []string{"event"}),
+		nnSamples: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_neural_samples_total",
+			Help: "Scan records with the network's inputs: pooled as spam or ham, or not (between_thresholds, retired_inputs: an input set replaced before).",
+		}, []string{"result"}),
+		nnTrainings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_neural_trainings_total",
+			Help: "Trainings of the neural network: published, failed (or cancelled), discarded (the input set changed meanwhile).",
+		}, []string{"result"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sluice_learner_commit_messages",
 			Help:    "Messages journaled per commit (group commit: one fsync each).",
@@ -48,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.batchSize, m.commitDur)
+		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.batchSize, m.commitDur)
 	}
 	return m
 }

@@ -1,0 +1,493 @@
+package learner
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/nn"
+)
+
+// Neural configures the neural network's training cycle in the daemon.
+// The zero value (no File) trains nothing. Zero numbers take the defaults
+// noted.
+type Neural struct {
+	File      string  // network file published with nn.Save; "" trains nothing
+	PoolFile  string  // pools persisted here (atomically); "" keeps them in memory
+	SpamScore float64 // a scan record at or above this score is a spam sample
+	HamScore  float64 // at or below this score, a ham sample
+	MaxTrain  int     // new samples after which the network is trained (1000)
+	MaxEpoch  int     // publications after which a fresh network starts (100)
+	PoolSize  int     // samples kept per class (5000)
+	MinClass  int     // samples each class needs before a training (10)
+	Hidden    int     // hidden units (0: nn's default)
+	Seed      uint64  // training seed (1): the same pools give the same network
+}
+
+func (o *Neural) withDefaults() {
+	if o.MaxTrain <= 0 {
+		o.MaxTrain = 1000
+	}
+	if o.MaxEpoch <= 0 {
+		o.MaxEpoch = 100
+	}
+	if o.PoolSize <= 0 {
+		o.PoolSize = 5000
+	}
+	if o.MinClass < 2 {
+		o.MinClass = 10
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+}
+
+// poolVersion is the version of the pool file.
+const poolVersion = 1
+
+// maxRetired bounds the input sets remembered as replaced.
+const maxRetired = 8
+
+// Sample is one training vector of the pools, in Pools.Names order.
+type Sample struct {
+	Digest [32]byte // the message's content digest (the learn cache's key)
+	X      []float32
+	Label  bool // class set by an explicit learn, not by the score
+}
+
+// Label is an explicit learn's class for a message.
+type Label struct {
+	Digest [32]byte
+	Spam   bool
+}
+
+// Pools are the training samples of one input set: what the pool file
+// holds. Exported for encoding/gob and tests.
+type Pools struct {
+	Version   int
+	Names     []string // input names, sorted
+	Digest    [32]byte // nn.InputDigest(Names)
+	Spam, Ham []Sample // oldest first, at most PoolSize each
+	New       int      // samples added since the last training
+	Epoch     uint64   // publications of this input set's current network
+	Retired   [][32]byte
+	Labels    []Label // explicit learns, oldest first
+	Saved     time.Time
+}
+
+// trainer keeps the pools and trains and publishes the network. observe
+// and label are called from the daemon's goroutines; run is the training
+// goroutine.
+type trainer struct {
+	opts Neural
+	log  *slog.Logger
+	m    *Metrics
+
+	mu     sync.Mutex
+	p      Pools
+	where  map[[32]byte]bool // digest → in the spam pool (else ham)
+	labels map[[32]byte]bool // explicit learns: digest → spam
+	kick   chan struct{}     // a training is due
+
+	saveMu sync.Mutex // one pool file write at a time
+
+	training func() // tests: called as a training starts
+}
+
+func newTrainer(opts Neural, log *slog.Logger, m *Metrics) *trainer {
+	opts.withDefaults()
+	t := &trainer{opts: opts, log: log, m: m, kick: make(chan struct{}, 1)}
+	t.p.Version = poolVersion
+	if opts.PoolFile != "" {
+		p, err := loadPools(opts.PoolFile)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			log.Warn("learner: neural pools unreadable, starting new ones", "file", opts.PoolFile, "err", err)
+		default:
+			t.p = *p
+			log.Info("learner: neural pools loaded", "file", opts.PoolFile, "spam", len(p.Spam), "ham", len(p.Ham),
+				"new", p.New, "epoch", p.Epoch, "inputs", len(p.Names))
+		}
+	}
+	t.rebuild()
+	t.trim()
+	return t
+}
+
+// rebuild recomputes the indexes from t.p.
+func (t *trainer) rebuild() {
+	t.where = make(map[[32]byte]bool, len(t.p.Spam)+len(t.p.Ham))
+	for _, s := range t.p.Spam {
+		t.where[s.Digest] = true
+	}
+	for _, s := range t.p.Ham {
+		t.where[s.Digest] = false
+	}
+	t.labels = make(map[[32]byte]bool, len(t.p.Labels))
+	for _, l := range t.p.Labels {
+		t.labels[l.Digest] = l.Spam
+	}
+}
+
+// trim enforces the caps (after a load with a smaller pool size).
+func (t *trainer) trim() {
+	for _, pool := range []*[]Sample{&t.p.Spam, &t.p.Ham} {
+		for len(*pool) > t.opts.PoolSize {
+			t.dropOldest(pool)
+		}
+	}
+	t.compactLabels()
+}
+
+func (t *trainer) dropOldest(pool *[]Sample) {
+	delete(t.where, (*pool)[0].Digest)
+	(*pool)[0] = Sample{}
+	*pool = (*pool)[1:]
+}
+
+// due reports whether a training should start; under mu.
+func (t *trainer) due() bool {
+	return t.p.New >= t.opts.MaxTrain && len(t.p.Spam) >= t.opts.MinClass && len(t.p.Ham) >= t.opts.MinClass
+}
+
+// observe adds a scan record with an input vector to the pools: spam at
+// score >= SpamScore, ham at <= HamScore, or the class an explicit learn
+// gave the message, which wins. A record of another input set starts new
+// pools (and so a new network); records of an input set replaced before
+// are ignored, so that scanners of two rule sets during a rollout do not
+// reset the pools back and forth.
+func (t *trainer) observe(r *feed.Record) {
+	if len(r.Inputs) == 0 {
+		return
+	}
+	names := slices.Sorted(maps.Keys(r.Inputs))
+	digest := nn.InputDigest(names)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if digest != t.p.Digest {
+		if slices.Contains(t.p.Retired, digest) {
+			t.m.nnSamples.WithLabelValues("retired_inputs").Inc()
+			return
+		}
+		t.reset(names, digest)
+	}
+	spam, labelled := t.labels[[32]byte(r.Digest)]
+	switch {
+	case labelled:
+	case r.Score >= t.opts.SpamScore:
+		spam = true
+	case r.Score <= t.opts.HamScore:
+		spam = false
+	default:
+		t.m.nnSamples.WithLabelValues("between_thresholds").Inc()
+		return
+	}
+	x := make([]float32, len(names))
+	for i, name := range names {
+		x[i] = r.Inputs[name]
+	}
+	t.add(Sample{Digest: [32]byte(r.Digest), X: x, Label: labelled}, spam)
+	if spam {
+		t.m.nnSamples.WithLabelValues("spam").Inc()
+	} else {
+		t.m.nnSamples.WithLabelValues("ham").Inc()
+	}
+}
+
+// reset starts new pools for another input set; under mu.
+func (t *trainer) reset(names []string, digest [32]byte) {
+	if len(t.p.Names) > 0 {
+		t.log.Info("learner: the network's input set changed: new pools and a new network",
+			"inputs", len(names), "old_inputs", len(t.p.Names), "dropped_spam", len(t.p.Spam), "dropped_ham", len(t.p.Ham))
+		t.p.Retired = append(t.p.Retired, t.p.Digest)
+		if len(t.p.Retired) > maxRetired {
+			t.p.Retired = t.p.Retired[len(t.p.Retired)-maxRetired:]
+		}
+	}
+	t.p.Names, t.p.Digest = names, digest
+	t.p.Spam, t.p.Ham, t.p.New, t.p.Epoch = nil, nil, 0, 0
+	clear(t.where)
+}
+
+// add puts s in its class's pool, replacing a sample of the same message,
+// dropping the class's oldest past PoolSize; under mu.
+func (t *trainer) add(s Sample, spam bool) {
+	t.remove(s.Digest)
+	pool := &t.p.Ham
+	if spam {
+		pool = &t.p.Spam
+	}
+	*pool = append(*pool, s)
+	t.where[s.Digest] = spam
+	if len(*pool) > t.opts.PoolSize {
+		t.dropOldest(pool)
+	}
+	t.p.New++
+	if t.due() {
+		select {
+		case t.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// remove takes the message's sample out of the pools; under mu.
+func (t *trainer) remove(digest [32]byte) (Sample, bool) {
+	spam, ok := t.where[digest]
+	if !ok {
+		return Sample{}, false
+	}
+	delete(t.where, digest)
+	pool := &t.p.Ham
+	if spam {
+		pool = &t.p.Spam
+	}
+	i := slices.IndexFunc(*pool, func(s Sample) bool { return s.Digest == digest })
+	if i < 0 {
+		return Sample{}, false
+	}
+	s := (*pool)[i]
+	*pool = slices.Delete(*pool, i, i+1)
+	return s, true
+}
+
+// label records an explicit learn: the message is spam (or ham) whatever
+// its score, now and for records that come later. A sample of it in the
+// other pool moves.
+func (t *trainer) label(digest [32]byte, spam bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.labels[digest] = spam
+	t.p.Labels = append(t.p.Labels, Label{Digest: digest, Spam: spam})
+	if len(t.p.Labels) > 4*t.opts.PoolSize {
+		t.compactLabels()
+	}
+	if s, ok := t.remove(digest); ok {
+		s.Label = true
+		t.add(s, spam) // counted as one new sample
+	}
+}
+
+// forget undoes an explicit learn: the label goes, and so does the
+// message's sample.
+func (t *trainer) forget(digest [32]byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.labels, digest)
+	t.remove(digest)
+}
+
+// compactLabels keeps the newest label of each message, at most
+// 2 × PoolSize of them; under mu.
+func (t *trainer) compactLabels() {
+	keep := 2 * t.opts.PoolSize
+	seen := make(map[[32]byte]bool)
+	var out []Label
+	for i := len(t.p.Labels) - 1; i >= 0 && len(out) < keep; i-- {
+		d := t.p.Labels[i].Digest
+		spam, ok := t.labels[d]
+		if !ok || seen[d] {
+			continue
+		}
+		seen[d] = true
+		out = append(out, Label{Digest: d, Spam: spam})
+	}
+	slices.Reverse(out)
+	t.p.Labels = out
+	t.labels = make(map[[32]byte]bool, len(out))
+	for _, l := range out {
+		t.labels[l.Digest] = l.Spam
+	}
+}
+
+// run trains whenever MaxTrain new samples have come, until ctx ends; a
+// training in progress is cancelled then.
+func (t *trainer) run(ctx context.Context) {
+	t.mu.Lock()
+	if t.due() {
+		select {
+		case t.kick <- struct{}{}:
+		default:
+		}
+	}
+	t.mu.Unlock()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.kick:
+		}
+		if err := t.trainOnce(ctx); err != nil && ctx.Err() == nil {
+			t.log.Warn("learner: neural training failed", "err", err)
+		}
+	}
+}
+
+// trainOnce trains on the newest balanced part of the pools and
+// publishes the network. After MaxEpoch publications the pools are cut to
+// their newest MaxTrain samples per class and the network starts afresh
+// (epoch 1): it follows recent mail instead of all mail ever seen.
+func (t *trainer) trainOnce(ctx context.Context) error {
+	t.mu.Lock()
+	if !t.due() {
+		t.mu.Unlock()
+		return nil
+	}
+	if t.p.Epoch >= uint64(t.opts.MaxEpoch) {
+		for _, pool := range []*[]Sample{&t.p.Spam, &t.p.Ham} {
+			for len(*pool) > t.opts.MaxTrain && len(*pool) > t.opts.MinClass {
+				t.dropOldest(pool)
+			}
+		}
+		t.log.Info("learner: max_epoch publications reached: a fresh network on recent data",
+			"epoch", t.p.Epoch, "spam", len(t.p.Spam), "ham", len(t.p.Ham))
+		t.p.Epoch = 0
+	}
+	names, digest, epoch, taken := t.p.Names, t.p.Digest, t.p.Epoch, t.p.New
+	k := min(len(t.p.Spam), len(t.p.Ham)) // balanced: the newest k of each class
+	samples := make([]nn.Sample, 0, 2*k)
+	for _, s := range t.p.Spam[len(t.p.Spam)-k:] {
+		samples = append(samples, nn.Sample{X: s.X, Spam: true})
+	}
+	for _, s := range t.p.Ham[len(t.p.Ham)-k:] {
+		samples = append(samples, nn.Sample{X: s.X})
+	}
+	t.p.New = 0
+	t.mu.Unlock()
+
+	if t.training != nil {
+		t.training()
+	}
+	start := time.Now()
+	net, rep, err := nn.Train(names, samples, nn.TrainOptions{Seed: t.opts.Seed, Hidden: t.opts.Hidden, Context: ctx})
+	if err != nil {
+		t.mu.Lock()
+		if t.p.Digest == digest {
+			t.p.New += taken // try again with the next sample
+		}
+		t.mu.Unlock()
+		t.m.nnTrainings.WithLabelValues("failed").Inc()
+		return err
+	}
+	t.mu.Lock()
+	if t.p.Digest != digest {
+		t.mu.Unlock()
+		t.m.nnTrainings.WithLabelValues("discarded").Inc()
+		return nil // the input set changed meanwhile
+	}
+	t.p.Epoch = epoch + 1
+	t.mu.Unlock()
+	net.Epoch = epoch + 1
+	if err := nn.Save(t.opts.File, net); err != nil {
+		t.m.nnTrainings.WithLabelValues("failed").Inc()
+		return err
+	}
+	t.m.nnTrainings.WithLabelValues("published").Inc()
+	t.log.Info("learner: neural network published", "file", t.opts.File, "epoch", net.Epoch,
+		"samples_per_class", k, "inputs", len(names), "epochs", rep.Epochs, "best_epoch", rep.BestEpoch,
+		"holdout_loss", rep.HoldoutLoss, "took", time.Since(start).Round(time.Millisecond))
+	if err := t.save(); err != nil {
+		t.log.Warn("learner: save neural pools", "err", err)
+	}
+	return nil
+}
+
+// snapshot copies the pools for writing or inspection.
+func (t *trainer) snapshot() Pools {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.compactLabels()
+	p := t.p
+	p.Names = slices.Clone(p.Names)
+	p.Spam, p.Ham = slices.Clone(p.Spam), slices.Clone(p.Ham)
+	p.Retired, p.Labels = slices.Clone(p.Retired), slices.Clone(p.Labels)
+	return p
+}
+
+// save writes the pools to PoolFile atomically (temporary file, fsync,
+// rename, fsync of the directory).
+func (t *trainer) save() error {
+	if t.opts.PoolFile == "" {
+		return nil
+	}
+	t.saveMu.Lock()
+	defer t.saveMu.Unlock()
+	p := t.snapshot()
+	p.Saved = time.Now().UTC()
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&p); err != nil {
+		return fmt.Errorf("encode neural pools: %w", err)
+	}
+	return writeAtomic(t.opts.PoolFile, b.Bytes())
+}
+
+func loadPools(path string) (*Pools, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p Pools
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&p); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	if p.Version != poolVersion {
+		return nil, fmt.Errorf("%s: pool file version %d, want %d", path, p.Version, poolVersion)
+	}
+	if nn.InputDigest(p.Names) != p.Digest || !slices.IsSorted(p.Names) {
+		return nil, fmt.Errorf("%s: input names do not match their digest", path)
+	}
+	for _, pool := range [][]Sample{p.Spam, p.Ham} {
+		for _, s := range pool {
+			if len(s.X) != len(p.Names) {
+				return nil, fmt.Errorf("%s: a sample of %d values for %d inputs", path, len(s.X), len(p.Names))
+			}
+		}
+	}
+	p.New = max(p.New, 0)
+	return &p, nil
+}
+
+// writeAtomic replaces path with b: a reader (or a crash) sees the old
+// file or the new one.
+func writeAtomic(path string, b []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,282 @@
+package learner
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/nn"
+)
+
+var inputSetA = []string{"R_SHOUTING", "bayes:prob", "meta:urls"}
+
+func digestOf(i int) feed.Digest {
+	var d feed.Digest
+	binary.LittleEndian.PutUint64(d[:], uint64(i)+1)
+	return d
+}
+
+// nnRecord is a scan record of message i with inputs named names that a
+// network can tell apart: spam has a high Bayes probability.
+func nnRecord(i int, score float64, names []string) *feed.Record {
+	rng := rand.New(rand.NewPCG(uint64(i), 9))
+	in := feed.Inputs{}
+	for _, n := range names {
+		in[n] = float32(rng.Float64())
+	}
+	if score > 0 {
+		in["bayes:prob"] = 0.8 + 0.2*float32(rng.Float64())
+	} else {
+		in["bayes:prob"] = 0.2 * float32(rng.Float64())
+	}
+	return &feed.Record{Version: feed.Version, Time: time.Now(), Action: "no action", Score: score, Digest: digestOf(i), Inputs: in}
+}
+
+func testNeural(dir string) Neural {
+	return Neural{
+		File: filepath.Join(dir, "neural.nn"), PoolFile: filepath.Join(dir, "neural.pools"),
+		SpamScore: 8, HamScore: -2, MaxTrain: 1 << 30, PoolSize: 10, MinClass: 4,
+	}
+}
+
+func TestNeuralPoolsBalanceAndPersist(t *testing.T) {
+	dir := t.TempDir()
+	opts := testNeural(dir)
+	m := &testDaemon{reg: prometheus.NewRegistry()}
+	tr := newTrainer(opts, slog.New(slog.DiscardHandler), NewMetrics(m.reg))
+	tr.label([32]byte(digestOf(100)), false) // a user said ham before the scan record came
+	for i := 0; i < 30; i++ {
+		tr.observe(nnRecord(i, 10, inputSetA))
+	}
+	for i := 30; i < 35; i++ {
+		tr.observe(nnRecord(i, -5, inputSetA))
+	}
+	tr.observe(nnRecord(35, 3, inputSetA))   // between the thresholds
+	tr.observe(nnRecord(100, 12, inputSetA)) // labelled ham: the label wins
+	tr.observe(nnRecord(31, -5, inputSetA))  // the same message again: replaced
+	tr.observe(&feed.Record{Score: 20})      // no inputs: no sample
+	p := tr.snapshot()
+	if len(p.Spam) != 10 || len(p.Ham) != 6 {
+		t.Fatalf("pools: %d spam, %d ham; want 10 (capped) and 6", len(p.Spam), len(p.Ham))
+	}
+	if p.Spam[0].Digest != [32]byte(digestOf(20)) || p.Ham[5].Digest != [32]byte(digestOf(31)) {
+		t.Fatalf("pools keep the newest samples, a repeated message last")
+	}
+	if s := p.Ham[4]; s.Digest != [32]byte(digestOf(100)) || !s.Label {
+		t.Fatalf("labelled record: %+v", s)
+	}
+	// An explicit learn moves a sample to its class.
+	tr.label([32]byte(digestOf(29)), false)
+	tr.forget([32]byte(digestOf(30)))
+	p = tr.snapshot()
+	if len(p.Spam) != 9 || len(p.Ham) != 6 || p.Ham[5].Digest != [32]byte(digestOf(29)) {
+		t.Fatalf("after learns: %d spam, %d ham", len(p.Spam), len(p.Ham))
+	}
+	if got := m.counter(t, "sluice_learner_neural_samples_total", map[string]string{"result": "between_thresholds"}); got != 1 {
+		t.Fatalf("between thresholds counted %v", got)
+	}
+
+	// Persisted and read back as they were.
+	if err := tr.save(); err != nil {
+		t.Fatal(err)
+	}
+	tr2 := newTrainer(opts, slog.New(slog.DiscardHandler), NewMetrics(nil))
+	p2 := tr2.snapshot()
+	p.Saved, p2.Saved = time.Time{}, time.Time{}
+	if !reflect.DeepEqual(p, p2) {
+		t.Fatalf("pools after a restart differ:\n got %+v\nwant %+v", p2, p)
+	}
+	// The label survives the restart too.
+	tr2.observe(nnRecord(29, 15, inputSetA))
+	if p := tr2.snapshot(); p.Ham[len(p.Ham)-1].Digest != [32]byte(digestOf(29)) {
+		t.Fatal("a label was lost in the restart")
+	}
+
+	// Training takes a balanced set: the newest of each class, as many
+	// as the smaller class has.
+	if err := tr2.trainOnceForTest(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := nn.Load(opts.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.SpamSamples != n.HamSamples || n.SpamSamples != 6 || n.Epoch != 1 {
+		t.Fatalf("network trained on %d spam, %d ham, epoch %d", n.SpamSamples, n.HamSamples, n.Epoch)
+	}
+
+	// A damaged pool file is refused: new pools.
+	if err := os.WriteFile(opts.PoolFile, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p := newTrainer(opts, slog.New(slog.DiscardHandler), NewMetrics(nil)).snapshot(); len(p.Spam)+len(p.Ham) != 0 {
+		t.Fatal("a damaged pool file was used")
+	}
+}
+
+// trainOnceForTest makes a training due and runs it.
+func (t *trainer) trainOnceForTest(ctx context.Context) error {
+	t.mu.Lock()
+	t.p.New = t.opts.MaxTrain
+	t.mu.Unlock()
+	return t.trainOnce(ctx)
+}
+
+func TestNeuralInputSetChange(t *testing.T) {
+	opts := testNeural(t.TempDir())
+	m := &testDaemon{reg: prometheus.NewRegistry()}
+	tr := newTrainer(opts, slog.New(slog.DiscardHandler), NewMetrics(m.reg))
+	for i := 0; i < 8; i++ {
+		tr.observe(nnRecord(i, 10*float64(i%2*2-1), inputSetA))
+	}
+	if err := tr.trainOnceForTest(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	setB := append([]string{"R_NEW_RULE"}, inputSetA...)
+	tr.observe(nnRecord(50, 10, setB))
+	p := tr.snapshot()
+	if len(p.Spam) != 1 || len(p.Ham) != 0 || p.Epoch != 0 || p.Digest != nn.InputDigest(setB) || len(p.Names) != 4 {
+		t.Fatalf("after an input set change: %d spam, %d ham, epoch %d, %d names", len(p.Spam), len(p.Ham), p.Epoch, len(p.Names))
+	}
+	// A scanner still on the old rule set does not flip the pools back.
+	tr.observe(nnRecord(51, 10, inputSetA))
+	if p := tr.snapshot(); p.Digest != nn.InputDigest(setB) || len(p.Spam) != 1 {
+		t.Fatal("a record of the replaced input set reset the pools")
+	}
+	if got := m.counter(t, "sluice_learner_neural_samples_total", map[string]string{"result": "retired_inputs"}); got != 1 {
+		t.Fatalf("retired counted %v", got)
+	}
+	// The next network is of the new input set, epoch 1.
+	for i := 52; i < 60; i++ {
+		tr.observe(nnRecord(i, 10*float64(i%2*2-1), setB))
+	}
+	if err := tr.trainOnceForTest(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := nn.Load(opts.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Digest != nn.InputDigest(setB) || n.Epoch != 1 {
+		t.Fatalf("network of %d inputs, epoch %d", len(n.Inputs), n.Epoch)
+	}
+}
+
+func TestNeuralMaxEpoch(t *testing.T) {
+	opts := testNeural(t.TempDir())
+	opts.MaxEpoch, opts.MaxTrain, opts.PoolSize = 2, 4, 10
+	tr := newTrainer(opts, slog.New(slog.DiscardHandler), NewMetrics(nil))
+	for i := 0; i < 20; i++ {
+		tr.observe(nnRecord(i, 10*float64(i%2*2-1), inputSetA))
+	}
+	var epochs []uint64
+	for range 3 {
+		if err := tr.trainOnceForTest(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		n, err := nn.Load(opts.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		epochs = append(epochs, n.Epoch)
+	}
+	p := tr.snapshot()
+	if !reflect.DeepEqual(epochs, []uint64{1, 2, 1}) || len(p.Spam) != 4 || len(p.Ham) != 4 {
+		t.Fatalf("epochs %v, then %d spam and %d ham kept (want the newest max_train)", epochs, len(p.Spam), len(p.Ham))
+	}
+}
+
+// TestNeuralPublishes runs the whole cycle in a daemon: scan records come
+// through the feed, the daemon trains after MaxTrain of them and publishes
+// a file that a Watcher (the milter's) loads.
+func TestNeuralPublishes(t *testing.T) {
+	dir := t.TempDir()
+	opts := testNeural(dir)
+	opts.MaxTrain, opts.PoolSize = 40, 100
+	w := nn.NewWatcher(opts.File, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+
+	d := startDaemon(t, Options{Neural: opts}, false)
+	start := time.Now()
+	for i := 0; i < 40; i++ {
+		score := 10.0
+		if i%2 == 1 {
+			score = -5
+		}
+		if err := d.Feed().Send(nnRecord(i, score, inputSetA)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute) // a hang guard, not a timing assertion
+	for w.Network() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no network was published and loaded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("40 records to a network in service: %v", time.Since(start))
+	n := w.Network()
+	if n.Epoch != 1 || n.SpamSamples != 20 || n.HamSamples != 20 || n.Digest != nn.InputDigest(inputSetA) {
+		t.Fatalf("network: epoch %d, %d spam, %d ham", n.Epoch, n.SpamSamples, n.HamSamples)
+	}
+	x := n.Fill(nil, []string{"bayes:prob"}, []float32{0.95})
+	y := n.Fill(nil, []string{"bayes:prob"}, []float32{0.05})
+	if n.Forward(x) <= n.Forward(y) {
+		t.Fatalf("the network does not tell spam from ham: %v vs %v", n.Forward(x), n.Forward(y))
+	}
+	if got := d.counter(t, "sluice_learner_neural_trainings_total", map[string]string{"result": "published"}); got != 1 {
+		t.Fatalf("published %v", got)
+	}
+}
+
+// TestNeuralShutdownDuringTraining stops the daemon while it trains: Run
+// returns, the training is cancelled, nothing is published, and the
+// pools are saved with the training still due.
+func TestNeuralShutdownDuringTraining(t *testing.T) {
+	dir := t.TempDir()
+	opts := testNeural(dir)
+	opts.MaxTrain, opts.PoolSize, opts.Hidden = 10, 2000, 256
+	d := startDaemon(t, Options{}, false) // for a writer; a second daemon below
+	d2 := New(d.w, Options{Neural: opts})
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	var once sync.Once
+	// The training waits for the shutdown to begin, so that it is surely
+	// under way when it does.
+	d2.nn.training = func() { once.Do(func() { close(started) }); <-ctx.Done() }
+	for i := 0; i < 4000; i++ {
+		d2.nn.observe(nnRecord(i, 10*float64(i%2*2-1), inputSetA))
+	}
+	done := make(chan error, 1)
+	go func() { done <- d2.Run(ctx) }()
+	<-started
+	stop := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("shutdown during training took %v", time.Since(stop))
+	if _, err := os.Stat(opts.File); !os.IsNotExist(err) {
+		t.Fatalf("a cancelled training published: %v", err)
+	}
+	p, err := loadPools(opts.PoolFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Spam) != 2000 || len(p.Ham) != 2000 || p.New < opts.MaxTrain {
+		t.Fatalf("saved pools: %d spam, %d ham, %d new", len(p.Spam), len(p.Ham), p.New)
+	}
+}
