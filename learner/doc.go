@@ -7,7 +7,8 @@
 // server.go (the unix socket server), client.go (what `sluice learn` and
 // `sluice spamd` use), spool.go (the durable spool), autolearn.go (scan
 // records → learns, and their guards), http.go (rspamd-compatible learn
-// endpoints and /metrics), metrics.go (Prometheus counters).
+// endpoints and /metrics), metrics.go (Prometheus counters), neural.go
+// (the neural network's training cycle).
 //
 // Sources: `sluice learn` (Dovecot's sieve pipe, bulk imports) over the
 // unix socket; rspamc and existing Dovecot scripts over HTTP (POST
@@ -55,6 +56,43 @@
 // that a later explicit learn of the delivered copy tokenizes it afresh:
 // headers added in transit change a few metatokens, so a relearn unlearns
 // a nearly identical token set (counts never go below zero).
+//
+// # Training the neural network
+//
+// With Options.Neural (`[neural]` enabled), scan records that carry the
+// network's input vector (feed.Record.Inputs) become training samples:
+// spam at score >= spam_score, ham at <= ham_score, or whatever class an
+// explicit learn gave that message (by content digest; the label wins
+// over the score, moves a sample already pooled, and is kept for records
+// that come later; a forget drops label and sample). A message seen again
+// replaces its sample. Each class keeps at most pool_size samples, the
+// oldest dropped. The pools belong to one input set (nn.InputDigest of the
+// record's input names): a record of another set starts new pools and a
+// new network, and the replaced set is remembered (the last 8), so that
+// scanners of old and new rules during a rollout do not reset the pools
+// back and forth.
+//
+// After max_train new samples (and at least MinClass of each class) the
+// daemon's training goroutine takes the newest k samples of each class,
+// k the smaller pool's size (balanced), trains with nn.Train and a fixed
+// seed, and publishes with nn.Save into [neural] file (temporary file,
+// fsync, rename), where the scanners' nn.Watcher picks it up. The
+// network's Epoch counts publications; after max_epoch of them the pools
+// are cut to their newest max_train samples per class and the count
+// starts again: a fresh network on recent mail. Shutdown cancels a
+// training in progress (nothing is published; it is due again at the next
+// start).
+//
+// The pools, the labels, the epoch and the count of new samples persist
+// in <file>.pools in the data directory (gob, written atomically) after
+// each publication and when the daemon stops; a crash loses at most the
+// samples since the last publication. A pool file that does not decode or
+// check is logged and replaced by new pools.
+//
+// An explicit learn is matched to a scan record by the content digest of
+// its own tokenization; a copy changed in transit (added headers) may have
+// another digest, and its label then reaches no record. Per-settings
+// networks (rspamd's use_settings) are not implemented yet.
 //
 // # Protocol
 //

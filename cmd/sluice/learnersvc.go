@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,29 @@ func learnerSpool(cfg config.Config) (*learner.Spool, error) {
 		return nil, err
 	}
 	return learner.NewSpool(dir, cfg.Learner.SpoolMax, int64(cfg.Learner.MaxMessageSize)), nil
+}
+
+// learnerNeural configures the network's training cycle: with [neural]
+// enabled, the learner trains on the milters' scan records (and explicit
+// learns) and publishes [neural] file; its pools are kept in the data
+// directory, in <file's name>.pools.
+func learnerNeural(cfg config.Config) (learner.Neural, error) {
+	n := cfg.Neural
+	if !n.Enabled {
+		return learner.Neural{}, nil
+	}
+	file, err := neuralPath(cfg)
+	if err != nil {
+		return learner.Neural{}, err
+	}
+	pools, err := dataPath(cfg, filepath.Base(file)+".pools")
+	if err != nil {
+		return learner.Neural{}, err
+	}
+	return learner.Neural{
+		File: file, PoolFile: pools, SpamScore: n.SpamScore, HamScore: n.HamScore,
+		MaxTrain: n.MaxTrain, MaxEpoch: n.MaxEpoch, PoolSize: n.PoolSize, Hidden: n.Hidden,
+	}, nil
 }
 
 // learnerService is a learner daemon with its listeners. Its owner calls
@@ -112,6 +136,10 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 		closers = append(closers, func() { recv.Close() })
 		s.recv = recv
 	}
+	neural, err := learnerNeural(cfg)
+	if err != nil {
+		return nil, err
+	}
 	metrics := learner.NewMetrics(reg)
 	s.d = learner.New(s.w, learner.Options{
 		Logger:        log,
@@ -122,6 +150,7 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 		Spool:         spool,
 		SpoolInterval: lc.SpoolInterval.D(),
 		Receiver:      recv,
+		Neural:        neural,
 		Autolearn: learner.Autolearn{
 			Enabled: lc.Autolearn, SpamScore: lc.SpamScore, HamScore: lc.HamScore,
 			MinProb: lc.MinProb, MinBalance: lc.MinBalance, Local: lc.AutolearnLocal,
@@ -174,7 +203,7 @@ func (s *learnerService) run(ctx context.Context) error {
 		})
 	}
 	s.log.Info("learner listening", "socket", s.socket, "http", s.cfg.Learner.HTTPListen, "statfile", s.statfile,
-		"autolearn", s.cfg.Learner.Autolearn, "feed_socket", s.cfg.Milter.FeedSocket)
+		"autolearn", s.cfg.Learner.Autolearn, "feed_socket", s.cfg.Milter.FeedSocket, "neural_training", s.cfg.Neural.Enabled)
 	var err error
 	daemonDone := false
 	select {

@@ -65,6 +65,11 @@ func TestServeCommand(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, stderr.String())
 		}
 	}
+	// With [neural] on (the default) the learner keeps training pools,
+	// saved when it stops.
+	if _, err := os.Stat(filepath.Join(dir, "neural.nn.pools")); err != nil {
+		t.Errorf("neural pools not saved: %v", err)
+	}
 	if tot := totalsOf(t, dir); tot.Spam != 0 {
 		t.Fatalf("totals after forget %+v", tot)
 	}
