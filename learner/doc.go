@@ -90,9 +90,9 @@
 // check is logged and replaced by new pools.
 //
 // An explicit learn is matched to a scan record by the content digest of
-// its own tokenization; a copy changed in transit (added headers) may have
-// another digest, and its label then reaches no record. Per-settings
-// networks (rspamd's use_settings) are not implemented yet.
+// its own tokenization, which leaves out the headers added in transit
+// (tokenizer's Digest). Autolearns do not label. Per-settings networks
+// (rspamd's use_settings) are not implemented yet.
 //
 // # Protocol
 //

@@ -1,6 +1,7 @@
 package learner
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"log/slog"
@@ -15,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/nn"
+	"github.com/sluicemail/sluice/tokenizer"
 )
 
 var inputSetA = []string{"R_SHOUTING", "bayes:prob", "meta:urls"}
@@ -278,5 +281,29 @@ func TestNeuralShutdownDuringTraining(t *testing.T) {
 	}
 	if len(p.Spam) != 2000 || len(p.Ham) != 2000 || p.New < opts.MaxTrain {
 		t.Fatalf("saved pools: %d spam, %d ham, %d new", len(p.Spam), len(p.Ham), p.New)
+	}
+}
+
+// TestNeuralExplicitLearnLabels: a learn through the daemon labels the
+// message's pooled sample (by content digest), and a forget drops it.
+func TestNeuralExplicitLearnLabels(t *testing.T) {
+	opts := testNeural(t.TempDir())
+	d := startDaemon(t, Options{Neural: opts}, false)
+	m := spam(7)
+	res, err := tokenizer.New(tokenizer.Options{}).Tokenize(bytes.NewReader(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := nnRecord(0, -5, inputSetA) // scanned as ham
+	r.Digest = feed.Digest(res.Digest)
+	d.nn.observe(r)
+	mustLearn(t, d.Daemon, OpSpam, m, "", learn.Learned)
+	p := d.nn.snapshot()
+	if len(p.Spam) != 1 || len(p.Ham) != 0 || !p.Spam[0].Label || p.Spam[0].Digest != res.Digest {
+		t.Fatalf("after learn spam: %d spam, %d ham", len(p.Spam), len(p.Ham))
+	}
+	mustLearn(t, d.Daemon, OpForget, m, "", learn.Forgotten)
+	if p := d.nn.snapshot(); len(p.Spam)+len(p.Ham) != 0 || len(p.Labels) != 0 {
+		t.Fatalf("after forget: %d spam, %d ham, %d labels", len(p.Spam), len(p.Ham), len(p.Labels))
 	}
 }
