@@ -25,11 +25,8 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		if _, _, err := socket.ParseAddr(*listen); err != nil {
-			return &exitError{code: exitUsage, err: err}
-		}
-		cfg.Milter.Listen = *listen
+	if err := listenFlag(*listen, &cfg.Milter.Listen); err != nil {
+		return err
 	}
 	logger := newLogger(cfg, std.err)
 	// go-milter logs through the standard logger; send that to slog too.

@@ -37,15 +37,14 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		if _, _, err := socket.ParseAddr(*listen); err != nil {
-			return &exitError{code: exitUsage, err: err}
-		}
-		cfg.Milter.Listen = *listen
+	if err := listenFlag(*listen, &cfg.Milter.Listen); err != nil {
+		return err
 	}
 	withSpamd := *spamdListen != "off"
-	if withSpamd && *spamdListen != "" {
-		cfg.Spamd.Listen = *spamdListen
+	if withSpamd {
+		if err := listenFlag(*spamdListen, &cfg.Spamd.Listen); err != nil {
+			return err
+		}
 	}
 	if err := learnerFlags(&cfg, *learnerListen, *httpListen); err != nil {
 		return err

@@ -33,8 +33,8 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Spamd.Listen = *listen
+	if err := listenFlag(*listen, &cfg.Spamd.Listen); err != nil {
+		return err
 	}
 	logger := newLogger(cfg, std.err)
 	path, err := statfilePath(cfg)
