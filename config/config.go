@@ -37,6 +37,8 @@ type Config struct {
 	Milter     Milter     `toml:"milter"`
 	Spamd      Spamd      `toml:"spamd"`
 	Learner    Learner    `toml:"learner"`
+	// Profiles are the settings profiles by name; none by default.
+	Profiles map[string]Profile `toml:"profiles,omitempty" comment:"Settings profiles, e.g. [profiles.finance] with recipients = [\"@finance.example.com\"] and reject = 10:\nthe mail of those recipients gets its own thresholds and, with [neural] use_settings, its own network."`
 }
 
 // Log configures the log/slog output of every command.
@@ -263,6 +265,7 @@ func (c *Config) validate() error {
 	errs = append(errs, c.Milter.validate()...)
 	errs = append(errs, c.Spamd.validate()...)
 	errs = append(errs, c.Learner.validate()...)
+	errs = append(errs, validateProfiles(c.Profiles)...)
 	return errors.Join(errs...)
 }
 
@@ -284,6 +287,22 @@ func Write(w io.Writer, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if len(cfg.Profiles) == 0 {
+		b = append(b, profilesExample...)
+	}
 	_, err = w.Write(b)
 	return err
 }
+
+// profilesExample documents [profiles] in a configuration that has none
+// (an empty map is not written at all).
+const profilesExample = `
+# Settings profiles (none by default): the mail of some recipients gets its own
+# thresholds (unset ones are [actions]') and, with [neural] use_settings, its own
+# network. A message takes the profile of its first recipient that matches; an
+# rspamd client may name one with the Settings-ID header. For example:
+#
+# [profiles.finance]
+# recipients = ['@finance.example.com', 'ceo@example.com']
+# reject = 10.0
+`

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestParse(t *testing.T) {
 		check   func(Config) bool
 		wantErr string
 	}{
-		{name: "empty file gives defaults", in: "", check: func(c Config) bool { return c == Default() }},
+		{name: "empty file gives defaults", in: "", check: func(c Config) bool { return reflect.DeepEqual(c, Default()) }},
 		{name: "overrides", in: "data_dir = \"/var/lib/sluice\"\n[tokenizer]\nwindow = 2\nmax_bytes = \"5MiB\"\nmax_time = \"500ms\"\n",
 			check: func(c Config) bool {
 				return c.DataDir == "/var/lib/sluice" && c.Tokenizer.Window == 2 && c.Tokenizer.MaxBytes == 5<<20 &&
@@ -30,6 +31,19 @@ func TestParse(t *testing.T) {
 		{name: "out of range", in: "[tokenizer]\nwindow = 9\n", wantErr: "tokenizer.window: 9 is not between 1 and 8"},
 		{name: "bad enum", in: "[log]\nlevel = \"loud\"\n", wantErr: "log.level"},
 		{name: "not power of two", in: "[statfile]\ninitial_slots = 3000\n", wantErr: "statfile.initial_slots"},
+		{name: "profile overrides some thresholds", in: "[actions]\nreject = 20\n[profiles.finance]\nrecipients = [\"@finance.example.com\"]\nreject = 10\ngreylist = 0\n",
+			check: func(c Config) bool {
+				f, d := c.ProfileActions("finance"), c.ProfileActions("")
+				return f.Reject == 10 && f.AddHeader == 6 && f.Greylist == 0 && d.Reject == 20 &&
+					c.ProfileActions("unknown") == d && len(c.ProfileNames()) == 1
+			}},
+		{name: "profile name", in: "[profiles.Finance]\nrecipients = [\"x@y\"]\n", wantErr: "profiles.Finance: a profile name"},
+		{name: "profile named default", in: "[profiles.default]\n", wantErr: "profiles.default: a profile name"},
+		{name: "recipient in two profiles", in: "[profiles.a]\nrecipients = [\"@x.example\"]\n[profiles.b]\nrecipients = [\"@X.example\"]\n",
+			wantErr: "profiles.b.recipients: \"@X.example\" is already in profile \"a\""},
+		{name: "bad recipient", in: "[profiles.a]\nrecipients = [\"a@b@c\"]\n", wantErr: "profiles.a.recipients"},
+		{name: "negative profile threshold", in: "[profiles.a]\nreject = -1\n", wantErr: "profiles.a: thresholds must not be negative"},
+		{name: "unknown profile key", in: "[profiles.a]\nrejekt = 1\n", wantErr: "unknown key \"profiles.a.rejekt\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +73,7 @@ func TestDefaultsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the printed defaults do not parse: %v\n%s", err, b.String())
 	}
-	if c != Default() {
+	if !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("round trip changed the defaults:\n%+v\n%+v", c, Default())
 	}
 	if !strings.Contains(b.String(), "# Bayes stays silent") {
@@ -69,7 +83,7 @@ func TestDefaultsRoundTrip(t *testing.T) {
 
 func TestLoadNoFile(t *testing.T) {
 	c, err := Load("")
-	if err != nil || c != Default() {
+	if err != nil || !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("Load(\"\") = %+v, %v", c, err)
 	}
 	if _, err := Load("/nonexistent/sluice.toml"); err == nil {

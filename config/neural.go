@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
 
 // Neural configures the neural post-classifier (package nn): the weights
 // file the learner publishes and scanners load, the scores of its symbols,
@@ -17,6 +21,8 @@ type Neural struct {
 	MaxEpoch   int     `toml:"max_epoch" comment:"Publications after which a fresh network is started on recent data."`
 	PoolSize   int     `toml:"pool_size" comment:"Training samples kept per class (the oldest are dropped)."`
 	Hidden     int     `toml:"hidden" comment:"Hidden units (0: 1.5 × inputs, at most 256)."`
+	// UseSettings is rspamd's option of the same name.
+	UseSettings bool `toml:"use_settings" comment:"A network and training pools per settings profile ([profiles]): a profile's network is file with the profile's\nname before the extension (neural.finance.nn). Until a profile's own network is published, its mail is scored by the\ndefault network. Off: one network for all mail."`
 }
 
 func defaultNeural() Neural {
@@ -49,4 +55,15 @@ func (n Neural) validate() []error {
 	check(n.PoolSize >= 10, "pool_size", "must be at least 10")
 	check(n.Hidden >= 0 && n.Hidden <= 4096, "hidden", "must be between 0 and 4096")
 	return errs
+}
+
+// ProfileFile is the network file of a settings profile under
+// use_settings: file with the profile's name before its extension
+// (neural.nn → neural.finance.nn); "" is file itself.
+func (n Neural) ProfileFile(profile string) string {
+	if profile == "" {
+		return n.File
+	}
+	ext := filepath.Ext(n.File)
+	return strings.TrimSuffix(n.File, ext) + "." + profile + ext
 }

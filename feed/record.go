@@ -30,19 +30,22 @@ var ErrMalformed = errors.New("feed: malformed record")
 
 // Record is what the milter knows about one scanned message.
 type Record struct {
-	Version       int       `json:"v"`
-	Time          time.Time `json:"time"`
-	QueueID       string    `json:"queue_id,omitempty"`
-	User          string    `json:"user,omitempty"`
-	Score         float64   `json:"score"`
-	Required      float64   `json:"required"`
-	Action        string    `json:"action"`
-	Symbols       []Symbol  `json:"symbols"`
-	Digest        Digest    `json:"digest"` // the content digest the learn cache keys on
-	BayesProb     float64   `json:"bayes_prob"`
-	Authenticated bool      `json:"authenticated,omitempty"`
-	Local         bool      `json:"local,omitempty"` // client on loopback or a unix socket
-	Trusted       bool      `json:"trusted,omitempty"`
+	Version int       `json:"v"`
+	Time    time.Time `json:"time"`
+	QueueID string    `json:"queue_id,omitempty"`
+	User    string    `json:"user,omitempty"`
+	// Profile is the settings profile the message was judged by ("" none);
+	// with use_settings the learner trains that profile's network.
+	Profile       string   `json:"profile,omitempty"`
+	Score         float64  `json:"score"`
+	Required      float64  `json:"required"`
+	Action        string   `json:"action"`
+	Symbols       []Symbol `json:"symbols"`
+	Digest        Digest   `json:"digest"` // the content digest the learn cache keys on
+	BayesProb     float64  `json:"bayes_prob"`
+	Authenticated bool     `json:"authenticated,omitempty"`
+	Local         bool     `json:"local,omitempty"` // client on loopback or a unix socket
+	Trusted       bool     `json:"trusted,omitempty"`
 	// Tokens are the message's token hashes (deduplicated, as the scan
 	// saw them), so that the learner can autolearn the message without
 	// having it. Omitted beyond MaxTokens. Added in a compatible way:
@@ -145,7 +148,7 @@ func (d *Digest) UnmarshalText(b []byte) error {
 func Encode(r *Record) ([]byte, error) {
 	c := *r
 	c.Version = Version
-	c.QueueID, c.User = cut(c.QueueID), cut(c.User)
+	c.QueueID, c.User, c.Profile = cut(c.QueueID), cut(c.User), cut(c.Profile)
 	c.Action = cut(c.Action)
 	if len(c.Tokens) > MaxTokens {
 		c.Tokens = nil

@@ -142,8 +142,8 @@ func (d *Daemon) autolearnLoop(ctx context.Context) {
 			return
 		case r = <-d.records:
 		}
-		if d.nn != nil {
-			d.nn.observe(r)
+		if t := d.trainerFor(r.Profile); t != nil {
+			t.observe(r)
 		}
 		totals, err := d.w.Lookup(mmapstore.Shared, nil, nil)
 		if err != nil {

@@ -34,6 +34,12 @@ type Options struct {
 	// Neural trains the network from scan records and explicit learns;
 	// no Neural.File: no training.
 	Neural Neural
+	// NeuralProfiles are the networks of settings profiles (use_settings),
+	// each with its own File and PoolFile: a scan record of a profile
+	// named here trains that profile's network; other records, and all
+	// records without NeuralProfiles, train Neural's. An explicit learn
+	// labels the message in every network's pools.
+	NeuralProfiles map[string]Neural
 
 	beforeCommit func() // tests: stands in for a slow disk
 }
@@ -77,7 +83,9 @@ type Daemon struct {
 	jobs    chan *job
 	records chan *feed.Record
 	feed    *LocalFeed
-	nn      *trainer // nil without Options.Neural.File
+	// nets are the networks' trainers by settings profile, "" the default
+	// one; empty without Options.Neural.File.
+	nets map[string]*trainer
 
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the writer failed for good
@@ -115,7 +123,12 @@ func New(w *mmapstore.Writer, opts Options) *Daemon {
 	}
 	d.feed = &LocalFeed{ch: d.records, m: d.m}
 	if opts.Neural.File != "" {
-		d.nn = newTrainer(opts.Neural, d.log, d.m)
+		d.nets = map[string]*trainer{"": newTrainer(opts.Neural, d.log, d.m)}
+		for name, o := range opts.NeuralProfiles {
+			if name != "" && o.File != "" {
+				d.nets[name] = newTrainer(o, d.log.With("profile", name), d.m)
+			}
+		}
 	}
 	tokOpts := opts.Learn.Tokenizer
 	d.toks.New = func() any { return tokenizer.New(tokOpts) }
@@ -150,8 +163,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		workers.Go(func() { d.spoolLoop(wctx) })
 	}
 	workers.Go(func() { d.autolearnLoop(wctx) })
-	if d.nn != nil {
-		workers.Go(func() { d.nn.run(wctx) })
+	for _, t := range d.nets {
+		workers.Go(func() { t.run(wctx) })
 	}
 	if r := d.opts.Receiver; r != nil {
 		workers.Go(func() { d.receiveLoop(r) })
@@ -175,9 +188,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	close(d.jobs)
 	d.admit.Unlock()
 	<-committed
-	if d.nn != nil {
-		if serr := d.nn.save(); serr != nil {
-			d.log.Warn("learner: save neural pools", "err", serr)
+	for _, t := range d.nets {
+		if serr := t.save(); serr != nil {
+			d.log.Warn("learner: save neural pools", "file", t.opts.PoolFile, "err", serr)
 		}
 	}
 	return err
@@ -293,7 +306,7 @@ func (d *Daemon) commit(batch []*job) {
 			}
 		}
 		d.m.learn(j.source, j.op, outcome)
-		if d.nn != nil && r.err == nil && !j.noRelearn {
+		if len(d.nets) > 0 && r.err == nil && !j.noRelearn {
 			d.labelNeural(j)
 		}
 		j.done <- *r
@@ -305,17 +318,30 @@ func (d *Daemon) commit(batch []*job) {
 	d.m.commitDur.Observe(time.Since(start).Seconds())
 }
 
-// labelNeural gives the network's pools an explicit learn's class (or
-// takes it back for a forget).
+// labelNeural gives the networks' pools an explicit learn's class (or
+// takes it back for a forget). Every network's: a learn does not say
+// which profile the message was judged by, and its digest finds it in
+// whichever pools hold it.
 func (d *Daemon) labelNeural(j *job) {
-	switch j.op {
-	case OpSpam:
-		d.nn.label(j.res.Digest, true)
-	case OpHam:
-		d.nn.label(j.res.Digest, false)
-	case OpForget:
-		d.nn.forget(j.res.Digest)
+	for _, t := range d.nets {
+		switch j.op {
+		case OpSpam:
+			t.label(j.res.Digest, true)
+		case OpHam:
+			t.label(j.res.Digest, false)
+		case OpForget:
+			t.forget(j.res.Digest)
+		}
 	}
+}
+
+// trainerFor is the trainer of a scan record's settings profile: its own
+// with use_settings, the default one otherwise; nil without training.
+func (d *Daemon) trainerFor(profile string) *trainer {
+	if t, ok := d.nets[profile]; ok {
+		return t
+	}
+	return d.nets[""]
 }
 
 func outcomeLabel(o learn.Outcome) string {

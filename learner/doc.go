@@ -91,8 +91,15 @@
 //
 // An explicit learn is matched to a scan record by the content digest of
 // its own tokenization, which leaves out the headers added in transit
-// (tokenizer's Digest). Autolearns do not label. Per-settings networks
-// (rspamd's use_settings) are not implemented yet.
+// (tokenizer's Digest). Autolearns do not label.
+//
+// Settings profiles (rspamd's use_settings): with Options.NeuralProfiles,
+// each profile has its own trainer — pools, pool file, network file,
+// epoch — and a scan record trains the network of the profile it was
+// judged by (feed.Record.Profile); records of no profile, or of a profile
+// this daemon does not know, train the default network. An explicit
+// learn labels the message in every trainer, since a learn does not say
+// which profile judged it; only the pools that hold the message move it.
 //
 // # Protocol
 //

@@ -432,6 +432,11 @@ func (t *trainer) save() error {
 	return writeAtomic(t.opts.PoolFile, b.Bytes())
 }
 
+// ReadPools reads and checks a pool file (for `sluice stat`); the
+// learner owns the file and replaces it atomically, so reading it while
+// the learner runs is safe.
+func ReadPools(path string) (*Pools, error) { return loadPools(path) }
+
 func loadPools(path string) (*Pools, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -259,9 +259,9 @@ func TestNeuralShutdownDuringTraining(t *testing.T) {
 	var once sync.Once
 	// The training waits for the shutdown to begin, so that it is surely
 	// under way when it does.
-	d2.nn.training = func() { once.Do(func() { close(started) }); <-ctx.Done() }
+	d2.nets[""].training = func() { once.Do(func() { close(started) }); <-ctx.Done() }
 	for i := 0; i < 4000; i++ {
-		d2.nn.observe(nnRecord(i, 10*float64(i%2*2-1), inputSetA))
+		d2.nets[""].observe(nnRecord(i, 10*float64(i%2*2-1), inputSetA))
 	}
 	done := make(chan error, 1)
 	go func() { done <- d2.Run(ctx) }()
@@ -296,14 +296,97 @@ func TestNeuralExplicitLearnLabels(t *testing.T) {
 	}
 	r := nnRecord(0, -5, inputSetA) // scanned as ham
 	r.Digest = feed.Digest(res.Digest)
-	d.nn.observe(r)
+	d.nets[""].observe(r)
 	mustLearn(t, d.Daemon, OpSpam, m, "", learn.Learned)
-	p := d.nn.snapshot()
+	p := d.nets[""].snapshot()
 	if len(p.Spam) != 1 || len(p.Ham) != 0 || !p.Spam[0].Label || p.Spam[0].Digest != res.Digest {
 		t.Fatalf("after learn spam: %d spam, %d ham", len(p.Spam), len(p.Ham))
 	}
 	mustLearn(t, d.Daemon, OpForget, m, "", learn.Forgotten)
-	if p := d.nn.snapshot(); len(p.Spam)+len(p.Ham) != 0 || len(p.Labels) != 0 {
+	if p := d.nets[""].snapshot(); len(p.Spam)+len(p.Ham) != 0 || len(p.Labels) != 0 {
 		t.Fatalf("after forget: %d spam, %d ham, %d labels", len(p.Spam), len(p.Ham), len(p.Labels))
+	}
+}
+
+// TestNeuralUseSettings: with a network per settings profile, each
+// profile's records train its own pools and file, records of the default
+// or an unknown profile train the default network, and an explicit learn
+// labels the message in every network's pools.
+func TestNeuralUseSettings(t *testing.T) {
+	dir := t.TempDir()
+	def := testNeural(dir)
+	def.MaxTrain, def.PoolSize = 20, 100
+	fin := def
+	fin.File, fin.PoolFile = filepath.Join(dir, "neural.finance.nn"), filepath.Join(dir, "neural.finance.nn.pools")
+	d := startDaemon(t, Options{Neural: def, NeuralProfiles: map[string]Neural{"finance": fin}}, false)
+	send := func(i int, score float64, profile string) {
+		r := nnRecord(i, score, inputSetA)
+		r.Profile = profile
+		if err := d.Feed().Send(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 20 for finance; 10 for the default profile and 10 for a profile the
+	// learner does not know, which go to the default network too.
+	for i := range 20 {
+		send(i, 10-15*float64(i%2), "finance")
+	}
+	for i := 20; i < 40; i++ {
+		profile := ""
+		if i >= 30 {
+			profile = "unknown"
+		}
+		send(i, 10-15*float64(i%2), profile)
+	}
+	deadline := time.Now().Add(time.Minute) // a hang guard, not a timing assertion
+	for {
+		a, errA := nn.Load(def.File)
+		b, errB := nn.Load(fin.File)
+		if errA == nil && errB == nil {
+			if a.SpamSamples != 10 || b.SpamSamples != 10 || a.Epoch != 1 || b.Epoch != 1 {
+				t.Fatalf("default: %d spam samples, epoch %d; finance: %d, epoch %d", a.SpamSamples, a.Epoch, b.SpamSamples, b.Epoch)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("networks not published: %v; %v", errA, errB)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	pf, pd := d.nets["finance"].snapshot(), d.nets[""].snapshot()
+	has := func(p Pools, i int) bool {
+		for _, s := range append(p.Spam, p.Ham...) {
+			if s.Digest == [32]byte(digestOf(i)) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(pf, 0) || has(pd, 0) || !has(pd, 20) || has(pf, 20) || !has(pd, 30) {
+		t.Fatal("records went to the wrong profile's pools")
+	}
+
+	// An explicit learn of a message finance's pools hold as ham moves it
+	// to spam there, and is remembered by the default network's pools too.
+	m := spam(3)
+	res, err := tokenizer.New(tokenizer.Options{}).Tokenize(bytes.NewReader(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := nnRecord(99, -5, inputSetA)
+	r.Digest, r.Profile = feed.Digest(res.Digest), "finance"
+	d.nets["finance"].observe(r)
+	mustLearn(t, d.Daemon, OpSpam, m, "", learn.Learned)
+	for name, tr := range d.nets {
+		tr.mu.Lock()
+		spam, ok := tr.labels[res.Digest]
+		where, pooled := tr.where[res.Digest]
+		tr.mu.Unlock()
+		if !ok || !spam {
+			t.Errorf("profile %q: no spam label", name)
+		}
+		if (name == "finance") != pooled || (pooled && !where) {
+			t.Errorf("profile %q: pooled %v, in the spam pool %v", name, pooled, where)
+		}
 	}
 }

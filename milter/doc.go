@@ -32,7 +32,10 @@
 // "X-Spam-Status: No, skipped: ...". Mail from authenticated senders and
 // trusted networks is accepted at MAIL FROM without buffering. The user
 // whose statistics apply is the first recipient, or the value of a
-// configured header such as Deliver-To.
+// configured header such as Deliver-To. The settings profile (Profiles)
+// is that header's user's when it has one, else that of the first
+// envelope recipient that has one: one verdict per message, so a message
+// to several profiles is judged by the first.
 //
 // Verdicts (scan.Action): every scanned message gets X-Spam-Score,
 // X-Spam-Status and X-Spam-Bar, and X-Spam-Flag: YES when it is spam; any

@@ -99,6 +99,12 @@ func learnStatfile(path string, n int) error {
 // testScanner is a scanner over a statfile learned once per test binary.
 func testScanner(t testing.TB, th scan.Thresholds) *scan.Scanner {
 	t.Helper()
+	return testScannerWith(t, scan.Options{Actions: th})
+}
+
+// testScannerWith is testScanner with more options (Bayes: the defaults).
+func testScannerWith(t testing.TB, opts scan.Options) *scan.Scanner {
+	t.Helper()
 	statOnce.Do(func() {
 		dir, err := tempDir()
 		if err != nil {
@@ -116,7 +122,8 @@ func testScanner(t testing.TB, th scan.Thresholds) *scan.Scanner {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return scan.New(st, scan.Options{Bayes: defaultBayes(), Actions: th})
+	opts.Bayes = defaultBayes()
+	return scan.New(st, opts)
 }
 
 func defaultBayes() bayes.Config { return bayes.DefaultConfig() }
@@ -194,6 +201,12 @@ func send(s *milter.ClientSession, env envelope, m message) ([]milter.ModifyActi
 	if act, err := s.Rcpt("<"+rcpt+">", nil); err != nil || act.Code != milter.ActContinue {
 		return nil, act, err
 	}
+	return sendHeaderBody(s, m, env.qid)
+}
+
+// sendHeaderBody sends a message's header and body after the envelope,
+// with the queue id macro (when not "") before the body, as Postfix does.
+func sendHeaderBody(s *milter.ClientSession, m message, qid string) ([]milter.ModifyAction, *milter.Action, error) {
 	var hdr textproto.Header
 	for i := len(m.header) - 1; i >= 0; i-- {
 		hdr.Add(m.header[i][0], m.header[i][1])
@@ -201,8 +214,8 @@ func send(s *milter.ClientSession, env envelope, m message) ([]milter.ModifyActi
 	if act, err := s.Header(hdr); err != nil || act.Code != milter.ActContinue {
 		return nil, act, err
 	}
-	if env.qid != "" {
-		if err := s.Macros(milter.CodeEOB, "i", env.qid); err != nil {
+	if qid != "" {
+		if err := s.Macros(milter.CodeEOB, "i", qid); err != nil {
 			return nil, nil, err
 		}
 	}

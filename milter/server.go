@@ -35,6 +35,12 @@ type InputNamer interface {
 	InputNames() []string
 }
 
+// ProfileMatcher maps recipients to a settings profile name ("" none);
+// *profile.Matcher implements it.
+type ProfileMatcher interface {
+	Match(recipients ...string) string
+}
+
 // RecordSender takes scan records without blocking; *feed.Sender
 // implements it.
 type RecordSender interface {
@@ -80,9 +86,13 @@ type Options struct {
 	Quarantine      bool   // quarantine instead of reject
 	SkipAuth        bool   // accept authenticated senders unscanned
 	TrustedNetworks []netip.Prefix
-	UserHeader      string       // header naming the user; "" = first recipient
-	Feed            RecordSender // nil: no scan records
-	Now             func() time.Time
+	UserHeader      string // header naming the user; "" = first recipient
+	// Profiles choose a message's settings profile from the user header
+	// (when set and matched) or the first envelope recipient that has
+	// one; nil: no profiles.
+	Profiles ProfileMatcher
+	Feed     RecordSender // nil: no scan records
+	Now      func() time.Time
 }
 
 func (o *Options) withDefaults() {

@@ -34,6 +34,7 @@ type session struct {
 	subject string
 	hasSubj bool
 	hdrUser string
+	profile string // of the first recipient that has one
 }
 
 var _ milter.Milter = (*session)(nil)
@@ -128,6 +129,9 @@ func (x *session) RcptTo(rcpt string, m *milter.Modifier) (milter.Response, erro
 	x.note(m)
 	if x.rcpt == "" {
 		x.rcpt = strings.TrimSpace(rcpt)
+	}
+	if x.profile == "" && x.s.opts.Profiles != nil {
+		x.profile = x.s.opts.Profiles.Match(rcpt)
 	}
 	return milter.RespContinue, nil
 }
@@ -242,7 +246,7 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 	}
 	start := x.s.opts.Now()
 	v, serr := x.s.opts.Scanner.Scan(context.Background(), bytes.NewReader(x.buf.Bytes()), scan.Request{
-		User: x.userName(), KeepTokens: x.s.opts.Feed != nil, KeepInputs: x.s.inputs != nil,
+		User: x.userName(), Profile: x.profileName(), KeepTokens: x.s.opts.Feed != nil, KeepInputs: x.s.inputs != nil,
 	})
 	elapsed := x.s.opts.Now().Sub(start)
 	if serr != nil {
@@ -265,6 +269,17 @@ func (x *session) userName() string {
 		return x.hdrUser
 	}
 	return x.rcpt
+}
+
+// profileName is the message's settings profile: the user header's when
+// it names a user that has one, else the first recipient's that has one.
+func (x *session) profileName() string {
+	if x.hdrUser != "" && x.s.opts.Profiles != nil {
+		if p := x.s.opts.Profiles.Match(x.hdrUser); p != "" {
+			return p
+		}
+	}
+	return x.profile
 }
 
 // end closes the message: the buffer goes back to the pool, the

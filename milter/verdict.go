@@ -22,7 +22,7 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 	}
 	quarantine := v.Action == scan.Reject && o.Quarantine
 	x.s.log.Info("message scanned", "conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
-		"action", v.Action.String(), "quarantine", quarantine, "score", round2(v.Score), "prob", v.Prob,
+		"profile", v.Profile, "action", v.Action.String(), "quarantine", quarantine, "score", round2(v.Score), "prob", v.Prob,
 		"size", x.size, "elapsed", elapsed)
 	x.sendRecord(v)
 
@@ -135,6 +135,7 @@ func (x *session) sendRecord(v *scan.Verdict) {
 		Time:          x.s.opts.Now().UTC(),
 		QueueID:       x.queueID,
 		User:          x.userName(),
+		Profile:       v.Profile,
 		Score:         v.Score,
 		Required:      v.Required,
 		Action:        v.Action.String(),

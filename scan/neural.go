@@ -26,9 +26,27 @@ type NetworkSource interface {
 // Neural configures the neural post-classifier.
 type Neural struct {
 	Source NetworkSource
+	// Profiles are the networks of settings profiles (rspamd's
+	// use_settings): a message of a profile named here is scored by that
+	// profile's network, or by Source while the profile has none yet.
+	Profiles map[string]NetworkSource
 	// SpamWeight scores NEURAL_SPAM (× the output in (0, 1]); HamWeight,
 	// negative, scores NEURAL_HAM (× the magnitude of a negative output).
 	SpamWeight, HamWeight float64
+}
+
+// network returns the network in service for a message of the profile,
+// nil for none.
+func (n Neural) network(profile string) *nn.Network {
+	if src, ok := n.Profiles[profile]; ok && profile != "" {
+		if net := src.Network(); net != nil {
+			return net
+		}
+	}
+	if n.Source == nil {
+		return nil
+	}
+	return n.Source.Network()
 }
 
 // Names of the non-symbol inputs of the network.

@@ -85,3 +85,56 @@ func roundTrip(n *nn.Network) (*nn.Network, error) {
 	}
 	return nn.Unmarshal(b)
 }
+
+// constNet is a network whose output is tanh(b) for every message.
+func constNet(t *testing.T, b float32) *nn.Network {
+	t.Helper()
+	in := []string{InputBayesProb}
+	n, err := roundTrip(&nn.Network{Inputs: in, Digest: nn.InputDigest(in), Hidden: 1, HiddenAct: nn.ReLU, OutAct: nn.Tanh,
+		Offset: []float32{0}, Scale: []float32{1}, W1: []float32{0}, B1: []float32{0}, W2: []float32{0}, B2: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestScanProfiles: a request's settings profile picks its thresholds and
+// its own network; a profile without a network yet, or without its own
+// thresholds, falls back to the defaults.
+func TestScanProfiles(t *testing.T) {
+	f := newFixture(t)
+	opts := Options{
+		Bayes:    bayes.DefaultConfig(),
+		Actions:  Thresholds{AddHeader: 6, Reject: 15},
+		Profiles: map[string]Thresholds{"strict": {AddHeader: 1, Reject: 2}},
+		Neural: Neural{
+			Source:     staticNet{constNet(t, -3)}, // ham
+			Profiles:   map[string]NetworkSource{"strict": staticNet{constNet(t, 3)}, "fresh": staticNet{}},
+			SpamWeight: 4, HamWeight: -4,
+		},
+	}
+	s := New(f.w, opts)
+	msg := "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
+	tests := []struct {
+		profile    string
+		wantSym    string
+		wantAction Action
+		required   float64
+	}{
+		{"", SymbolNeuralHam, NoAction, 6},
+		{"strict", SymbolNeuralSpam, Reject, 1},   // its network says spam (4 × tanh 3), its reject is 2
+		{"fresh", SymbolNeuralHam, NoAction, 6},   // no network of its own yet: the default one
+		{"unknown", SymbolNeuralHam, NoAction, 6}, // not configured: the defaults
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile, func(t *testing.T) {
+			v, err := s.Scan(context.Background(), strings.NewReader(msg), Request{Profile: tt.profile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(symbolNames(v), tt.wantSym) || v.Action != tt.wantAction || v.Required != tt.required || v.Profile != tt.profile {
+				t.Fatalf("profile %q: symbols %s, action %v, required %v, verdict profile %q", tt.profile, symbolNames(v), v.Action, v.Required, v.Profile)
+			}
+		})
+	}
+}

@@ -20,6 +20,10 @@
 // took), computes the network's named inputs and adds NEURAL_SPAM or
 // NEURAL_HAM. No network in service: no symbol.
 //
+// Profiles: a Request may name a settings profile; its thresholds (from
+// Options.Profiles) decide the action and, with Neural.Profiles, its own
+// network scores the message (the default network until it has one).
+//
 // Namespaces: with per-user or per-language statistics enabled, the
 // classifier uses the most specific namespace whose learn totals reach
 // min_learns in both classes — the recipient's, then the language's — and
@@ -38,7 +42,6 @@ import (
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
-	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -54,6 +57,9 @@ type Options struct {
 	Tokenizer tokenizer.Options
 	Bayes     bayes.Config
 	Actions   Thresholds
+	// Profiles are the thresholds of settings profiles by name; a request
+	// for a profile not named here gets Actions.
+	Profiles map[string]Thresholds
 	// UsersEnabled: classify with the user's own statistics when they have
 	// enough learns.
 	UsersEnabled bool
@@ -71,8 +77,11 @@ type Options struct {
 
 // Request says whose message is scanned and how much to report.
 type Request struct {
-	User    string // recipient whose statistics apply (with UsersEnabled)
-	Explain bool   // keep the words behind the weightiest tokens
+	User string // recipient whose statistics apply (with UsersEnabled)
+	// Profile is the message's settings profile ("" none): its thresholds
+	// decide the action and, with Neural.Profiles, its network scores.
+	Profile string
+	Explain bool // keep the words behind the weightiest tokens
 	// KeepTokens fills Verdict.Tokens (a copy of every token hash), for a
 	// caller that sends them on, e.g. to the learner for autolearn.
 	KeepTokens bool
@@ -107,6 +116,7 @@ type Verdict struct {
 	Evidence  float64       `json:"bayes_evidence"` // total log-odds; orders verdicts where Prob saturates
 	Silent    string        `json:"bayes_silent,omitempty"`
 	Namespace string        `json:"namespace"`
+	Profile   string        `json:"profile,omitempty"` // the settings profile the message was judged by
 	Top       []TokenWeight `json:"top_tokens,omitempty"`
 	Truncated string        `json:"truncated,omitempty"`
 	Digest    [32]byte      `json:"-"`
@@ -189,16 +199,13 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	// The network in service is taken once per message: a swap by the
 	// watcher takes effect between messages, and this scan finishes with
 	// the network it started with.
-	var net *nn.Network
-	if s.opts.Neural.Source != nil {
-		net = s.opts.Neural.Source.Network()
-	}
+	net := s.opts.Neural.network(req.Profile)
 	if req.KeepInputs || net != nil {
 		v.Inputs = s.inputs(make([]float32, 0, len(s.inputNames)), v, w.res.Features)
 	}
 	if net != nil {
 		s.runNeural(w, net, v, req.Explain)
-		v.Action = s.opts.Actions.Decide(v.Score)
+		v.Action = s.thresholds(v.Profile).Decide(v.Score)
 	}
 	return v, nil
 }
@@ -211,7 +218,7 @@ func (s *Scanner) runRules(w *worker, res *tokenizer.Result, v *Verdict) {
 		v.Symbols = append(v.Symbols, Symbol{Name: h.Name, Score: h.Score, Detail: h.Detail})
 		v.Score += h.Score
 	}
-	v.Action = s.opts.Actions.Decide(v.Score)
+	v.Action = s.thresholds(v.Profile).Decide(v.Score)
 }
 
 // ScanTokens classifies an already tokenized message.
@@ -230,7 +237,8 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 		w.hashes[i] = t.Hash
 	}
 	v := &Verdict{
-		Required: s.opts.Actions.AddHeader,
+		Required: s.thresholds(req.Profile).AddHeader,
+		Profile:  req.Profile,
 		Digest:   res.Digest,
 		Features: res.Features,
 	}
@@ -273,8 +281,16 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 	for _, sym := range v.Symbols {
 		v.Score += sym.Score
 	}
-	v.Action = s.opts.Actions.Decide(v.Score)
+	v.Action = s.thresholds(v.Profile).Decide(v.Score)
 	return v, nil
+}
+
+// thresholds are the action thresholds of a settings profile.
+func (s *Scanner) thresholds(profile string) Thresholds {
+	if t, ok := s.opts.Profiles[profile]; ok && profile != "" {
+		return t
+	}
+	return s.opts.Actions
 }
 
 // lookup fills w.counts from the most specific namespace that has enough

@@ -44,6 +44,11 @@
 //     Deliver-To; lacking it, the only recipient of a single-recipient
 //     message is used (Exim's variant=rspamd sends Rcpt lines; its User
 //     header is the SMTP-authenticated sender, not a recipient).
+//   - Settings profiles: an rspamd client's Settings-ID header names one
+//     ("default": none; an unknown name is ignored, as rspamd does);
+//     otherwise the first of spamd's User, rspamd's Deliver-To and Rcpt
+//     lines that matches [profiles] picks it. The profile's thresholds
+//     decide the action and are what the rspamd replies report.
 //   - Learning goes through the Learner interface. TELL's Set: local learns
 //     (DidSet: local unless already learned, which spamc reports as a
 //     success too); Remove: local alone (forget) unlearns

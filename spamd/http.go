@@ -74,11 +74,11 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string) [
 	if int64(len(body)) > s.opts.Limits.MaxSize {
 		return httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("message larger than %d bytes", s.opts.Limits.MaxSize))
 	}
-	user := rspamdUser(lowerHeader(req.Header))
+	who := s.rspamdRequest(lowerHeader(req.Header))
 	if class != 0 {
-		return s.httpLearn(ctx, body, class, user)
+		return s.httpLearn(ctx, body, class, who.User)
 	}
-	v, perr := s.verdict(ctx, body, user)
+	v, perr := s.verdict(ctx, body, who)
 	if perr != nil {
 		return httpError(httpStatus(perr.Code), perr.Msg)
 	}
@@ -131,7 +131,7 @@ type jsonSymbol struct {
 }
 
 func (s *Server) checkReply(v *scan.Verdict) checkReply {
-	t := s.opts.Thresholds
+	t := s.thresholds(v.Profile)
 	r := checkReply{
 		Score:         round2(v.Score),
 		RequiredScore: s.rejectScore(v),

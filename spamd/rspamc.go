@@ -20,7 +20,7 @@ func (s *Server) serveRspamc(ctx context.Context, req *Request) []byte {
 	case "SKIP":
 		return nil
 	case "CHECK", "SYMBOLS", "REPORT", "REPORT_IFSPAM", "PROCESS":
-		v, err := s.verdict(ctx, req.Body, rspamdUser(req.Header))
+		v, err := s.verdict(ctx, req.Body, s.rspamdRequest(req.Header))
 		if err != nil {
 			return rspamcError(err)
 		}
@@ -61,6 +61,30 @@ func rspamdUser(h map[string][]string) string {
 		return trimAngle(v[0])
 	}
 	return ""
+}
+
+// rspamdRequest says whose message an rspamd client sent: the user
+// (rspamdUser) and the settings profile, which a Settings-ID header names
+// outright (an unknown one is ignored, as rspamd does) or else the first
+// of Deliver-To and the Rcpt lines that has one gives.
+func (s *Server) rspamdRequest(h map[string][]string) scan.Request {
+	req := scan.Request{User: rspamdUser(h)}
+	if s.opts.Profiles == nil {
+		return req
+	}
+	if v := h["settings-id"]; len(v) > 0 {
+		if name, ok := s.opts.Profiles.Named(v[0]); ok {
+			req.Profile = name
+			return req
+		}
+		s.log.Debug("unknown Settings-ID ignored", "settings_id", clip(v[0]))
+	}
+	var rcpts []string
+	for _, r := range append(h["deliver-to"], h["rcpt"]...) {
+		rcpts = append(rcpts, trimAngle(r))
+	}
+	req.Profile = s.profileOf(rcpts...)
+	return req
 }
 
 func trimAngle(s string) string {

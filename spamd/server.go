@@ -31,7 +31,14 @@ type Options struct {
 	// Thresholds are the scanner's action thresholds; the rspamd protocols
 	// report the reject threshold as the required score.
 	Thresholds scan.Thresholds
-	Limits     Limits // defaults: 10 MiB, 1024 header lines, 8 KiB lines
+	// Profiles choose a message's settings profile: rspamd's Settings-ID
+	// header names one, else the recipients (spamd's User, rspamd's
+	// Deliver-To and Rcpt) are matched; nil: no profiles.
+	Profiles ProfileMatcher
+	// ProfileThresholds are the thresholds of the profiles that have
+	// their own (the rest have Thresholds).
+	ProfileThresholds map[string]scan.Thresholds
+	Limits            Limits // defaults: 10 MiB, 1024 header lines, 8 KiB lines
 	// Timeout bounds one request: reading it, scanning or learning, and
 	// writing the reply (default 60s; Exim waits 2 minutes).
 	Timeout time.Duration
@@ -359,9 +366,35 @@ func ioError(err error) *ProtocolError {
 	return protoErr(exIOErr, "request cut short: %v", err)
 }
 
-// verdict scans a message for user and maps failures to reply codes.
-func (s *Server) verdict(ctx context.Context, msg []byte, user string) (*scan.Verdict, *ProtocolError) {
-	v, err := s.opts.Scanner.Scan(ctx, bytes.NewReader(msg), scan.Request{User: user})
+// ProfileMatcher picks settings profiles; *profile.Matcher implements it.
+type ProfileMatcher interface {
+	// Match returns the profile of the first recipient that has one.
+	Match(recipients ...string) string
+	// Named resolves a profile named by a client: ok is false for an
+	// unknown name.
+	Named(id string) (name string, ok bool)
+}
+
+// profileOf is the settings profile of a message for its recipients.
+func (s *Server) profileOf(recipients ...string) string {
+	if s.opts.Profiles == nil {
+		return ""
+	}
+	return s.opts.Profiles.Match(recipients...)
+}
+
+// thresholds are the action thresholds of a settings profile.
+func (s *Server) thresholds(profile string) scan.Thresholds {
+	if t, ok := s.opts.ProfileThresholds[profile]; ok && profile != "" {
+		return t
+	}
+	return s.opts.Thresholds
+}
+
+// verdict scans a message (req names its user and profile) and maps
+// failures to reply codes.
+func (s *Server) verdict(ctx context.Context, msg []byte, req scan.Request) (*scan.Verdict, *ProtocolError) {
+	v, err := s.opts.Scanner.Scan(ctx, bytes.NewReader(msg), req)
 	switch {
 	case err == nil:
 		s.count.scans.Add(1)
@@ -378,7 +411,7 @@ func (s *Server) verdict(ctx context.Context, msg []byte, user string) (*scan.Ve
 // rejectScore is the required score of the rspamd protocols: the reject
 // threshold, or the add-header one when rejecting is off.
 func (s *Server) rejectScore(v *scan.Verdict) float64 {
-	if r := s.opts.Thresholds.Reject; r > 0 {
+	if r := s.thresholds(v.Profile).Reject; r > 0 {
 		return r
 	}
 	return v.Required

@@ -33,7 +33,8 @@ func (s *Server) serveSpamd(ctx context.Context, req *Request) []byte {
 			// passes it through unchanged on an error.
 			return spamdError(protoErr(exDataErr, "message larger than %d bytes", s.opts.Limits.MaxSize))
 		}
-		v, err := s.verdict(ctx, req.Body, req.Get("user"))
+		user := req.Get("user")
+		v, err := s.verdict(ctx, req.Body, scan.Request{User: user, Profile: s.profileOf(user)})
 		if err != nil {
 			return spamdError(err)
 		}

@@ -38,18 +38,41 @@ func learnerSpool(cfg config.Config) (*learner.Spool, error) {
 
 // learnerNeural configures the network's training cycle: with [neural]
 // enabled, the learner trains on the milters' scan records (and explicit
-// learns) and publishes [neural] file; its pools are kept in the data
-// directory, in <file's name>.pools.
-func learnerNeural(cfg config.Config) (learner.Neural, error) {
-	n := cfg.Neural
-	if !n.Enabled {
-		return learner.Neural{}, nil
+// learns) and publishes [neural] file; with use_settings, each settings
+// profile's records train the profile's own network (profiles). Pools are
+// kept in the data directory, in <network file's name>.pools.
+func learnerNeural(cfg config.Config) (def learner.Neural, profiles map[string]learner.Neural, err error) {
+	if !cfg.Neural.Enabled {
+		return learner.Neural{}, nil, nil
 	}
-	file, err := neuralPath(cfg)
+	if def, err = learnerNetwork(cfg, ""); err != nil {
+		return learner.Neural{}, nil, err
+	}
+	if !cfg.Neural.UseSettings {
+		return def, nil, nil
+	}
+	for _, name := range cfg.ProfileNames() {
+		o, err := learnerNetwork(cfg, name)
+		if err != nil {
+			return learner.Neural{}, nil, err
+		}
+		if profiles == nil {
+			profiles = make(map[string]learner.Neural)
+		}
+		profiles[name] = o
+	}
+	return def, profiles, nil
+}
+
+// learnerNetwork is the training cycle of one profile's network ("": the
+// default one).
+func learnerNetwork(cfg config.Config, profile string) (learner.Neural, error) {
+	n := cfg.Neural
+	file, err := profilePath(cfg, profile)
 	if err != nil {
 		return learner.Neural{}, err
 	}
-	pools, err := dataPath(cfg, filepath.Base(file)+".pools")
+	pools, err := poolPath(cfg, file)
 	if err != nil {
 		return learner.Neural{}, err
 	}
@@ -57,6 +80,12 @@ func learnerNeural(cfg config.Config) (learner.Neural, error) {
 		File: file, PoolFile: pools, SpamScore: n.SpamScore, HamScore: n.HamScore,
 		MaxTrain: n.MaxTrain, MaxEpoch: n.MaxEpoch, PoolSize: n.PoolSize, Hidden: n.Hidden,
 	}, nil
+}
+
+// poolPath is where the learner keeps the training pools of the network
+// file: <its name>.pools in the data directory.
+func poolPath(cfg config.Config, networkFile string) (string, error) {
+	return dataPath(cfg, filepath.Base(networkFile)+".pools")
 }
 
 // learnerService is a learner daemon with its listeners. Its owner calls
@@ -136,21 +165,22 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 		closers = append(closers, func() { recv.Close() })
 		s.recv = recv
 	}
-	neural, err := learnerNeural(cfg)
+	neural, neuralProfiles, err := learnerNeural(cfg)
 	if err != nil {
 		return nil, err
 	}
 	metrics := learner.NewMetrics(reg)
 	s.d = learner.New(s.w, learner.Options{
-		Logger:        log,
-		Metrics:       metrics,
-		Learn:         learnOptions(cfg),
-		MaxBatch:      lc.MaxBatch,
-		MaxMessage:    int64(lc.MaxMessageSize),
-		Spool:         spool,
-		SpoolInterval: lc.SpoolInterval.D(),
-		Receiver:      recv,
-		Neural:        neural,
+		Logger:         log,
+		Metrics:        metrics,
+		Learn:          learnOptions(cfg),
+		MaxBatch:       lc.MaxBatch,
+		MaxMessage:     int64(lc.MaxMessageSize),
+		Spool:          spool,
+		SpoolInterval:  lc.SpoolInterval.D(),
+		Receiver:       recv,
+		Neural:         neural,
+		NeuralProfiles: neuralProfiles,
 		Autolearn: learner.Autolearn{
 			Enabled: lc.Autolearn, SpamScore: lc.SpamScore, HamScore: lc.HamScore,
 			MinProb: lc.MinProb, MinBalance: lc.MinBalance, Local: lc.AutolearnLocal,

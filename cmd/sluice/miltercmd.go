@@ -10,6 +10,7 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/milter"
+	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/socket"
 )
 
@@ -48,7 +49,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	}
 	// The watcher swaps in each network the learner publishes until the
 	// milter has stopped (deferred calls run in reverse).
-	defer startWatcher(watcher, logger)()
+	defer watcher.start(logger)()
 	opts, closeFeed, err := milterOptions(cfg, scanner, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
@@ -90,6 +91,9 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 		SkipAuth:        m.SkipAuth,
 		TrustedNetworks: nets,
 		UserHeader:      m.UserHeader,
+	}
+	if len(cfg.Profiles) > 0 {
+		opts.Profiles = profile.New(cfg.Profiles)
 	}
 	closeFeed := func() {}
 	if m.FeedSocket != "" {

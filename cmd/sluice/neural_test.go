@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math"
 	"os"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/scan"
 )
@@ -249,4 +253,108 @@ func TestNeuralReloadWhileScanning(t *testing.T) {
 	// note), not a pass/fail line: a unit test on a shared, loaded machine
 	// must not fail on timing. Correctness — every network reaches the
 	// scanners, no scan fails — is asserted above.
+}
+
+// TestNeuralUseSettings: with [neural] use_settings, a settings profile's
+// mail is scored by the profile's own network (neural.finance.nn), found
+// by --profile or by the --user's profile, the learner trains into the
+// profile's own files, and `sluice stat` shows each network with its
+// pools. Without use_settings the profile's file is not used.
+func TestNeuralUseSettings(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sluice.toml")
+	writeConf := func(useSettings bool) {
+		t.Helper()
+		body := fmt.Sprintf("[neural]\nuse_settings = %v\n[profiles.finance]\nrecipients = [\"@finance.example.org\"]\nadd_header = 3\n", useSettings)
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConf(true)
+	cfg, err := config.Load(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = dir
+	def, profiles, err := learnerNeural(cfg)
+	if err != nil || def.File != filepath.Join(dir, "neural.nn") || len(profiles) != 1 ||
+		profiles["finance"].File != filepath.Join(dir, "neural.finance.nn") || profiles["finance"].PoolFile != filepath.Join(dir, "neural.finance.nn.pools") {
+		t.Fatalf("learnerNeural: %v, %+v, %+v", err, def, profiles)
+	}
+
+	msg := sample(t)
+	if code, _, errs := sluice(t, msg, "learn", "--data-dir", dir, "ham"); code != 0 {
+		t.Fatalf("learn: exit %d: %s", code, errs)
+	}
+	if err := nn.Save(def.File, constNet(t, 0.5, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.Save(profiles["finance"].File, constNet(t, -0.5, 4)); err != nil {
+		t.Fatal(err)
+	}
+	names := slices.Sorted(slices.Values(constNet(t, 0, 0).Inputs))
+	pools := learner.Pools{Version: 1, Names: names, Digest: nn.InputDigest(names), New: 2, Epoch: 4,
+		Spam: []learner.Sample{{X: make([]float32, len(names))}}, Ham: []learner.Sample{{X: make([]float32, len(names))}, {X: make([]float32, len(names))}}}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&pools); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(profiles["finance"].PoolFile, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"NEURAL_SPAM(2.50)", "network: epoch 3"}},
+		{[]string{"--profile", "finance"}, []string{"NEURAL_HAM(", "network: epoch 4", "settings profile finance"}},
+		{[]string{"--user", "Ann@finance.example.org"}, []string{"NEURAL_HAM(", "settings profile finance"}},
+		{[]string{"--user", "bob@example.org"}, []string{"NEURAL_SPAM(2.50)"}},
+		{[]string{"--profile", "default", "--user", "ann@finance.example.org"}, []string{"NEURAL_SPAM(2.50)"}},
+	}
+	for _, tt := range tests {
+		args := append([]string{"scan", "--config", conf, "--data-dir", dir, "--explain"}, tt.args...)
+		code, out, errs := sluice(t, msg, args...)
+		for _, want := range tt.want {
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("%v: exit %d, %q missing: %q / %q", tt.args, code, want, out, errs)
+			}
+		}
+	}
+	if code, _, errs := sluice(t, msg, "scan", "--config", conf, "--data-dir", dir, "--profile", "nope"); code != exitUsage || !strings.Contains(errs, "no such profile") {
+		t.Errorf("--profile nope: exit %d: %q", code, errs)
+	}
+
+	code, out, errs := sluice(t, "", "stat", "--config", conf, "--data-dir", dir)
+	for _, want := range []string{"network of profile finance", "neural.finance.nn", "epoch", " 4\n", "pools", "spam 1, ham 2, 2 new"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("stat: exit %d, %q missing: %q / %q", code, want, out, errs)
+		}
+	}
+	code, out, _ = sluice(t, "", "stat", "--config", conf, "--data-dir", dir, "--json")
+	var st struct {
+		Network  *networkStat
+		Profiles map[string]*networkStat
+	}
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Network == nil || st.Network.Epoch != 3 ||
+		st.Profiles["finance"] == nil || st.Profiles["finance"].Epoch != 4 || st.Profiles["finance"].Pools == nil || st.Profiles["finance"].Pools.Ham != 2 {
+		t.Fatalf("stat --json: exit %d, %v: %s", code, err, out)
+	}
+
+	// Without use_settings: one network for all mail, the profile's
+	// thresholds still apply.
+	writeConf(false)
+	code, out, errs = sluice(t, msg, "scan", "--config", conf, "--data-dir", dir, "--explain", "--profile", "finance", "--json")
+	var v struct {
+		Neural   float64
+		Required float64
+		Profile  string
+	}
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || math.Abs(v.Neural-0.5) > 1e-6 || v.Required != 3 || v.Profile != "finance" {
+		t.Fatalf("without use_settings: exit %d, %v: %q / %q", code, err, out, errs)
+	}
+	if _, out, _ := sluice(t, "", "stat", "--config", conf, "--data-dir", dir); strings.Contains(out, "profile finance") {
+		t.Fatalf("stat without use_settings shows the profile's network: %q", out)
+	}
 }

@@ -49,12 +49,23 @@ func bayesConfig(cfg config.Config) bayes.Config {
 	return b
 }
 
+func thresholds(a config.Actions) scan.Thresholds {
+	return scan.Thresholds{AddHeader: a.AddHeader, RewriteSubject: a.RewriteSubject, Greylist: a.Greylist, Reject: a.Reject}
+}
+
 func scanOptions(cfg config.Config) scan.Options {
-	a := cfg.Actions
+	var profiles map[string]scan.Thresholds
+	for _, name := range cfg.ProfileNames() {
+		if profiles == nil {
+			profiles = make(map[string]scan.Thresholds)
+		}
+		profiles[name] = thresholds(cfg.ProfileActions(name))
+	}
 	return scan.Options{
 		Tokenizer:        tokenizerOptions(cfg),
 		Bayes:            bayesConfig(cfg),
-		Actions:          scan.Thresholds{AddHeader: a.AddHeader, RewriteSubject: a.RewriteSubject, Greylist: a.Greylist, Reject: a.Reject},
+		Actions:          thresholds(cfg.Actions),
+		Profiles:         profiles,
 		UsersEnabled:     cfg.Classifier.UsersEnabled,
 		LanguagesEnabled: cfg.Classifier.LanguagesEnabled,
 		Rules:            rulesSet(cfg),
@@ -232,14 +243,84 @@ func startWatcher(w *nn.Watcher, log *slog.Logger) (stop func()) {
 	})
 }
 
+// networks are the watchers of the network files a scanner uses: the
+// [neural] file and, with use_settings, each profile's. Nil when [neural]
+// is off.
+type networks struct {
+	def      *nn.Watcher
+	profiles map[string]*nn.Watcher
+}
+
+// profilePath is the network file of a settings profile ("": the default
+// one), below the data directory when relative.
+func profilePath(cfg config.Config, profile string) (string, error) {
+	return dataPath(cfg, cfg.Neural.ProfileFile(profile))
+}
+
+// neuralWatchers builds and loads the watchers of the configured network
+// files (nil when [neural] is off).
+func neuralWatchers(cfg config.Config, log *slog.Logger) (*networks, error) {
+	def, err := neuralWatcher(cfg, log)
+	if def == nil || err != nil {
+		return nil, err
+	}
+	n := &networks{def: def}
+	if !cfg.Neural.UseSettings {
+		return n, nil
+	}
+	for _, name := range cfg.ProfileNames() {
+		path, err := profilePath(cfg, name)
+		if err != nil {
+			return nil, err
+		}
+		if n.profiles == nil {
+			n.profiles = make(map[string]*nn.Watcher)
+		}
+		n.profiles[name] = nn.NewWatcher(path, log.With("profile", name))
+	}
+	return n, nil
+}
+
+// options returns opts with the networks as the post-classifier.
+func (n *networks) options(opts scan.Options, cfg config.Config) scan.Options {
+	if n == nil {
+		return opts
+	}
+	opts = withNeural(opts, cfg, n.def)
+	for name, w := range n.profiles {
+		if opts.Neural.Profiles == nil {
+			opts.Neural.Profiles = make(map[string]scan.NetworkSource)
+		}
+		opts.Neural.Profiles[name] = w
+	}
+	return opts
+}
+
+// start runs every watcher (startWatcher); stop ends them all and may be
+// called more than once.
+func (n *networks) start(log *slog.Logger) (stop func()) {
+	if n == nil {
+		return func() {}
+	}
+	stops := []func(){startWatcher(n.def, log)}
+	for _, w := range n.profiles {
+		stops = append(stops, startWatcher(w, log))
+	}
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+}
+
 // scannerFor builds the scanner of a command that scans: the configured
-// pipeline over stats, with the network of the [neural] file when enabled.
-// The caller runs the returned watcher (startWatcher) if it runs long;
-// the watcher is nil when [neural] is off.
-func scannerFor(cfg config.Config, stats scan.Stats, log *slog.Logger) (*scan.Scanner, *nn.Watcher, error) {
-	w, err := neuralWatcher(cfg, log.With("part", "neural"))
+// pipeline over stats, with the networks of [neural] when enabled. The
+// caller runs the returned watchers (networks.start) if it runs long;
+// they are nil when [neural] is off.
+func scannerFor(cfg config.Config, stats scan.Stats, log *slog.Logger) (*scan.Scanner, *networks, error) {
+	nets, err := neuralWatchers(cfg, log.With("part", "neural"))
 	if err != nil {
 		return nil, nil, err
 	}
-	return scan.New(stats, withNeural(scanOptions(cfg), cfg, w)), w, nil
+	return scan.New(stats, nets.options(scanOptions(cfg), cfg)), nets, nil
 }

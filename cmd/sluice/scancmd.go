@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -19,6 +20,7 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	fs, c := newFlags("scan", "[PATH...]", std, true)
 	explain := fs.Bool("explain", false, "list the tokens that weighed most, as words")
 	user := fs.String("user", "", "classify with this user's statistics (with users_enabled)")
+	profileName := fs.String("profile", "", "judge by this settings profile ([profiles]); default: the profile of --user, if any")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "messages scanned at once (default: one per core)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -43,6 +45,15 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	req := scan.Request{User: *user, Explain: *explain}
+	matcher := profile.New(cfg.Profiles)
+	switch name, ok := matcher.Named(*profileName); {
+	case *profileName == "":
+		req.Profile = matcher.Match(*user)
+	case !ok:
+		return &exitError{code: exitUsage, err: fmt.Errorf("--profile %q: no such profile in [profiles]", *profileName)}
+	default:
+		req.Profile = name
+	}
 	var firstBad error
 	// Messages are scanned by one worker per core and printed in input
 	// order: a Scanner is safe for concurrent use.
@@ -89,6 +100,9 @@ func printVerdict(w io.Writer, name string, v *scan.Verdict, explain bool) {
 	}
 	if v.Namespace != "" {
 		fmt.Fprintf(w, "  statistics of %s\n", v.Namespace)
+	}
+	if v.Profile != "" {
+		fmt.Fprintf(w, "  settings profile %s\n", v.Profile)
 	}
 	if v.Truncated != "" {
 		fmt.Fprintf(w, "  truncated: %s\n", v.Truncated)

@@ -70,7 +70,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		svc.abort()
 		return err
 	}
-	stopWatcher := startWatcher(watcher, logger)
+	stopWatcher := watcher.start(logger)
 	defer stopWatcher() // on an early return; idempotent
 
 	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), scanner, logger.With("part", "milter"))

@@ -15,6 +15,7 @@ import (
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -59,7 +60,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer startWatcher(watcher, logger)() // until the listener has stopped
+	defer watcher.start(logger)() // until the listener has stopped
 	opts := spamdOptions(cfg, scanner, logger)
 	if cfg.Spamd.AllowLearn {
 		socket, err := learnerSocket(cfg)
@@ -82,9 +83,16 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 // spamdOptions builds the listener's options from the configuration; the
 // caller sets the Learner.
 func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spamd.Options {
+	so := scanOptions(cfg)
+	var profiles spamd.ProfileMatcher
+	if len(cfg.Profiles) > 0 {
+		profiles = profile.New(cfg.Profiles)
+	}
 	return spamd.Options{
-		Scanner:    sc,
-		Thresholds: scanOptions(cfg).Actions,
+		Scanner:           sc,
+		Thresholds:        so.Actions,
+		Profiles:          profiles,
+		ProfileThresholds: so.Profiles,
 		Limits: spamd.Limits{
 			MaxSize:       int64(cfg.Spamd.MaxSize),
 			MaxHeaders:    cfg.Spamd.MaxHeaders,

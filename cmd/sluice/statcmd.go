@@ -5,12 +5,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
 )
@@ -36,15 +40,31 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	net, err := statNetwork(cfg)
+	net, err := statNetwork(cfg, "")
 	if err != nil {
 		return err
+	}
+	var profiles map[string]*networkStat
+	if cfg.Neural.UseSettings {
+		for _, name := range cfg.ProfileNames() {
+			st, err := statNetwork(cfg, name)
+			if err != nil {
+				return err
+			}
+			if st != nil {
+				if profiles == nil {
+					profiles = make(map[string]*networkStat)
+				}
+				profiles[name] = st
+			}
+		}
 	}
 	if c.json {
 		return writeJSON(std.out, struct {
 			mmapstore.Info
-			Network *networkStat `json:",omitempty"`
-		}{info, net})
+			Network  *networkStat            `json:",omitempty"`
+			Profiles map[string]*networkStat `json:",omitempty"` // use_settings: each profile's network
+		}{info, net, profiles})
 	}
 	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "statfile\t%s\n", info.Path)
@@ -62,29 +82,52 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 		}
 		fmt.Fprintf(tw, "  %s\tspam %d, ham %d\n", name, ns.Totals.Spam, ns.Totals.Ham)
 	}
-	if net != nil {
-		state := ""
-		if !net.Enabled {
-			state = " (neural.enabled is off: not in service)"
-		}
-		fmt.Fprintf(tw, "network\t%s%s\n", net.Path, state)
-		if net.Error != "" {
-			fmt.Fprintf(tw, "  refused\t%s\n", net.Error)
-		} else {
-			fmt.Fprintf(tw, "  epoch\t%d\n", net.Epoch)
-			fmt.Fprintf(tw, "  samples\tspam %d, ham %d\n", net.SpamSamples, net.HamSamples)
-			fmt.Fprintf(tw, "  inputs\t%d (%d hidden units, %s/%s)\n", net.Inputs, net.Hidden, net.HiddenAct, net.OutAct)
-			fmt.Fprintf(tw, "  age\t%s (created %s)\n", time.Duration(net.AgeSeconds)*time.Second, net.Created.Format(time.RFC3339))
-			fmt.Fprintf(tw, "  digest\t%s\n", net.Digest)
-		}
+	printNetwork(tw, "network", net)
+	for _, name := range slices.Sorted(maps.Keys(profiles)) {
+		printNetwork(tw, "network of profile "+name, profiles[name])
 	}
 	return tw.Flush()
 }
 
-// networkStat describes the network file for `sluice stat`.
+// printNetwork writes a network's lines of `sluice stat`.
+func printNetwork(tw io.Writer, title string, net *networkStat) {
+	if net == nil {
+		return
+	}
+	state := ""
+	if !net.Enabled {
+		state = " (neural.enabled is off: not in service)"
+	}
+	switch {
+	case net.Missing:
+		fmt.Fprintf(tw, "%s\t%s: none published yet\n", title, net.Path)
+	case net.Error != "":
+		fmt.Fprintf(tw, "%s\t%s%s\n", title, net.Path, state)
+		fmt.Fprintf(tw, "  refused\t%s\n", net.Error)
+	default:
+		fmt.Fprintf(tw, "%s\t%s%s\n", title, net.Path, state)
+		fmt.Fprintf(tw, "  epoch\t%d\n", net.Epoch)
+		fmt.Fprintf(tw, "  samples\tspam %d, ham %d\n", net.SpamSamples, net.HamSamples)
+		fmt.Fprintf(tw, "  inputs\t%d (%d hidden units, %s/%s)\n", net.Inputs, net.Hidden, net.HiddenAct, net.OutAct)
+		fmt.Fprintf(tw, "  age\t%s (created %s)\n", time.Duration(net.AgeSeconds)*time.Second, net.Created.Format(time.RFC3339))
+		fmt.Fprintf(tw, "  digest\t%s\n", net.Digest)
+	}
+	if p := net.Pools; p != nil {
+		if p.Error != "" {
+			fmt.Fprintf(tw, "  pools\t%s: unreadable: %s\n", p.Path, p.Error)
+			return
+		}
+		fmt.Fprintf(tw, "  pools\tspam %d, ham %d, %d new since the last training, %d labelled by learns (%d inputs, saved %s)\n",
+			p.Spam, p.Ham, p.New, p.Labels, p.Inputs, p.Saved.Format(time.RFC3339))
+	}
+}
+
+// networkStat describes a network file and its learner's training pools
+// for `sluice stat`.
 type networkStat struct {
 	Path        string
 	Enabled     bool   // [neural] enabled: scanners load it
+	Missing     bool   `json:",omitempty"` // no file yet (the pools exist)
 	Error       string `json:",omitempty"` // why it is refused; the other fields are then zero
 	Epoch       uint64
 	SpamSamples uint64
@@ -96,19 +139,40 @@ type networkStat struct {
 	OutAct      string
 	Created     time.Time
 	AgeSeconds  int64
-	Digest      string // hex SHA-256 of the input names
+	Digest      string    // hex SHA-256 of the input names
+	Pools       *poolStat `json:",omitempty"` // the learner's training samples
 }
 
-// statNetwork reads the configured network file; nil when there is none.
-func statNetwork(cfg config.Config) (*networkStat, error) {
-	path, err := neuralPath(cfg)
+// poolStat describes the learner's training pools of one network.
+type poolStat struct {
+	Path      string
+	Error     string `json:",omitempty"` // why the file cannot be read
+	Spam, Ham int    // samples per class
+	New       int    // added since the last training (max_train starts one)
+	Labels    int    // messages whose class an explicit learn set
+	Inputs    int    // the pools' input set
+	Epoch     uint64 // publications of the current network
+	Saved     time.Time
+}
+
+// statNetwork reads the network file of a settings profile ("" the
+// default one) and its pool file; nil when neither exists.
+func statNetwork(cfg config.Config, profile string) (*networkStat, error) {
+	path, err := profilePath(cfg, profile)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
 	st := &networkStat{Path: path, Enabled: cfg.Neural.Enabled}
+	if st.Pools, err = statPools(cfg, path); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if st.Pools == nil {
+			return nil, nil
+		}
+		st.Missing = true
+		return st, nil
+	}
 	n, err := nn.Load(path)
 	if err != nil {
 		st.Error = err.Error()
@@ -120,6 +184,24 @@ func statNetwork(cfg config.Config) (*networkStat, error) {
 	st.Created, st.AgeSeconds = n.Created, int64(max(0, time.Since(n.Created))/time.Second)
 	st.Digest = hex.EncodeToString(n.Digest[:])
 	return st, nil
+}
+
+// statPools reads the pool file of a network file; nil when there is
+// none.
+func statPools(cfg config.Config, networkFile string) (*poolStat, error) {
+	path, err := poolPath(cfg, networkFile)
+	if err != nil {
+		return nil, err
+	}
+	p, err := learner.ReadPools(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return &poolStat{Path: path, Error: err.Error()}, nil
+	}
+	return &poolStat{Path: path, Spam: len(p.Spam), Ham: len(p.Ham), New: p.New, Labels: len(p.Labels),
+		Inputs: len(p.Names), Epoch: p.Epoch, Saved: p.Saved}, nil
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2
