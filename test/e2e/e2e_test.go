@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -69,19 +68,23 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// portOpen reports whether 127.0.0.1:port accepts a connection.
+func portOpen(port int) bool {
+	c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// waitPort waits up to 15 s for 127.0.0.1:port to accept connections.
 func waitPort(t *testing.T, port int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
+	for deadline := time.Now().Add(15 * time.Second); !portOpen(port); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on 127.0.0.1:%d: %v", port, err)
+			t.Fatalf("nothing listens on 127.0.0.1:%d", port)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -114,14 +117,11 @@ func mail(id string, seed int, subject string, pool []string, size int, extra ..
 // sluice is one data directory and configuration, and optionally a
 // running milter.
 type sluice struct {
-	t       *testing.T
-	dir     string
-	config  string
-	port    int
-	cmd     *exec.Cmd
-	log     *os.File
-	exited  chan error
-	logPath string
+	t      *testing.T
+	dir    string
+	config string
+	port   int
+	milter *daemon
 }
 
 const rejectText = "Sluice e2e: rejected as spam"
@@ -202,47 +202,13 @@ func (s *sluice) learnNoise(n int, seed uint64) {
 // start runs `sluice milter` and waits until it listens.
 func (s *sluice) start() {
 	s.t.Helper()
-	s.logPath = filepath.Join(s.dir, "milter.log")
-	f, err := os.Create(s.logPath)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.log = f
-	s.cmd = exec.Command(sluiceBin, "milter", "--config", s.config)
-	s.cmd.Stdout, s.cmd.Stderr = f, f
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.cmd.Wait() }()
-	s.t.Cleanup(s.stop)
-	waitPort(s.t, s.port)
+	s.milter = startDaemon(s.t, filepath.Join(s.dir, "milter.log"), s.config, listening(s.port), "milter")
 }
 
-// stop sends SIGTERM and waits for the milter to exit; it is idempotent.
-func (s *sluice) stop() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.exited:
-		if err != nil {
-			s.t.Errorf("sluice milter exited with %v\n%s", err, s.logText())
-		}
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-		s.t.Errorf("sluice milter did not stop on SIGTERM\n%s", s.logText())
-	}
-	s.cmd = nil
-	s.log.Close()
-}
+// stop stops the milter (SIGTERM, a clean exit); it is idempotent.
+func (s *sluice) stop() { s.milter.stop() }
 
-func (s *sluice) logText() string {
-	b, _ := os.ReadFile(s.logPath)
-	return string(b)
-}
+func (s *sluice) logText() string { return s.milter.logText() }
 
 // grepFile reports whether a line of path contains all of subs.
 func grepFile(path string, subs ...string) bool {

@@ -176,7 +176,7 @@ func TestExim(t *testing.T) {
 			spam := mail("exim-spam-"+v.variant, 2002, "exim spam", spamWords, 0)
 			out := swaks(t, swaksBin, port, spam)
 			if !strings.Contains(out, "<** 550 Rejected as spam (score ") {
-				t.Fatalf("spam not rejected by the ACL:\n%s\nsluice log:\n%s", out, s.log.String())
+				t.Fatalf("spam not rejected by the ACL:\n%s\nsluice log:\n%s", out, s.logText())
 			}
 			if b, _ := os.ReadFile(filepath.Join(dir, "mail", "mbox")); strings.Contains(string(b), "exim-spam-") {
 				t.Errorf("the rejected spam was delivered")

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -78,73 +77,10 @@ func (e *learnerEnv) totals() (spam, ham uint64) {
 	return s.Shared.Spam, s.Shared.Ham
 }
 
-// daemon is a running sluice process.
-type daemon struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	log    string
-	exited chan error
-}
-
 // start runs `sluice CMD --config ...` and waits for the line ready in
 // its log; it is stopped (SIGTERM) when the test ends.
 func (e *learnerEnv) start(cmd, ready string, args ...string) *daemon {
 	e.t.Helper()
-	d := &daemon{t: e.t, log: filepath.Join(e.dir, fmt.Sprintf("%s-%d.log", cmd, time.Now().UnixNano())), exited: make(chan error, 1)}
-	f, err := os.Create(d.log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	d.cmd = exec.Command(sluiceBin, append([]string{cmd, "--config", e.config}, args...)...)
-	d.cmd.Stdout, d.cmd.Stderr = f, f
-	if err := d.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	go func() { d.exited <- d.cmd.Wait(); f.Close() }()
-	e.t.Cleanup(d.stop)
-	deadline := time.Now().Add(15 * time.Second)
-	for !grepFile(d.log, ready) {
-		select {
-		case err := <-d.exited:
-			d.exited <- err
-			e.t.Fatalf("sluice %s exited: %v\n%s", cmd, err, d.logText())
-		default:
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("sluice %s not ready:\n%s", cmd, d.logText())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return d
-}
-
-func (d *daemon) logText() string {
-	b, _ := os.ReadFile(d.log)
-	return string(b)
-}
-
-// stop sends SIGTERM and waits; idempotent.
-func (d *daemon) stop() {
-	if d.cmd == nil {
-		return
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.exited:
-		if err != nil {
-			d.t.Errorf("sluice exited with %v\n%s", err, d.logText())
-		}
-	case <-time.After(20 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
-		d.t.Errorf("sluice did not stop on SIGTERM\n%s", d.logText())
-	}
-	d.cmd = nil
-}
-
-// kill sends SIGKILL and waits.
-func (d *daemon) kill() {
-	d.cmd.Process.Kill()
-	<-d.exited
-	d.cmd = nil
+	logPath := filepath.Join(e.dir, fmt.Sprintf("%s-%d.log", cmd, time.Now().UnixNano()))
+	return startDaemon(e.t, logPath, e.config, logLine(ready), cmd, args...)
 }

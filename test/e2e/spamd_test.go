@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // This file drives `sluice spamd` with the real clients: spamc (every
@@ -44,53 +41,23 @@ func tool(t *testing.T, env, name string) string {
 
 // spamdServer is a running `sluice spamd` on its own data directory.
 type spamdServer struct {
-	t      *testing.T
 	dir    string
 	config string
 	port   int
-	cmd    *exec.Cmd
-	log    bytes.Buffer
-	exited chan error
+	*daemon
 }
 
 func startSpamd(t *testing.T) *spamdServer {
 	t.Helper()
-	s := &spamdServer{t: t, dir: t.TempDir(), port: freePort(t)}
+	s := &spamdServer{dir: t.TempDir(), port: freePort(t)}
 	s.config = filepath.Join(s.dir, "sluice.toml")
 	cfg := fmt.Sprintf("data_dir = %q\n[statfile]\ninitial_slots = 1024\n[actions]\nadd_header = 6\nreject = 7\n"+
 		"[spamd]\nlisten = \"inet:127.0.0.1:%d\"\nshutdown_timeout = \"5s\"\n", filepath.Join(s.dir, "data"), s.port)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(sluiceBin, "spamd", "--config", s.config)
-	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.cmd.Wait() }()
-	t.Cleanup(s.stop)
-	waitPort(t, s.port)
+	s.daemon = startDaemon(t, filepath.Join(s.dir, "spamd.log"), s.config, listening(s.port), "spamd")
 	return s
-}
-
-// stop sends SIGTERM and expects a clean exit.
-func (s *spamdServer) stop() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.exited:
-		if err != nil {
-			s.t.Errorf("sluice spamd exited with %v\n%s", err, s.log.String())
-		}
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-		s.t.Errorf("sluice spamd did not stop on SIGTERM\n%s", s.log.String())
-	}
-	s.cmd = nil
 }
 
 // client runs a client with msg on stdin and returns its output and exit code.
