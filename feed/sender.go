@@ -57,7 +57,10 @@ func (s *Sender) Send(r *Record) error {
 		s.dropped.Add(1)
 		return fmt.Errorf("%w: sender closed", ErrDropped)
 	}
-	if err := syscall.Sendto(s.fd, b, 0, &s.addr); err != nil {
+	// Sendto writes the address's raw form into the SockaddrUnix it is
+	// given: each send has its own copy, as Send runs in many goroutines.
+	addr := s.addr
+	if err := syscall.Sendto(s.fd, b, 0, &addr); err != nil {
 		s.dropped.Add(1)
 		return fmt.Errorf("%w: send to %s: %w", ErrDropped, s.addr.Name, err)
 	}
