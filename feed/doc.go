@@ -25,7 +25,12 @@
 // base64 of little-endian uint64s, at most MaxTokens of them, about 11
 // bytes each). A message with more tokens is sent without them and is
 // simply not autolearned. Datagrams stay well below the default unix
-// socket buffer (208 KiB on Linux).
+// socket buffer (208 KiB on Linux). What bounds a burst is rather the
+// queue of unread datagrams on the learner's socket, net.unix.max_dgram_qlen
+// (10 by default on Linux): past it the milter drops records (counted)
+// rather than wait. The learner reads them into its own queue at once, so
+// only a burst from many connections while the learner is descheduled
+// loses records; raise the sysctl on a busy site that wants every sample.
 //
 // To train the neural network the learner needs the scan's input vector:
 // field "inputs" maps each input name the scanner computes (rule symbols,
