@@ -1,6 +1,7 @@
 // Package nn is Sluice's neural post-classifier: a small multilayer
 // perceptron over the symbol vector, its weights file, its training and
-// the watcher that keeps the newest file in service. Standard library only.
+// the watcher that keeps the newest file in service. Beyond the standard
+// library it uses golang.org/x/sys/unix for inotify.
 //
 // # The network
 //

@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
+// inode is the file's inode number. os.Stat fills a *syscall.Stat_t, so
+// that is the type to assert, not unix.Stat_t.
 func inode(st os.FileInfo) uint64 {
 	if s, ok := st.Sys().(*syscall.Stat_t); ok {
 		return s.Ino
@@ -24,14 +28,14 @@ func (w *Watcher) watch(ctx context.Context) error {
 	if dir == "" {
 		dir = "."
 	}
-	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return fmt.Errorf("nn: inotify: %w", err)
 	}
 	// A non-blocking descriptor in an *os.File goes through the runtime
 	// poller, so Close from the goroutine below ends a blocked Read.
 	f := os.NewFile(uintptr(fd), "inotify")
-	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CLOSE_WRITE|syscall.IN_MOVED_TO); err != nil {
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO); err != nil {
 		f.Close()
 		return fmt.Errorf("nn: inotify watch %s: %w", dir, err)
 	}
@@ -55,16 +59,16 @@ func (w *Watcher) watch(ctx context.Context) error {
 			return fmt.Errorf("nn: inotify read: %w", err)
 		}
 		changed := false
-		for p := 0; p+syscall.SizeofInotifyEvent <= n; {
-			ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[p]))
-			nameBytes := buf[p+syscall.SizeofInotifyEvent : p+syscall.SizeofInotifyEvent+int(ev.Len)]
+		for p := 0; p+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[p]))
+			nameBytes := buf[p+unix.SizeofInotifyEvent : p+unix.SizeofInotifyEvent+int(ev.Len)]
 			if string(bytes.TrimRight(nameBytes, "\x00")) == name {
 				changed = true
 			}
-			if ev.Mask&syscall.IN_Q_OVERFLOW != 0 {
+			if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
 				changed = true
 			}
-			p += syscall.SizeofInotifyEvent + int(ev.Len)
+			p += unix.SizeofInotifyEvent + int(ev.Len)
 		}
 		if changed {
 			w.Reload()
