@@ -1,7 +1,8 @@
 // Package nn is Sluice's neural post-classifier: a small multilayer
 // perceptron over the symbol vector, its weights file, its training and
 // the watcher that keeps the newest file in service. Beyond the standard
-// library it uses golang.org/x/sys/unix for inotify.
+// library it uses github.com/edsrzf/mmap-go to map the file and
+// golang.org/x/sys/unix for inotify.
 //
 // # The network
 //
@@ -58,19 +59,51 @@
 // says: a wrong magic or version, a length that differs from the header's
 // (truncated or appended to), a bad checksum, sizes over the limits, names
 // that overrun, a digest that does not match the names, non-finite
-// weights. The file is small (tens of KB), so Load reads it whole rather
-// than mapping it: a network in service then never depends on a mapping
-// that a later rename could invalidate. Save writes a temporary file in
-// the same directory, fsyncs it, renames it into place and fsyncs the
-// directory, so that readers see the old file or the new one.
+// weights. Unmarshal applies the same checks to bytes in memory.
+//
+// # Mapping
+//
+// Load maps the file read-only (github.com/edsrzf/mmap-go) instead of
+// reading it, and validates the mapping. The floats are stored in the
+// order a little-endian machine keeps them in memory, and they start on a
+// 4-byte boundary (a mapping starts on a page, the float area at the
+// header length, a multiple of 4), so on a little-endian host the
+// network's Offset, Scale, W1, B1 and W2 are slices of the mapping itself:
+// nothing is copied, and the pages are shared with the page cache and
+// with every other process that maps the file. On a big-endian host, or
+// if the area were ever misaligned, Load decodes copies as Unmarshal does
+// and unmaps the file at once; it unmaps a refused file at once too. Those
+// slices are read-only memory: writing to them faults.
+//
+// A mapped network keeps its mapping for as long as it is reachable: a
+// cleanup (runtime.AddCleanup) attached to the *Network unmaps the file
+// once the garbage collector finds the network unreachable, so a scan
+// that took the previous network from a Watcher can finish with it after
+// the swap. Slices of the mapping are not Go pointers and do not keep the
+// network alive; the methods that read them keep their receiver alive
+// until they are done (runtime.KeepAlive), and a caller that reads the
+// slices itself must hold the *Network meanwhile. Since the runtime
+// collects at least every two minutes (unless collection is off), a
+// replaced network's mapping, and the replaced file's blocks, are
+// released within minutes of its last use.
+//
+// Replace the file only by renaming a new one over it. Save writes a
+// temporary file in the same directory, fsyncs it, renames it into place
+// and fsyncs the directory, so that readers see the old file or the new
+// one, and a network mapped from the old file keeps its inode, which
+// lives on, unlinked, while it is mapped. Rewriting the file in place
+// (cp over it, or a write without rename) would instead change the
+// weights under a network in service, and truncating it would make a read
+// of a page past the new end fault with SIGBUS and kill the process.
 //
 // # Reloading
 //
 // A Watcher loads the file at start and, on Linux, watches its directory
 // with inotify (IN_CLOSE_WRITE, IN_MOVED_TO for the file's name; a queue
-// overflow reloads too); elsewhere it polls once a second. A new network
-// is swapped in with an atomic pointer, so a scan that already took the
-// old one finishes with it; a file that fails validation is logged and
-// refused and the previous network stays in service. The caller owns the
+// overflow reloads too); elsewhere it polls once a second. The new file is
+// mapped and validated, and the network swapped in with an atomic pointer,
+// so a scan that already took the old one finishes with it (its mapping
+// stays until then); a file that fails validation is logged and refused,
+// and the previous network stays in service. The caller owns the
 // goroutine that runs Watcher.Run, which returns when its context ends.
 package nn

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -74,39 +75,33 @@ func (n *Network) Marshal() ([]byte, error) {
 			p += 4
 		}
 	}
+	runtime.KeepAlive(n) // the slices may be n's mapping: see Forward
 	le.PutUint32(b[p:], crc32.Checksum(b[:p], crcTable))
 	return b, nil
 }
 
 func align4(n int) int { return (n + 3) &^ 3 }
 
-// Unmarshal decodes and validates a network file.
-func Unmarshal(b []byte) (*Network, error) {
+// Unmarshal decodes and validates a network file. The network owns
+// copies of everything it needs: b may be reused or changed afterwards.
+func Unmarshal(b []byte) (*Network, error) { return decode(b, false) }
+
+// layout is where a file's parts are, from its header.
+type layout struct {
+	hdr, in, hid, namesLen int
+}
+
+// decode validates b and builds the network it holds. With alias, the
+// network's weight slices point into b instead of being copies when b's
+// float area can be used in place (floatView); n.mapped says so.
+func decode(b []byte, alias bool) (*Network, error) {
+	l, err := checkLayout(b)
+	if err != nil {
+		return nil, err
+	}
 	le := binary.LittleEndian
-	if len(b) < fixedHeader+4 || string(b[:8]) != Magic {
-		return nil, ErrFormat
-	}
-	if v := le.Uint32(b[8:]); v != Version {
-		return nil, fmt.Errorf("%w: %d (this program reads %d)", ErrVersion, v, Version)
-	}
-	if size := le.Uint64(b[96:]); size != uint64(len(b)) {
-		return nil, fmt.Errorf("%w: %d bytes, header says %d (truncated or appended to)", ErrSize, len(b), size)
-	}
-	if sum, want := crc32.Checksum(b[:len(b)-4], crcTable), le.Uint32(b[len(b)-4:]); sum != want {
-		return nil, fmt.Errorf("%w: %08x, stored %08x", ErrChecksum, sum, want)
-	}
-	hdr, in, hid := int(le.Uint32(b[12:])), int(le.Uint32(b[16:])), int(le.Uint32(b[20:]))
-	namesLen := int(le.Uint32(b[92:]))
-	if in <= 0 || in > maxInputs || hid <= 0 || hid > maxHidden || namesLen > in*(1+maxNameLen) ||
-		hdr != align4(fixedHeader+namesLen) {
-		return nil, fmt.Errorf("%w: %d inputs, %d hidden, header %d bytes, names %d bytes", ErrSize, in, hid, hdr, namesLen)
-	}
-	floats := 2*in + in*hid + 2*hid + 1
-	if len(b) != hdr+4*floats+4 {
-		return nil, fmt.Errorf("%w: %d bytes for %d inputs and %d hidden units, want %d", ErrSize, len(b), in, hid, hdr+4*floats+4)
-	}
 	n := &Network{
-		Hidden:      hid,
+		Hidden:      l.hid,
 		HiddenAct:   Activation(b[24]),
 		OutAct:      Activation(b[25]),
 		SpamSamples: le.Uint64(b[60:]),
@@ -115,62 +110,117 @@ func Unmarshal(b []byte) (*Network, error) {
 		Created:     time.Unix(0, int64(le.Uint64(b[84:]))),
 	}
 	copy(n.Digest[:], b[28:60])
-	p, end := fixedHeader, fixedHeader+namesLen
-	for len(n.Inputs) < in {
-		if p >= end || p+1+int(b[p]) > end {
-			return nil, fmt.Errorf("%w: input names overrun their %d bytes", ErrInvalid, namesLen)
-		}
-		n.Inputs = append(n.Inputs, string(b[p+1:p+1+int(b[p])]))
-		p += 1 + int(b[p])
+	if n.Inputs, err = decodeNames(b[fixedHeader:fixedHeader+l.namesLen], l.in); err != nil {
+		return nil, err
 	}
-	if p != end {
-		return nil, fmt.Errorf("%w: %d bytes left after the input names", ErrInvalid, end-p)
+	area := b[l.hdr : len(b)-4]
+	var floats []float32
+	if alias {
+		floats = floatView(area)
+		n.mapped = floats != nil
 	}
-	p = hdr
-	next := func(k int) []float32 {
-		s := make([]float32, k)
-		for i := range s {
-			s[i] = math.Float32frombits(le.Uint32(b[p:]))
-			p += 4
-		}
-		return s
+	if floats == nil {
+		floats = decodeFloats(area)
 	}
-	n.Offset, n.Scale, n.W1, n.B1, n.W2 = next(in), next(in), next(in*hid), next(hid), next(hid)
-	n.B2 = next(1)[0]
+	n.setWeights(floats)
 	if err := n.check(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return n, nil
 }
 
-// Load reads and validates the network file at path.
-func Load(path string) (*Network, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("nn: load: %w", err)
+// checkLayout checks the magic, version, length, checksum and sizes of a
+// file and returns where its parts are.
+func checkLayout(b []byte) (layout, error) {
+	le := binary.LittleEndian
+	if len(b) < fixedHeader+4 || string(b[:8]) != Magic {
+		return layout{}, ErrFormat
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("nn: load: %w", err)
+	if v := le.Uint32(b[8:]); v != Version {
+		return layout{}, fmt.Errorf("%w: %d (this program reads %d)", ErrVersion, v, Version)
 	}
-	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("nn: load %s: %w: %d bytes", path, ErrSize, st.Size())
+	if size := le.Uint64(b[96:]); size != uint64(len(b)) {
+		return layout{}, fmt.Errorf("%w: %d bytes, header says %d (truncated or appended to)", ErrSize, len(b), size)
 	}
-	b := make([]byte, st.Size())
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, fmt.Errorf("nn: load %s: %w", path, err)
+	if sum, want := crc32.Checksum(b[:len(b)-4], crcTable), le.Uint32(b[len(b)-4:]); sum != want {
+		return layout{}, fmt.Errorf("%w: %08x, stored %08x", ErrChecksum, sum, want)
 	}
-	n, err := Unmarshal(b)
-	if err != nil {
-		return nil, fmt.Errorf("nn: load %s: %w", path, err)
+	l := layout{hdr: int(le.Uint32(b[12:])), in: int(le.Uint32(b[16:])), hid: int(le.Uint32(b[20:])), namesLen: int(le.Uint32(b[92:]))}
+	if l.in <= 0 || l.in > maxInputs || l.hid <= 0 || l.hid > maxHidden || l.namesLen > l.in*(1+maxNameLen) ||
+		l.hdr != align4(fixedHeader+l.namesLen) {
+		return layout{}, fmt.Errorf("%w: %d inputs, %d hidden, header %d bytes, names %d bytes", ErrSize, l.in, l.hid, l.hdr, l.namesLen)
 	}
-	return n, nil
+	if want := l.hdr + 4*l.floats() + 4; len(b) != want {
+		return layout{}, fmt.Errorf("%w: %d bytes for %d inputs and %d hidden units, want %d", ErrSize, len(b), l.in, l.hid, want)
+	}
+	return l, nil
 }
+
+// floats is the number of float32s in the file: offset, scale, W1, b1,
+// W2, b2.
+func (l layout) floats() int { return 2*l.in + l.in*l.hid + 2*l.hid + 1 }
+
+// decodeNames reads in length-prefixed names that must fill b exactly.
+// The strings are copies, so the names never point into a mapping.
+func decodeNames(b []byte, in int) ([]string, error) {
+	names := make([]string, 0, in)
+	p := 0
+	for len(names) < in {
+		if p >= len(b) || p+1+int(b[p]) > len(b) {
+			return nil, fmt.Errorf("%w: input names overrun their %d bytes", ErrInvalid, len(b))
+		}
+		names = append(names, string(b[p+1:p+1+int(b[p])]))
+		p += 1 + int(b[p])
+	}
+	if p != len(b) {
+		return nil, fmt.Errorf("%w: %d bytes left after the input names", ErrInvalid, len(b)-p)
+	}
+	return names, nil
+}
+
+// decodeFloats copies the little-endian float32s of b into Go memory.
+func decodeFloats(b []byte) []float32 {
+	s := make([]float32, len(b)/4)
+	for i := range s {
+		s[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return s
+}
+
+// setWeights cuts the file's float area into n's parameters, in file
+// order. Each slice's capacity is its length, so an append to one
+// reallocates instead of writing over its neighbour (or faulting on a
+// mapping).
+func (n *Network) setWeights(f []float32) {
+	take := func(k int) []float32 {
+		s := f[:k:k]
+		f = f[k:]
+		return s
+	}
+	in, hid := len(n.Inputs), n.Hidden
+	n.Offset, n.Scale, n.W1, n.B1, n.W2 = take(in), take(in), take(in*hid), take(hid), take(hid)
+	n.B2 = f[0]
+}
+
+// Load maps the network file at path read-only and validates it, with the
+// same checks as Unmarshal. On a little-endian host the network's weight
+// slices point into the mapping, which stays until the network is
+// unreachable (see Network); elsewhere they are copies and the mapping is
+// released at once, as it is for a refused file.
+//
+// Replace a network file only by renaming a new file over it, as Save
+// does: the old inode, and so a mapping of it, lives on. Truncating or
+// rewriting the file in place (cp over it, for instance) changes the
+// weights of a network in service, and reading a page past the new end
+// of a truncated file raises SIGBUS, which kills the process.
+func Load(path string) (*Network, error) { return load(path, true) }
 
 // Save writes n to path atomically: a temporary file in the same
 // directory, fsync, rename over path, fsync of the directory. A reader
-// sees the old file or the new one, never a part.
+// sees the old file or the new one, never a part. The rename also keeps
+// networks already loaded from path valid: they map the old inode, which
+// lives as long as it is mapped, whereas writing into the file in place
+// would change their weights under them or make their pages fault.
 func Save(path string, n *Network) (err error) {
 	b, err := n.Marshal()
 	if err != nil {

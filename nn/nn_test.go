@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,7 +153,14 @@ func TestFileRoundTrip(t *testing.T) {
 	}
 }
 
-func TestLoadRefuses(t *testing.T) {
+// refusal is a file that Unmarshal and Load refuse, with the error kind.
+type refusal struct {
+	name string
+	b    []byte
+	want error
+}
+
+func refusals(t *testing.T) []refusal {
 	good, err := tiny().Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -164,12 +174,11 @@ func TestLoadRefuses(t *testing.T) {
 	binary.LittleEndian.PutUint32(sizes[20:], 3) // 3 hidden units claimed
 	badName := slices.Clone(good)
 	badName[fixedHeader] = 200 // first name's length overruns
-	for _, c := range []struct {
-		name string
-		b    []byte
-		want error
-	}{
+	nan := slices.Clone(good)
+	binary.LittleEndian.PutUint32(nan[len(nan)-8:], 0x7fc00000) // b2 = NaN
+	return []refusal{
 		{"empty", nil, ErrFormat},
+		{"short", good[:fixedHeader], ErrFormat},
 		{"magic", flip(0), ErrFormat},
 		{"version", flip(8), ErrVersion},
 		{"checksum", flip(len(good) - 10), ErrChecksum},
@@ -178,10 +187,48 @@ func TestLoadRefuses(t *testing.T) {
 		{"wrong sizes", resum(sizes), ErrSize},
 		{"bad name", resum(badName), ErrInvalid},
 		{"digest", resum(flip(30)), ErrInvalid},
-	} {
+		{"not finite", resum(nan), ErrInvalid},
+	}
+}
+
+func TestUnmarshalRefuses(t *testing.T) {
+	for _, c := range refusals(t) {
 		if _, err := Unmarshal(c.b); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
+	}
+}
+
+// TestLoadRefuses writes each refused file and loads it, mapped and
+// copied: the same refusal, and no mapping of the file left behind.
+func TestLoadRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range refusals(t) {
+		for _, alias := range []bool{true, false} {
+			path := filepath.Join(dir, fmt.Sprintf("%s-%v.nn", strings.ReplaceAll(c.name, " ", "-"), alias))
+			if err := os.WriteFile(path, c.b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := load(path, alias); !errors.Is(err, c.want) {
+				t.Errorf("%s (alias %v): %v, want %v", c.name, alias, err, c.want)
+			}
+			if maps := mappingsOf(t, path); len(maps) != 0 {
+				t.Errorf("%s (alias %v): refused file still mapped: %x", c.name, alias, maps)
+			}
+		}
+	}
+	big := filepath.Join(dir, "big.nn")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, maxFileSize+1); err != nil { // sparse
+		t.Fatal(err)
+	}
+	if _, err := Load(big); !errors.Is(err, ErrSize) {
+		t.Errorf("file over the limit: %v, want %v", err, ErrSize)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.nn")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }
 
