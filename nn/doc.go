@@ -94,7 +94,9 @@
 // lives on, unlinked, while it is mapped. Rewriting the file in place
 // (cp over it, or a write without rename) would instead change the
 // weights under a network in service, and truncating it would make a read
-// of a page past the new end fault with SIGBUS and kill the process.
+// of a page past the new end fault with SIGBUS and kill the process. Load
+// turns such a fault during its own validation into an ErrSize refusal
+// (debug.SetPanicOnFault), but it cannot protect Forward afterwards.
 //
 // # Reloading
 //

@@ -212,7 +212,8 @@ func (n *Network) setWeights(f []float32) {
 // does: the old inode, and so a mapping of it, lives on. Truncating or
 // rewriting the file in place (cp over it, for instance) changes the
 // weights of a network in service, and reading a page past the new end
-// of a truncated file raises SIGBUS, which kills the process.
+// of a truncated file raises SIGBUS, which kills the process (Load itself
+// refuses a file truncated while it validates it, but Forward cannot).
 func Load(path string) (*Network, error) { return load(path, true) }
 
 // Save writes n to path atomically: a temporary file in the same

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/edsrzf/mmap-go"
@@ -23,7 +24,7 @@ func load(path string, alias bool) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := decode(m, alias)
+	n, err := decodeMapped(m, alias)
 	if err != nil || !n.mapped {
 		// Nothing points into the mapping any more. Unmap fails only
 		// for a slice that Map did not return, and m is one it did.
@@ -73,6 +74,29 @@ func mapFile(path string) (mmap.MMap, error) {
 		return nil, fmt.Errorf("nn: load %s: mmap: %w", path, err)
 	}
 	return m, nil
+}
+
+// decodeMapped is decode over a file mapping, with memory faults turned
+// into an error. If the file is truncated in place while it is mapped
+// (not replaced by rename, as Save does), reading a page past its new end
+// raises SIGBUS, which would otherwise kill the process; here it refuses
+// the file instead. Only this validation is protected: a file truncated
+// after Load returned can still fault in Forward, which is why files must
+// be replaced by rename.
+func decodeMapped(m mmap.MMap, alias bool) (n *Network, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		fault, ok := r.(interface{ Addr() uintptr })
+		if !ok {
+			panic(r)
+		}
+		n, err = nil, fmt.Errorf("%w: the file shrank while it was read (reading its mapping at %#x faulted)", ErrSize, fault.Addr())
+	}()
+	return decode(m, alias)
 }
 
 // floatView returns the float32s stored in b without copying them: b

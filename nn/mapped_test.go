@@ -2,6 +2,7 @@ package nn
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -165,6 +166,40 @@ func inAny(spans []span, s span) bool {
 		}
 	}
 	return false
+}
+
+// TestTruncatedWhileMapped truncates a mapped file in place (what a cp
+// over it does) before it is validated: reading the lost pages faults,
+// and the file must be refused instead of the process killed.
+func TestTruncatedWhileMapped(t *testing.T) {
+	page := int64(os.Getpagesize())
+	for _, c := range []struct {
+		name string
+		size int64 // truncated to
+	}{
+		{"to nothing", 0},
+		{"to a page", page},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "net.nn")
+			if err := Save(path, random(100, 150, 3)); err != nil { // about 15 pages
+				t.Fatal(err)
+			}
+			m, err := mapFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Unmap()
+			if err := os.Truncate(path, c.size); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := decodeMapped(m, true); !errors.Is(err, ErrSize) {
+				t.Fatalf("decoding a truncated mapping: %v, %v; want %v", n, err, ErrSize)
+			} else {
+				t.Log(err)
+			}
+		})
+	}
 }
 
 // TestMappedLifetime replaces the network in service 200 times, as a
