@@ -325,3 +325,35 @@ func TestCleanupUnmaps(t *testing.T) {
 	held = nil
 	collectUntil(t, "mappings of dropped networks left", func() bool { return mapped() == 0 })
 }
+
+// BenchmarkLoad compares Load (mapped, weights in place), Load copying
+// the weights (the big-endian path), and the former Load: reading the
+// file and Unmarshal copying the weights.
+func BenchmarkLoad(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "net.nn")
+	if err := Save(path, random(100, 150, 1)); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		load func() (*Network, error)
+	}{
+		{"mapped", func() (*Network, error) { return Load(path) }},
+		{"mapped-copy", func() (*Network, error) { return load(path, false) }},
+		{"read-unmarshal", func() (*Network, error) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+			return Unmarshal(data)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.load(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -290,11 +290,19 @@ func FuzzLoad(f *testing.F) {
 	f.Add(good[:fixedHeader])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := Unmarshal(b)
+		// decode with alias is Load's path: the weights in place when b
+		// happens to be aligned. It must judge b the same way.
+		v, verr := decode(b, true)
+		if (err == nil) != (verr == nil) {
+			t.Fatalf("Unmarshal: %v; in place: %v", err, verr)
+		}
 		if err != nil {
 			return
 		}
 		x := make([]float32, len(n.Inputs))
-		n.Forward(x)
+		if out, vout := n.Forward(x), v.Forward(x); math.Float64bits(out) != math.Float64bits(vout) {
+			t.Fatalf("Forward: %v copied, %v in place", out, vout)
+		}
 		if _, err := n.Marshal(); err != nil {
 			t.Fatalf("accepted network does not marshal: %v", err)
 		}
