@@ -52,7 +52,8 @@ func startSpamd(t *testing.T) *spamdServer {
 	s := &spamdServer{dir: t.TempDir(), port: freePort(t)}
 	s.config = filepath.Join(s.dir, "sluice.toml")
 	cfg := fmt.Sprintf("data_dir = %q\n[statfile]\ninitial_slots = 1024\n[actions]\nadd_header = 6\nreject = 7\n"+
-		"[spamd]\nlisten = \"inet:127.0.0.1:%d\"\nshutdown_timeout = \"5s\"\n", filepath.Join(s.dir, "data"), s.port)
+		"[spamd]\nlisten = \"inet:127.0.0.1:%d\"\nshutdown_timeout = \"5s\"\n"+
+		"[profiles.lenient]\nrecipients = [\"@lenient.example.org\"]\nadd_header = 7.5\nreject = 0\n", filepath.Join(s.dir, "data"), s.port)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +126,7 @@ func TestSpamc(t *testing.T) {
 		{"PROCESS", e2eSpam, nil, 0, []string{"X-Spam-Flag: YES", "X-Spam-Status: Yes", "probe-spam"}},
 		{"HEADERS", e2eHam, []string{"--headers"}, 0, []string{"X-Spam-Status: No", "probe-ham"}},
 		{"per-user (User header)", e2eSpam, []string{"-c", "-u", "alice@example.org"}, 1, []string{"/6.0"}},
+		{"settings profile (User header)", e2eSpam, []string{"-c", "-u", "bob@lenient.example.org"}, 1, []string{"/7.5"}},
 	}
 	for _, c := range checks {
 		out, code := client(t, c.msg, spamc, append([]string{"-p", p}, c.args...)...)
@@ -174,6 +176,10 @@ func TestRspamc(t *testing.T) {
 		{"spam", e2eSpam, nil, []string{"Action: reject", "Spam: true", "BAYES_SPAM"}},
 		{"ham", e2eHam, []string{"check"}, []string{"Action: no action", "Spam: false", "Score: -4"}},
 		{"per-user", e2eSpam, []string{"-d", "alice@example.org", "symbols"}, []string{"Action: reject"}},
+		// A settings profile that does not reject, chosen by the recipient
+		// or named by rspamd's Settings-ID header.
+		{"profile by rcpt", e2eSpam, []string{"-r", "bob@lenient.example.org", "symbols"}, []string{"Action: add header", "Spam: true"}},
+		{"profile by Settings-ID", e2eSpam, []string{"--header", "Settings-ID=lenient", "symbols"}, []string{"Action: add header"}},
 	} {
 		out, code := client(t, c.msg, rspamc, append([]string{"-h", h}, c.args...)...)
 		if code != 0 {
