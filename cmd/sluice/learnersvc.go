@@ -233,7 +233,8 @@ func (s *learnerService) run(ctx context.Context) error {
 		})
 	}
 	s.log.Info("learner listening", "socket", s.socket, "http", s.cfg.Learner.HTTPListen, "statfile", s.statfile,
-		"autolearn", s.cfg.Learner.Autolearn, "feed_socket", s.cfg.Milter.FeedSocket, "neural_training", s.cfg.Neural.Enabled)
+		"autolearn", s.cfg.Learner.Autolearn, "feed_socket", s.cfg.Milter.FeedSocket, "neural_training", s.cfg.Neural.Enabled,
+		"neural_profiles", neuralProfileNames(s.cfg))
 	var err error
 	daemonDone := false
 	select {
@@ -266,4 +267,13 @@ func (s *learnerService) run(ctx context.Context) error {
 	}
 	s.log.Info("learner stopped")
 	return err
+}
+
+// neuralProfileNames are the settings profiles with a network of their
+// own (use_settings), for the log.
+func neuralProfileNames(cfg config.Config) []string {
+	if !cfg.Neural.Enabled || !cfg.Neural.UseSettings {
+		return nil
+	}
+	return cfg.ProfileNames()
 }
