@@ -2,6 +2,7 @@ package mmapstore
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -186,6 +187,54 @@ func scanJournal(r io.Reader, size int64, fn func(seq uint64, payload []byte) er
 	return s, nil
 }
 
+// replayJournal scans the journal in r (size bytes) and calls apply, in
+// order, with the decoded contents of every record newer than applied, the
+// statfile's applied sequence. Older records are skipped without decoding:
+// the statfile holds them already. The first newer record must be
+// applied+1 (no acknowledged learn may be missing), and a record that does
+// not decode is corruption, not a torn tail: its CRC was valid. It is
+// OpenWriter's replay without the statfile, so it runs on any bytes.
+func replayJournal(r io.Reader, size int64, applied uint64, apply func(seq uint64, es []entry, nss []nsEntry) error) (journalScan, error) {
+	return scanJournal(r, size, func(seq uint64, p []byte) error {
+		if seq <= applied {
+			return nil
+		}
+		if seq != applied+1 {
+			return fmt.Errorf("%w: journal jumps to seq %d but the statfile holds seq %d", ErrJournalCorrupt, seq, applied)
+		}
+		es, nss, err := decodePayload(p)
+		if err != nil {
+			return fmt.Errorf("seq %d: %w", seq, err)
+		}
+		if err := apply(seq, es, nss); err != nil {
+			return err
+		}
+		applied = seq
+		return nil
+	})
+}
+
+// validateJournal is Check's verdict on the journal in r (size bytes) of a
+// statfile whose applied sequence is applied: a journal header, records
+// that decode (old ones too: a record that does not is corruption wherever
+// it is), consecutive sequence numbers, and no gap after applied. A torn
+// tail is not a problem. A journal it accepts, replayJournal accepts too (apply errors aside).
+func validateJournal(r io.Reader, size int64, applied uint64) error {
+	scan, err := scanJournal(r, size, func(seq uint64, p []byte) error {
+		if _, _, err := decodePayload(p); err != nil {
+			return fmt.Errorf("seq %d: %w", seq, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if scan.records > 0 && scan.firstSeq > applied+1 {
+		return fmt.Errorf("starts at seq %d but the statfile holds seq %d: records are missing", scan.firstSeq, applied)
+	}
+	return nil
+}
+
 // openJournal opens (creating if missing) the journal at path.
 func openJournal(path string, fsys *fileOps) (*journal, bool, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -250,19 +299,21 @@ func (j *journal) append(rec []byte, fsys *fileOps) (synced bool, err error) {
 	return true, nil
 }
 
-// readJournalFile scans the journal at path (missing = empty).
-func readJournalFile(path string, fn func(uint64, []byte) error) (journalScan, error) {
+// readJournalFile opens the journal at path for reading and passes it, with
+// its size, to read. A missing journal is an empty one (0 bytes), which
+// scanJournal reads as no records.
+func readJournalFile(path string, read func(r io.Reader, size int64) error) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return journalScan{}, nil
+		return read(bytes.NewReader(nil), 0)
 	}
 	if err != nil {
-		return journalScan{}, err
+		return err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return journalScan{}, err
+		return err
 	}
-	return scanJournal(f, fi.Size(), fn)
+	return read(f, fi.Size())
 }

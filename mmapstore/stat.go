@@ -2,6 +2,7 @@ package mmapstore
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 )
@@ -79,7 +80,11 @@ func Stat(path string) (Info, error) {
 		return 0
 	})
 	jpath := path + ".journal"
-	scan, err := readJournalFile(jpath, nil)
+	var scan journalScan
+	err = readJournalFile(jpath, func(r io.Reader, size int64) (err error) {
+		scan, err = scanJournal(r, size, nil)
+		return err
+	})
 	if err != nil {
 		return info, fmt.Errorf("mmapstore: stat %s: journal %s: %w", path, jpath, err)
 	}

@@ -138,39 +138,8 @@ func (w *Writer) open() error {
 func (w *Writer) replay() error {
 	jpath := w.j.path
 	replayed := 0
-	scan, err := scanJournal(io.NewSectionReader(w.j.f, 0, w.j.size), w.j.size, func(seq uint64, p []byte) error {
-		if seq <= w.applied {
-			return nil
-		}
-		if seq != w.applied+1 {
-			return fmt.Errorf("%w: journal jumps to seq %d but the statfile holds seq %d", ErrJournalCorrupt, seq, w.applied)
-		}
-		es, nss, err := decodePayload(p)
-		if err != nil {
-			return fmt.Errorf("seq %d: %w", seq, err)
-		}
-		keys := make(map[uint64]bool, len(es))
-		for _, e := range es {
-			keys[e.key] = true
-		}
-		keep := func(k uint64) bool { return keys[k] }
-		var newKeys, newNS uint64
-		for _, e := range es {
-			if _, found, _ := w.m.find(e.key); !found {
-				newKeys++
-			}
-		}
-		for _, n := range nss {
-			if _, found := w.m.nsFind(n.ns); n.ns != Shared && !found {
-				newNS++
-			}
-		}
-		if !w.fits(newKeys, newNS) {
-			if err := w.makeRoom(newKeys, newNS, false, keep); err != nil {
-				return err
-			}
-		}
-		if err := w.applyEntries(es, nss, keep); err != nil {
+	scan, err := replayJournal(io.NewSectionReader(w.j.f, 0, w.j.size), w.j.size, w.applied, func(seq uint64, es []entry, nss []nsEntry) error {
+		if err := w.replayRecord(es, nss); err != nil {
 			return err
 		}
 		w.applied = seq
@@ -199,6 +168,34 @@ func (w *Writer) replay() error {
 		return w.checkpoint()
 	}
 	return nil
+}
+
+// replayRecord sets the absolute values of one journal record, making room
+// first (as Apply does) if its new keys and namespaces would pass the load
+// limits. Its own keys are never expired.
+func (w *Writer) replayRecord(es []entry, nss []nsEntry) error {
+	keys := make(map[uint64]bool, len(es))
+	for _, e := range es {
+		keys[e.key] = true
+	}
+	keep := func(k uint64) bool { return keys[k] }
+	var newKeys, newNS uint64
+	for _, e := range es {
+		if _, found, _ := w.m.find(e.key); !found {
+			newKeys++
+		}
+	}
+	for _, n := range nss {
+		if _, found := w.m.nsFind(n.ns); n.ns != Shared && !found {
+			newNS++
+		}
+	}
+	if !w.fits(newKeys, newNS) {
+		if err := w.makeRoom(newKeys, newNS, false, keep); err != nil {
+			return err
+		}
+	}
+	return w.applyEntries(es, nss, keep)
 }
 
 // create writes a new empty statfile at w.path.
