@@ -46,14 +46,7 @@ func Check(path string) error {
 			ce.Problems = append(ce.Problems, fmt.Errorf(format, args...))
 		}
 	}
-	checkTable(m, add)
-	checkNamespaces(m, add)
-	if v := m.load(wClean); v > 1 {
-		add("header: clean flag is %d, want 0 or 1", v)
-	}
-	if v := m.load(wSuperseded); v > 1 {
-		add("header: superseded flag is %d, want 0 or 1", v)
-	}
+	checkMapping(m, add)
 	applied := m.load(wAppliedSeq)
 	jpath := path + ".journal"
 	err = readJournalFile(jpath, func(r io.Reader, size int64) error {
@@ -66,6 +59,21 @@ func Check(path string) error {
 		return ce
 	}
 	return nil
+}
+
+// checkMapping adds a problem for every broken invariant of the mapped
+// statfile m: its slots, its namespace directory and its header flags (the
+// static header was validated when m was mapped). It reads m only, so it
+// runs on an image in memory as well as on a mapped file.
+func checkMapping(m *mapping, add func(string, ...any)) {
+	checkTable(m, add)
+	checkNamespaces(m, add)
+	if v := m.load(wClean); v > 1 {
+		add("header: clean flag is %d, want 0 or 1", v)
+	}
+	if v := m.load(wSuperseded); v > 1 {
+		add("header: superseded flag is %d, want 0 or 1", v)
+	}
 }
 
 // checkTable checks invariants 2-4 and the used counter (6) of the table:
