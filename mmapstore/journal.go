@@ -130,7 +130,9 @@ type journalScan struct {
 // increase by one is an ErrJournalCorrupt error.
 func scanJournal(r io.Reader, size int64, fn func(seq uint64, payload []byte) error) (journalScan, error) {
 	var s journalScan
-	br := bufio.NewReaderSize(r, 1<<20)
+	// A buffer of up to 1 MiB, but no larger than the journal: most are a
+	// few records, and Stat and Check scan them on every call.
+	br := bufio.NewReaderSize(r, int(max(min(size, 1<<20), 0)))
 	var hdr [journalHeaderSize]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		if size == 0 {
