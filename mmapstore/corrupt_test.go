@@ -2,7 +2,9 @@ package mmapstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -216,5 +218,55 @@ func writeInputFile(t *testing.T, path string, b []byte) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpen_wrongCountersInACleanFile: the used counters lie outside the
+// checksum. A file marked clean whose counters say fewer tokens and
+// namespaces than it holds must not mislead the writer: it recounts, so
+// the namespace directory grows in time and no namespace's totals are
+// overwritten by a new one.
+func TestOpen_wrongCountersInACleanFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stats.db")
+	w, err := OpenWriter(path, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const first = 45 // of 64 records: near the directory's load limit
+	for i := range first {
+		mustApply(t, w, Op{NS: NamespaceOf(fmt.Sprint("old", i)), Name: fmt.Sprint("old", i), Class: Spam, Delta: 1, Hashes: []uint64{uint64(i + 1)}})
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(b[offUsed:], 0)
+	binary.LittleEndian.PutUint64(b[offNSUsed:], 0)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	w, err = OpenWriter(path, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		w.Close()
+		mustCheck(t, path)
+	}()
+	for i := range 40 {
+		mustApply(t, w, Op{NS: NamespaceOf(fmt.Sprint("new", i)), Name: fmt.Sprint("new", i), Class: Ham, Delta: 1, Hashes: []uint64{uint64(1000 + i)}})
+	}
+	for i := range first {
+		ns := NamespaceOf(fmt.Sprint("old", i))
+		if got := lookupOne(t, w, ns, uint64(i+1)); got.Spam != 1 {
+			t.Fatalf("namespace old%d: token counts %+v after new namespaces were added", i, got)
+		}
+		if tot, err := w.Lookup(ns, nil, nil); err != nil || tot.Spam != 1 {
+			t.Fatalf("namespace old%d: totals %+v, %v after new namespaces were added", i, tot, err)
+		}
 	}
 }

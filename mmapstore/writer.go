@@ -100,13 +100,18 @@ func (w *Writer) open() error {
 	if m.hdr.params != w.opts.Params {
 		return &ParamsError{Path: w.path, File: m.hdr.params, Want: w.opts.Params}
 	}
-	// The counters are outside the checksum: recount them after an unclean
-	// close, and whenever they are impossible.
-	if c := m.load(wClean); c != 1 || m.load(wUsed) > m.hdr.capacity || m.load(wNSUsed) > m.hdr.nsCapacity {
-		used, nsUsed := m.recount()
-		if !created { // a new file is not clean until its first close
-			w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "clean", c, "used", used, "namespaces", nsUsed)
-		}
+	// The counters are outside the checksum, and growth and expiry are
+	// decided on them: a counter below the truth would let the table or
+	// the namespace directory fill up, and an insert into a full
+	// directory would overwrite another namespace's totals. The writer
+	// opens once per daemon start, so it recounts always (one pass over
+	// the slots, tens of milliseconds for 10 M), and says so when the
+	// file was not closed cleanly or the stored counters were wrong.
+	c, storedUsed, storedNS := m.load(wClean), m.load(wUsed), m.load(wNSUsed)
+	used, nsUsed := m.recount()
+	if !created && (c != 1 || used != storedUsed || nsUsed != storedNS) { // a new file is not clean until its first close
+		w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "clean", c, "used", used, "namespaces", nsUsed,
+			"stored_used", storedUsed, "stored_namespaces", storedNS)
 	}
 	if created {
 		w.log.Info("mmapstore: created statfile", "capacity", m.hdr.capacity)
