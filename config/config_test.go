@@ -124,3 +124,18 @@ func TestMilterSection(t *testing.T) {
 		}
 	}
 }
+
+func TestNeuralProfileFile(t *testing.T) {
+	tests := []struct{ file, profile, want string }{
+		{"neural.nn", "", "neural.nn"},
+		{"neural.nn", "finance", "neural.finance.nn"},
+		{"/var/lib/sluice/net.v2.nn", "kids", "/var/lib/sluice/net.v2.kids.nn"},
+		{"weights", "kids", "weights.kids"},
+		{"dir.d/weights", "kids", "dir.d/weights.kids"},
+	}
+	for _, tt := range tests {
+		if got := (Neural{File: tt.file}).ProfileFile(tt.profile); got != tt.want {
+			t.Errorf("ProfileFile(%q, %q) = %q, want %q", tt.file, tt.profile, got, tt.want)
+		}
+	}
+}
