@@ -187,9 +187,13 @@
 // depend on the Unicode tables of golang.org/x/text and uax29 and on the
 // public suffix list compiled into golang.org/x/net: upgrading those
 // modules can change tokens; the golden tests (testdata/*.golden) catch
-// it, and Version must then be bumped. Only Options.MaxTime makes output
-// depend on the machine: a Result truncated for "max time" is not
-// reproducible.
+// it, and Version must then be bumped. A change that only adds tokens
+// (a new metatoken) keeps Version: every existing token keeps its hash, a
+// statfile stays valid and learns the new tokens from then on, and the
+// Digest (which covers Version) keeps the learn cache valid.
+//
+// Only Options.MaxTime makes output depend on the machine: a Result
+// truncated for "max time" is not reproducible.
 //
 // # Limits
 //

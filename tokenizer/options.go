@@ -6,10 +6,14 @@ import (
 )
 
 // Version is the version of the token output. It changes whenever the same
-// input bytes could produce different tokens (word rules, normalisation,
-// hashing, metatokens, defaults that shape output). It is stored in statfile
-// headers through [Params]; a statfile written with another Version must not
-// be used with this tokenizer.
+// input bytes could produce different tokens for what was already tokenized
+// (word rules, normalisation, hashing, metatoken values, defaults that
+// shape output). It is stored in statfile headers through [Params]; a
+// statfile written with another Version must not be used with this
+// tokenizer, and the learn-cache Digest covers it. A change that only adds
+// tokens (a new metatoken key) keeps Version: existing tokens keep their
+// hashes, so a statfile stays valid and learns the new ones from then on,
+// rather than every site having to relearn from scratch.
 const Version = 2
 
 // Seed is the fixed XXH64 seed of every token hash.
