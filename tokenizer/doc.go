@@ -148,6 +148,13 @@
 //	#rcpts:<n>                  To and Cc addresses (buckets as #parts)
 //	#to:none                    no To field
 //	#prec:<value>               Precedence (bulk, list, junk)
+//	#from:<address>             the From address, lower case, cut at 64
+//	                            bytes (none with controls or bad UTF-8)
+//	#from-user:<local part>     its local part, likewise
+//	#from-local:<shape>         the local part's shape: runs of letters
+//	                            "a", digits "9", punctuation as itself,
+//	                            other bytes "?" ("john.smith" a.a,
+//	                            "jsmith72" a9), at most 24 bytes, "+" cut
 //	#ct:<type/subtype>          each entity's content type
 //	#nest:<parent>><child>      each parent/child type pair
 //	#tree:<structure>           the whole MIME tree, e.g.

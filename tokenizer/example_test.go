@@ -43,5 +43,5 @@ func ExampleTokenizer_Tokenize() {
 	// body 1 at our
 	// body 0 shop
 	// body 1 our shop
-	// 21 metatokens, e.g. #tree:html
+	// 24 metatokens, e.g. #tree:html
 }

@@ -42,6 +42,8 @@ var perDeliveryPrefix = []string{"x-spam", "x-rspamd", "x-sluice", "arc-", "x-ms
 //   - #rcpts:BUCKET, the number of To and Cc addresses, and #to:none when
 //     there is no To field.
 //   - #prec:VALUE, the Precedence field's value (bulk, list, junk).
+//
+// Then senderFacts adds tokens from the values of sender-written fields.
 func (t *Tokenizer) headerFacts(h *header) {
 	var seen [maxHeaderNames][]byte // names emitted, views into t.hnames
 	names := 0
@@ -88,6 +90,7 @@ func (t *Tokenizer) headerFacts(h *header) {
 	if p := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); p != "" {
 		t.meta("prec", safeValue(p))
 	}
+	t.senderFacts(h)
 }
 
 // appendLowerName appends a header name in lower case; ok is false for a

@@ -1,0 +1,160 @@
+package tokenizer
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Bounds of the sender value metatokens.
+const (
+	maxAddrBytes  = 254
+	maxAddrValue  = 64 // bytes of #from and #from-user values
+	maxShapeBytes = 24 // bytes of a #from-local value
+)
+
+// senderFacts emits metatokens from the values of fields the sender
+// writes, which headerFacts only uses as presence facts:
+//
+//   - #from:ADDR, #from-user:LOCAL and #from-local:SHAPE, the From
+//     address, its local part and the shape of the local part.
+//
+// Each was measured on the public corpus (4-fold cross-validation; see the
+// commit that added it).
+func (t *Tokenizer) senderFacts(h *header) {
+	var one [1]string
+	if a := appendAddrs(one[:0], h.Get("From"), 1); len(a) == 1 {
+		local, _, _ := strings.Cut(a[0], "@")
+		if v, ok := addrValue(a[0]); ok {
+			t.meta("from", v)
+		}
+		if v, ok := addrValue(local); ok && v != "" {
+			t.meta("from-user", v)
+		}
+		t.meta("from-local", shape(local, false))
+	}
+}
+
+// appendAddrs appends to dst the lower-cased addr-specs of an
+// address-list value, up to max in all: "Name <a@b>", "a@b (Name)", bare
+// "a@b", groups "name: a@b, c@d;". Commas inside quotes, comments and
+// angle brackets do not split. Items without exactly one "@", or with
+// blanks, quotes or brackets left in them, are skipped.
+func appendAddrs(dst []string, v string, max int) []string {
+	quoted := false
+	paren, angle := 0, 0
+	start := 0
+	for i := 0; i <= len(v) && len(dst) < max; i++ {
+		if i == len(v) {
+			dst = appendAddr(dst, v[start:])
+			break
+		}
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			paren++
+		case c == ')':
+			if paren > 0 {
+				paren--
+			}
+		case c == '<':
+			angle++
+		case c == '>':
+			if angle > 0 {
+				angle--
+			}
+		case c == ',' && paren == 0 && angle == 0:
+			dst = appendAddr(dst, v[start:i])
+			start = i + 1
+		}
+	}
+	return dst
+}
+
+// appendAddr appends the addr-spec of one item of an address list.
+func appendAddr(dst []string, s string) []string {
+	if i := strings.LastIndexByte(s, '<'); i >= 0 {
+		s = s[i+1:]
+		if j := strings.IndexByte(s, '>'); j >= 0 {
+			s = s[:j]
+		}
+	} else if i := strings.IndexByte(s, '('); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 { // group name, source route
+		s = s[i+1:]
+	}
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ";"))
+	if len(s) < 3 || len(s) > maxAddrBytes || strings.Count(s, "@") != 1 || strings.ContainsAny(s, " \t\"'<>(),;\\") {
+		return dst
+	}
+	return append(dst, asciiLower(s))
+}
+
+// addrValue makes an address or local part a metatoken value: at most
+// maxAddrValue bytes (cut at a character boundary); ok is false when it
+// holds control characters or invalid UTF-8 (UTF-8 addresses, RFC 6532,
+// are kept).
+func addrValue(s string) (string, bool) {
+	if !utf8.ValidString(s) {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			return "", false
+		}
+	}
+	if len(s) > maxAddrValue {
+		n := maxAddrValue
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	return s, true
+}
+
+// shape describes an identifier by its runs of character classes, each
+// run written once: letters "a" (with cased, upper case "A"), digits "9",
+// ASCII punctuation as itself, other bytes (blanks, controls, 8-bit) "?".
+// The result has at most maxShapeBytes bytes and ends with "+" when cut:
+// "john.smith" is "a.a", "jsmith72" "a9", "3D5F.1A2B" in cased mode
+// "9A9A.9A9A".
+func shape(s string, cased bool) string {
+	var b [maxShapeBytes + 1]byte
+	n := 0
+	var last byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		k := c
+		switch {
+		case c >= 'a' && c <= 'z':
+			k = 'a'
+		case c >= 'A' && c <= 'Z':
+			k = 'A'
+			if !cased {
+				k = 'a'
+			}
+		case c >= '0' && c <= '9':
+			k = '9'
+		case c > ' ' && c < 0x7f: // punctuation: kept
+		default:
+			k = '?'
+		}
+		if k == last {
+			continue
+		}
+		if n == maxShapeBytes {
+			b[n] = '+'
+			n++
+			break
+		}
+		b[n] = k
+		n++
+		last = k
+	}
+	return string(b[:n])
+}
