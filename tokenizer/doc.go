@@ -155,6 +155,11 @@
 //	                            "a", digits "9", punctuation as itself,
 //	                            other bytes "?" ("john.smith" a.a,
 //	                            "jsmith72" a9), at most 24 bytes, "+" cut
+//	#mailer-w:<word>            each word of X-Mailer, else User-Agent:
+//	                            lower case, versions kept, at most 8
+//	                            words of at most 32 bytes
+//	#msgid-shape:<shape>        shape of the Message-ID's left side, as
+//	                            #from-local but upper case "A" apart
 //	#ct:<type/subtype>          each entity's content type
 //	#nest:<parent>><child>      each parent/child type pair
 //	#tree:<structure>           the whole MIME tree, e.g.
