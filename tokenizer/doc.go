@@ -128,7 +128,15 @@
 // Metatokens are Kind Meta, Dist 0, hashed in the meta namespace from
 // "key:value" (shown as "#key:value"). They are few and general; nothing is
 // learned from relay-specific headers (Received contents, X-Spam-*,
-// Delivered-To...), which would overfit a corpus to its collectors.
+// Delivered-To...), which would overfit a corpus to its collectors. Of
+// the fields the sender writes, the values that gave tokens are those
+// measured to help (4-fold cross-validation on the public corpus): the
+// From address, the mailer, the Message-ID's shape, the Date's zone and
+// how many domains the mail was addressed to. Reply-To and Sender domains,
+// List-Id, the List-Unsubscribe kind, the recipients' domains (on a real
+// site mostly the site's own: a fact of the receiving site, like
+// Delivered-To), encoded-word charsets and boundary shapes did not, and
+// give no token.
 //
 //	#msgid:ok|bad|missing       Message-ID shape <local@domain.tld>
 //	#date:ok|bad|missing        Date shape (day month year hh:mm)
@@ -155,11 +163,15 @@
 //	                            "a", digits "9", punctuation as itself,
 //	                            other bytes "?" ("john.smith" a.a,
 //	                            "jsmith72" a9), at most 24 bytes, "+" cut
+//	#rcpt-doms:<n>              distinct registered domains of the To and
+//	                            Cc addresses (first 64; buckets as #parts)
 //	#mailer-w:<word>            each word of X-Mailer, else User-Agent:
 //	                            lower case, versions kept, at most 8
 //	                            words of at most 32 bytes
 //	#msgid-shape:<shape>        shape of the Message-ID's left side, as
 //	                            #from-local but upper case "A" apart
+//	#date-tz:<zone>|none|bad    the Date's zone: +hhmm/-hhmm as written,
+//	                            letters (GMT, PDT) in upper case
 //	#ct:<type/subtype>          each entity's content type
 //	#nest:<parent>><child>      each parent/child type pair
 //	#tree:<structure>           the whole MIME tree, e.g.

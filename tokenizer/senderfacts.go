@@ -7,6 +7,7 @@ import (
 
 // Bounds of the sender value metatokens.
 const (
+	maxAddrs       = 64 // addresses read from one address-list field
 	maxAddrBytes   = 254
 	maxAddrValue   = 64 // bytes of #from and #from-user values
 	maxShapeBytes  = 24 // bytes of a #from-local or #msgid-shape value
@@ -19,12 +20,17 @@ const (
 //
 //   - #from:ADDR, #from-user:LOCAL and #from-local:SHAPE, the From
 //     address, its local part and the shape of the local part;
+//   - #rcpt-doms:N, the number of distinct registered domains among the To
+//     and Cc addresses;
 //   - #mailer-w:WORD, each word of X-Mailer (else User-Agent), versions
 //     included;
-//   - #msgid-shape:SHAPE, the shape of the Message-ID's left side.
+//   - #msgid-shape:SHAPE, the shape of the Message-ID's left side;
+//   - #date-tz:ZONE, the time zone of the Date field.
 //
 // Each was measured on the public corpus (4-fold cross-validation; see the
-// commit that added it).
+// commit that added it); values of the same fields that did not help
+// (Reply-To and Sender domains, List-Id, List-Unsubscribe kind, recipient
+// domains, encoded-word charsets, boundary shape...) give no token.
 func (t *Tokenizer) senderFacts(h *header) {
 	var one [1]string
 	if a := appendAddrs(one[:0], h.Get("From"), 1); len(a) == 1 {
@@ -37,6 +43,9 @@ func (t *Tokenizer) senderFacts(h *header) {
 		}
 		t.meta("from-local", shape(local, false))
 	}
+	if n := rcptDomains(h); n > 0 {
+		t.meta("rcpt-doms", countBucket(n))
+	}
 	mailer := h.Get("X-Mailer")
 	if mailer == "" {
 		mailer = h.Get("User-Agent")
@@ -45,6 +54,9 @@ func (t *Tokenizer) senderFacts(h *header) {
 	id := strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
 	if left, _, ok := strings.Cut(id, "@"); ok && left != "" {
 		t.meta("msgid-shape", shape(left, true))
+	}
+	if z := dateZone(h.Get("Date")); z != "" {
+		t.meta("date-tz", z)
 	}
 }
 
@@ -173,6 +185,34 @@ func shape(s string, cased bool) string {
 	return string(b[:n])
 }
 
+// rcptDomains counts the distinct registered domains of the first
+// maxAddrs To and Cc addresses.
+func rcptDomains(h *header) int {
+	var buf [maxAddrs]string
+	addrs := appendAddrs(buf[:0], h.Get("To"), maxAddrs)
+	addrs = appendAddrs(addrs, h.Get("Cc"), maxAddrs-len(addrs))
+	var doms [maxAddrs]string
+	n := 0
+	for _, a := range addrs {
+		_, d, _ := strings.Cut(a, "@")
+		if d = registered(d); d == "" {
+			continue
+		}
+		seen := false
+		for _, e := range doms[:n] {
+			if e == d {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			doms[n] = d
+			n++
+		}
+	}
+	return n
+}
+
 // mailerWords emits #mailer-w for each word of a mailer field: lower case,
 // split at bytes other than letters, digits, '.', '-' and '_', words of
 // more than maxMailerWord bytes skipped, at most maxMailerWords words.
@@ -197,3 +237,43 @@ func (t *Tokenizer) mailerWords(v string) {
 }
 
 func mailerByte(c byte) bool { return isAlnum(c) || c == '.' || c == '-' || c == '_' }
+
+// dateZone returns the zone of a Date value: the word after the time,
+// "+hhmm"/"-hhmm" as written, an alphabetic zone (GMT, EST, UT...) in
+// upper case, "none" when the time is the last word, "bad" for anything
+// else; "" when no time (hh:mm) is found in the first six words.
+func dateZone(v string) string {
+	afterTime := false
+	n := 0
+	for w := range strings.FieldsSeq(v) {
+		if afterTime {
+			return zoneValue(w)
+		}
+		if n++; n > 6 {
+			return ""
+		}
+		afterTime = strings.IndexByte(w, ':') > 0
+	}
+	if afterTime {
+		return "none"
+	}
+	return ""
+}
+
+func zoneValue(w string) string {
+	if len(w) == 5 && (w[0] == '+' || w[0] == '-') {
+		if _, ok := digits(w[1:], 4, 4); ok {
+			return w
+		}
+		return "bad"
+	}
+	if len(w) < 1 || len(w) > 5 {
+		return "bad"
+	}
+	for i := 0; i < len(w); i++ {
+		if c := w[i] | 0x20; c < 'a' || c > 'z' {
+			return "bad"
+		}
+	}
+	return strings.ToUpper(w)
+}

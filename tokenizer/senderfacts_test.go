@@ -8,21 +8,24 @@ import (
 
 func TestSenderFacts(t *testing.T) {
 	msg := "From: \"Smith, Ann\" <Ann.Smith72@Mail.Example.co.uk>\n" +
+		"To: a@x.example, \"b, c\" <b@y.example>, undisclosed-recipients:;\n" +
+		"Cc: team: c@mail.x.example, d@z.example;\n" +
 		"X-Mailer: Microsoft Outlook Express 6.00.2600.0000\n" +
 		"Message-ID: <000701c248f5$1cd98500$508827d9@b5w3e9>\n" +
+		"Date: Thu, 22 Aug 2002 16:11:27 -0700 (PDT)\n" +
 		"Subject: hello\n\nbody text\n"
 	got := texts(tokenize(t, Options{Explain: true}, msg))
 	for _, want := range []string{"#from:ann.smith72@mail.example.co.uk", "#from-user:ann.smith72", "#from-local:a.a9",
-		"#mailer-w:microsoft", "#mailer-w:outlook", "#mailer-w:express", "#mailer-w:6.00.2600.0000",
-		"#msgid-shape:9a9a9$9a9$9a9"} {
+		"#rcpt-doms:3", "#mailer-w:microsoft", "#mailer-w:outlook", "#mailer-w:express", "#mailer-w:6.00.2600.0000",
+		"#msgid-shape:9a9a9$9a9$9a9", "#date-tz:-0700"} {
 		if _, ok := got[want]; !ok {
 			t.Errorf("missing %s", want)
 		}
 	}
-	// No address, no mailer, no Message-ID: no value tokens.
+	// No address, no mailer, no Message-ID, no Date: no value tokens.
 	got = texts(tokenize(t, Options{Explain: true}, "From: nobody\nSubject: x\n\nbody\n"))
 	for k := range got {
-		for _, p := range []string{"#from:", "#from-user:", "#from-local:", "#mailer-w:", "#msgid-shape:"} {
+		for _, p := range []string{"#from:", "#from-user:", "#from-local:", "#rcpt-doms:", "#mailer-w:", "#msgid-shape:", "#date-tz:"} {
 			if strings.HasPrefix(k, p) {
 				t.Errorf("unexpected %s", k)
 			}
@@ -51,8 +54,8 @@ func TestAppendAddrs(t *testing.T) {
 		}
 	}
 	many := strings.Repeat("a@b.example, ", 1000)
-	if got := appendAddrs(nil, many, 64); len(got) != 64 {
-		t.Errorf("%d addresses, want 64", len(got))
+	if got := appendAddrs(nil, many, maxAddrs); len(got) != maxAddrs {
+		t.Errorf("%d addresses, want %d", len(got), maxAddrs)
 	}
 }
 
@@ -77,18 +80,20 @@ func TestShape(t *testing.T) {
 	}
 }
 
-func TestSenderFactsHostile(t *testing.T) {
-	long := strings.Repeat("\"(<", 20000)
-	for _, from := range []string{long + "x@y.example", strings.Repeat("a@b.example,", 5000), strings.Repeat("é", 100) + "@x.example"} {
-		res := tokenize(t, Options{Explain: true}, "From: "+from+"\nX-Mailer: "+strings.Repeat("-", 60000)+
-			"\nMessage-ID: <"+strings.Repeat("\xff", 1000)+"@x>\n\nbody\n")
-		for _, s := range res.Text {
-			if strings.HasPrefix(s, "#") && len(s) > 100 {
-				t.Errorf("long metatoken %q", s[:100])
-			}
-		}
-		if _, ok := texts(res)["#msgid-shape:?"]; !ok {
-			t.Errorf("want #msgid-shape:?, got %q", res.Text)
+func TestDateZone(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Thu, 22 Aug 2002 16:11:27 -0000", "-0000"},
+		{"22 Aug 2002 16:11 +0530 (IST)", "+0530"},
+		{"Thu, 22 Aug 2002 16:11:27 pdt", "PDT"},
+		{"Thu, 22 Aug 2002 16:11:27", "none"},
+		{"Thu, 22 Aug 2002 16:11:27 +05:30", "bad"},
+		{"Thu, 22 Aug 2002 16:11:27 Europe/Paris", "bad"},
+		{"yesterday", ""},
+		{"a b c d e f 16:11 +0000", ""},
+	}
+	for _, tt := range tests {
+		if got := dateZone(tt.in); got != tt.want {
+			t.Errorf("dateZone(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -104,5 +109,25 @@ func TestMailerWords(t *testing.T) {
 	want := []string{"mutt", "1.4i", "linux", "a", "b", "c", "d", "e"}
 	if !slices.Equal(got, want) {
 		t.Errorf("mailer words %q, want %q", got, want)
+	}
+}
+
+func TestSenderFactsHostile(t *testing.T) {
+	long := strings.Repeat("\"(<", 20000)
+	msg := "From: " + long + "x@y.example\nTo: " + strings.Repeat("a@b.example,", 5000) +
+		"\nX-Mailer: " + strings.Repeat("-", 60000) + "\nMessage-ID: <" + strings.Repeat("\xff", 1000) + "@x>\n" +
+		"Date: " + strings.Repeat(" ", 1000) + "\n\nbody\n"
+	res := tokenize(t, Options{Explain: true}, msg)
+	for _, s := range res.Text {
+		if strings.HasPrefix(s, "#") && len(s) > 100 {
+			t.Errorf("long metatoken %q", s[:100])
+		}
+	}
+	got := texts(res)
+	if _, ok := got["#rcpt-doms:1"]; !ok {
+		t.Errorf("want #rcpt-doms:1, got %q", res.Text)
+	}
+	if _, ok := got["#msgid-shape:?"]; !ok {
+		t.Errorf("want #msgid-shape:?, got %q", res.Text)
 	}
 }
