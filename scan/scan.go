@@ -108,18 +108,20 @@ type TokenWeight struct {
 
 // Verdict is the outcome of scanning one message.
 type Verdict struct {
-	Score     float64       `json:"score"`
-	Required  float64       `json:"required"` // the add-header threshold
-	Action    Action        `json:"action"`
-	Symbols   []Symbol      `json:"symbols"`
-	Prob      float64       `json:"bayes_prob"`     // 0.5 when Bayes was silent
-	Evidence  float64       `json:"bayes_evidence"` // total log-odds; orders verdicts where Prob saturates
-	Silent    string        `json:"bayes_silent,omitempty"`
-	Namespace string        `json:"namespace"`
-	Profile   string        `json:"profile,omitempty"` // the settings profile the message was judged by
-	Top       []TokenWeight `json:"top_tokens,omitempty"`
-	Truncated string        `json:"truncated,omitempty"`
-	Digest    [32]byte      `json:"-"`
+	Score    float64 `json:"score"`
+	Required float64 `json:"required"` // the add-header threshold
+	// Thresholds decided Action: the profile's, else Options.Actions.
+	Thresholds Thresholds    `json:"-"`
+	Action     Action        `json:"action"`
+	Symbols    []Symbol      `json:"symbols"`
+	Prob       float64       `json:"bayes_prob"`     // 0.5 when Bayes was silent
+	Evidence   float64       `json:"bayes_evidence"` // total log-odds; orders verdicts where Prob saturates
+	Silent     string        `json:"bayes_silent,omitempty"`
+	Namespace  string        `json:"namespace"`
+	Profile    string        `json:"profile,omitempty"` // the settings profile the message was judged by
+	Top        []TokenWeight `json:"top_tokens,omitempty"`
+	Truncated  string        `json:"truncated,omitempty"`
+	Digest     [32]byte      `json:"-"`
 	// Tokens are the message's token hashes, for a learn that follows;
 	// only with Request.KeepTokens.
 	Tokens []uint64 `json:"-"`
@@ -205,7 +207,7 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	}
 	if net != nil {
 		s.runNeural(w, net, v, req.Explain)
-		v.Action = s.thresholds(v.Profile).Decide(v.Score)
+		v.Action = v.Thresholds.Decide(v.Score)
 	}
 	return v, nil
 }
@@ -218,7 +220,7 @@ func (s *Scanner) runRules(w *worker, res *tokenizer.Result, v *Verdict) {
 		v.Symbols = append(v.Symbols, Symbol{Name: h.Name, Score: h.Score, Detail: h.Detail})
 		v.Score += h.Score
 	}
-	v.Action = s.thresholds(v.Profile).Decide(v.Score)
+	v.Action = v.Thresholds.Decide(v.Score)
 }
 
 // ScanTokens classifies an already tokenized message.
@@ -236,11 +238,13 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 	for i, t := range res.Tokens {
 		w.hashes[i] = t.Hash
 	}
+	th := s.thresholds(req.Profile)
 	v := &Verdict{
-		Required: s.thresholds(req.Profile).AddHeader,
-		Profile:  req.Profile,
-		Digest:   res.Digest,
-		Features: res.Features,
+		Required:   th.AddHeader,
+		Thresholds: th,
+		Profile:    req.Profile,
+		Digest:     res.Digest,
+		Features:   res.Features,
 	}
 	if req.KeepTokens {
 		v.Tokens = slices.Clone(w.hashes)
@@ -281,7 +285,7 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 	for _, sym := range v.Symbols {
 		v.Score += sym.Score
 	}
-	v.Action = s.thresholds(v.Profile).Decide(v.Score)
+	v.Action = v.Thresholds.Decide(v.Score)
 	return v, nil
 }
 

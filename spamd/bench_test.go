@@ -68,7 +68,7 @@ func BenchmarkProtocols(b *testing.B) {
 	defer r.Close()
 	th := scan.Thresholds{AddHeader: 6, Reject: 15}
 	sc := scan.New(r, scan.Options{Tokenizer: topts, Bayes: bayes.DefaultConfig(), Actions: th})
-	_, addr := startServer(b, Options{Scanner: sc, Thresholds: th})
+	_, addr := startServer(b, Options{Scanner: sc})
 
 	for _, proto := range []struct {
 		name string

@@ -49,7 +49,7 @@ func FuzzHandle(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	srv := New(Options{Scanner: fakeScanner{}, Learner: &fakeLearner{}, Thresholds: testThresholds,
+	srv := New(Options{Scanner: fakeScanner{}, Learner: &fakeLearner{},
 		Limits: Limits{MaxSize: 1024, MaxHeaders: 32, MaxLineLength: 256}})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if bytes.Contains(in, []byte("panic!")) || bytes.Contains(in, []byte("slow!")) {

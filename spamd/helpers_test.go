@@ -30,7 +30,7 @@ func (fakeScanner) Scan(ctx context.Context, r io.Reader, req scan.Request) (*sc
 		return nil, err
 	}
 	th := testThresholds
-	v := &scan.Verdict{Required: th.AddHeader, Namespace: req.User}
+	v := &scan.Verdict{Required: th.AddHeader, Thresholds: th, Namespace: req.User}
 	switch {
 	case bytes.Contains(b, []byte("nomail")):
 		return nil, tokenizer.ErrNotMessage
@@ -93,9 +93,6 @@ func startServer(t testing.TB, opts Options) (*Server, string) {
 	t.Helper()
 	if opts.Scanner == nil {
 		opts.Scanner = fakeScanner{}
-	}
-	if opts.Thresholds == (scan.Thresholds{}) {
-		opts.Thresholds = testThresholds
 	}
 	ln, err := socket.Listen("inet:127.0.0.1:0", socket.Options{Mode: 0})
 	if err != nil {

@@ -131,7 +131,7 @@ type jsonSymbol struct {
 }
 
 func (s *Server) checkReply(v *scan.Verdict) checkReply {
-	t := s.thresholds(v.Profile)
+	t := v.Thresholds
 	r := checkReply{
 		Score:         round2(v.Score),
 		RequiredScore: s.rejectScore(v),

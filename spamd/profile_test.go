@@ -22,7 +22,7 @@ func (p profileScanner) Scan(ctx context.Context, r io.Reader, req scan.Request)
 	}
 	v.Profile = req.Profile
 	if th, ok := p.thresholds[req.Profile]; ok {
-		v.Required, v.Action = th.AddHeader, th.Decide(v.Score)
+		v.Required, v.Thresholds, v.Action = th.AddHeader, th, th.Decide(v.Score)
 	}
 	return v, nil
 }
@@ -64,9 +64,8 @@ func TestRspamdRequestProfile(t *testing.T) {
 func TestProfileReplies(t *testing.T) {
 	strict := scan.Thresholds{AddHeader: 5, Reject: 7}
 	_, addr := startServer(t, Options{
-		Scanner:           profileScanner{map[string]scan.Thresholds{"finance": strict}},
-		Profiles:          profile.New(testProfiles),
-		ProfileThresholds: map[string]scan.Thresholds{"finance": strict},
+		Scanner:  profileScanner{map[string]scan.Thresholds{"finance": strict}},
+		Profiles: profile.New(testProfiles),
 	})
 	const msg = "Subject: viagra\r\n\r\nviagra\r\n"
 	tests := []struct{ name, req, want string }{

@@ -28,17 +28,11 @@ type Scanner interface {
 type Options struct {
 	Scanner Scanner // required
 	Learner Learner // nil: TELL and /learn* are refused
-	// Thresholds are the scanner's action thresholds; the rspamd protocols
-	// report the reject threshold as the required score.
-	Thresholds scan.Thresholds
 	// Profiles choose a message's settings profile: rspamd's Settings-ID
 	// header names one, else the recipients (spamd's User, rspamd's
 	// Deliver-To and Rcpt) are matched; nil: no profiles.
 	Profiles ProfileMatcher
-	// ProfileThresholds are the thresholds of the profiles that have
-	// their own (the rest have Thresholds).
-	ProfileThresholds map[string]scan.Thresholds
-	Limits            Limits // defaults: 10 MiB, 1024 header lines, 8 KiB lines
+	Limits   Limits // defaults: 10 MiB, 1024 header lines, 8 KiB lines
 	// Timeout bounds one request: reading it, scanning or learning, and
 	// writing the reply (default 60s; Exim waits 2 minutes).
 	Timeout time.Duration
@@ -383,14 +377,6 @@ func (s *Server) profileOf(recipients ...string) string {
 	return s.opts.Profiles.Match(recipients...)
 }
 
-// thresholds are the action thresholds of a settings profile.
-func (s *Server) thresholds(profile string) scan.Thresholds {
-	if t, ok := s.opts.ProfileThresholds[profile]; ok && profile != "" {
-		return t
-	}
-	return s.opts.Thresholds
-}
-
 // verdict scans a message (req names its user and profile) and maps
 // failures to reply codes.
 func (s *Server) verdict(ctx context.Context, msg []byte, req scan.Request) (*scan.Verdict, *ProtocolError) {
@@ -409,9 +395,10 @@ func (s *Server) verdict(ctx context.Context, msg []byte, req scan.Request) (*sc
 }
 
 // rejectScore is the required score of the rspamd protocols: the reject
-// threshold, or the add-header one when rejecting is off.
+// threshold of the verdict (its profile's), or the add-header one when
+// rejecting is off.
 func (s *Server) rejectScore(v *scan.Verdict) float64 {
-	if r := s.thresholds(v.Profile).Reject; r > 0 {
+	if r := v.Thresholds.Reject; r > 0 {
 		return r
 	}
 	return v.Required

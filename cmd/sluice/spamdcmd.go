@@ -83,16 +83,13 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 // spamdOptions builds the listener's options from the configuration; the
 // caller sets the Learner.
 func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spamd.Options {
-	so := scanOptions(cfg)
 	var profiles spamd.ProfileMatcher
 	if len(cfg.Profiles) > 0 {
 		profiles = profile.New(cfg.Profiles)
 	}
 	return spamd.Options{
-		Scanner:           sc,
-		Thresholds:        so.Actions,
-		Profiles:          profiles,
-		ProfileThresholds: so.Profiles,
+		Scanner:  sc,
+		Profiles: profiles,
 		Limits: spamd.Limits{
 			MaxSize:       int64(cfg.Spamd.MaxSize),
 			MaxHeaders:    cfg.Spamd.MaxHeaders,
