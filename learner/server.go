@@ -23,7 +23,7 @@ type ServerOptions struct {
 	IdleTimeout    time.Duration // wait for the next request on a connection (1 min)
 	RequestTimeout time.Duration // read one request, learn it, reply (1 min)
 	// MaxConns bounds the connections served at once; more are refused
-	// at once (0: no bound).
+	// at once (256).
 	MaxConns int
 }
 
@@ -47,6 +47,9 @@ func NewServer(d *Daemon, opts ServerOptions) *Server {
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = time.Minute
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 256
 	}
 	s := &Server{d: d, opts: opts, log: opts.Logger}
 	s.srv = lifecycle.New(s.serveConn, lifecycle.Options{Name: "learner", Logger: opts.Logger, MaxConns: opts.MaxConns})

@@ -83,6 +83,7 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 		MaxSize:         int64(m.MaxSize),
 		IdleTimeout:     m.IdleTimeout.D(),
 		ReadTimeout:     m.ReadTimeout.D(),
+		MaxConns:        m.MaxConnections,
 		DefaultAction:   def,
 		RejectReply:     m.RejectMessage,
 		GreylistReply:   m.GreylistMessage,

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -118,16 +119,10 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	go func() { served <- msrv.Serve(mln) }()
 	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", svc.statfile)
 
-	select {
-	case <-ctx.Done():
-		err = nil
-	case err = <-served:
-		served <- err
-		err = fmt.Errorf("milter: %w", err)
-	case err = <-learnerDone:
-		learnerDone <- err
-		err = fmt.Errorf("learner: %w", err)
-	}
+	// A service that ends on its own ends serve, non-zero: systemd
+	// restarts the whole (spamd once died alone and nobody noticed).
+	err = lifecycle.Watch(ctx, logger, lifecycle.Watched{Name: "milter", Done: served},
+		lifecycle.Watched{Name: "learner", Done: learnerDone}, lifecycle.Watched{Name: "spamd", Done: spamdServed})
 	logger.Info("sluice serve shutting down")
 	var wg sync.WaitGroup
 	wg.Go(func() {

@@ -95,9 +95,11 @@ func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spam
 			MaxHeaders:    cfg.Spamd.MaxHeaders,
 			MaxLineLength: int(cfg.Spamd.MaxLineLength),
 		},
-		Timeout:  cfg.Spamd.Timeout.D(),
-		MaxConns: cfg.Spamd.MaxConnections,
-		Logger:   logger,
+		HeaderTimeout:     cfg.Spamd.HeaderTimeout.D(),
+		Timeout:           cfg.Spamd.Timeout.D(),
+		MaxConns:          cfg.Spamd.MaxConnections,
+		MaxConnsPerClient: cfg.Spamd.MaxPerClient,
+		Logger:            logger,
 	}
 }
 
