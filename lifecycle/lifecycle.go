@@ -303,15 +303,7 @@ func (s *Server) serve(c *Conn) {
 // ones finish until ctx ends; then it closes the rest, cancels the
 // handlers' context, and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.drain()
-	}
-	s.mu.Unlock()
+	s.stop((*Conn).drain)
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -335,17 +327,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops at once: listeners and connections are closed and the
 // handlers' context is cancelled. It does not wait for the handlers.
 func (s *Server) Close() error {
+	s.stop(func(c *Conn) { c.Close() })
+	s.cancel()
+	return nil
+}
+
+// stop marks the server closing, closes its listeners and applies end to
+// every connection.
+func (s *Server) stop(end func(*Conn)) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.closing = true
 	for ln := range s.listeners {
 		ln.Close()
 	}
 	for c := range s.conns {
-		c.Close()
+		end(c)
 	}
-	s.mu.Unlock()
-	s.cancel()
-	return nil
 }
 
 // Counters returns the totals so far.
