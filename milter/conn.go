@@ -56,9 +56,12 @@ type conn struct {
 	trusted bool
 }
 
-// readBuffer is the per-connection read buffer: a Postfix header or macro
-// packet is tens of bytes, a body chunk 64 KiB.
-const readBuffer = 16 << 10
+// readBuffer is the per-connection read buffer. A Postfix macro or header
+// packet is tens to hundreds of bytes; a body chunk (64 KiB) is larger than
+// the buffer and so is read straight into go-milter's packet, as before.
+// Postfix opens a connection per SMTP session: the buffer is allocated
+// that often, so it stays small.
+const readBuffer = 4 << 10
 
 // maxPacket is go-milter's bound on a packet's length (its maxPacketSize):
 // a header packet longer than that is left for go-milter to refuse.

@@ -30,6 +30,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg, std.err)
+	scanningGC()
 	// go-milter logs through the standard logger; send that to slog too.
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())

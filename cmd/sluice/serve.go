@@ -51,6 +51,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg, std.err)
+	scanningGC()
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
 

@@ -38,6 +38,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg, std.err)
+	scanningGC()
 	path, err := statfilePath(cfg)
 	if err != nil {
 		return err
