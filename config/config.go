@@ -102,6 +102,7 @@ type Milter struct {
 	IdleTimeout     Duration `toml:"idle_timeout" comment:"Longest wait for the MTA's next command; keep it above Postfix's smtpd_timeout (300s)."`
 	ReadTimeout     Duration `toml:"read_timeout" comment:"Longest time to read the rest of a command once it started, or to write a reply."`
 	ShutdownTimeout Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long messages in flight may take before their connections are closed."`
+	MaxConnections  int      `toml:"max_connections" comment:"MTA connections served at once; one more is closed at once (the MTA applies its milter_default_action)."`
 	DefaultAction   string   `toml:"default_action" comment:"Verdict when scanning fails (fail-open by default): accept, tempfail or reject."`
 	RejectMessage   string   `toml:"reject_message" comment:"SMTP reply for rejected spam: a 5xx code, an optional 5.x.x status, a text."`
 	GreylistMessage string   `toml:"greylist_message" comment:"SMTP reply for the greylist action: a 4xx code, an optional 4.x.x status, a text."`
@@ -153,6 +154,7 @@ func Default() Config {
 			IdleTimeout:     Duration(10 * time.Minute),
 			ReadTimeout:     Duration(time.Minute),
 			ShutdownTimeout: Duration(30 * time.Second),
+			MaxConnections:  768,
 			DefaultAction:   "accept",
 			RejectMessage:   "550 5.7.1 Message rejected as spam",
 			GreylistMessage: "451 4.7.1 Try again later",

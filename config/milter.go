@@ -31,6 +31,9 @@ func (m Milter) validate() []error {
 			add(d.key, fmt.Errorf("must be positive"))
 		}
 	}
+	if m.MaxConnections <= 0 {
+		add("max_connections", fmt.Errorf("must be positive"))
+	}
 	if !oneOf(m.DefaultAction, "accept", "tempfail", "reject") {
 		add("default_action", fmt.Errorf("%q is not accept, tempfail or reject", m.DefaultAction))
 	}

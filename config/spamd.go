@@ -16,9 +16,11 @@ type Spamd struct {
 	MaxSize         ByteSize `toml:"max_size" comment:"Largest message kept per request; past it only this much is scanned (PROCESS and HEADERS answer EX_DATAERR)."`
 	MaxHeaders      int      `toml:"max_headers" comment:"Header lines of one request (Exim sends one Rcpt line per recipient)."`
 	MaxLineLength   ByteSize `toml:"max_line_length" comment:"Longest request line or header line of a request."`
+	HeaderTimeout   Duration `toml:"header_timeout" comment:"Time for a request's line and header fields, from the connection's start: idle and slow clients are let go after it."`
 	Timeout         Duration `toml:"timeout" comment:"Time for one request: reading it, scanning or learning, replying. Exim waits 2m (its tmo option)."`
 	ShutdownTimeout Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long requests in flight may take before their connections are closed."`
-	MaxConnections  int      `toml:"max_connections" comment:"Connections served at once; more wait in the listen backlog."`
+	MaxConnections  int      `toml:"max_connections" comment:"Connections served at once; one more is closed at once."`
+	MaxPerClient    int      `toml:"max_connections_per_client" comment:"Connections from one client IP address; loopback clients (the local MTA) are exempt."`
 	AllowLearn      bool     `toml:"allow_learn" comment:"Accept learning (spamc -L, TELL; rspamc learn_spam/learn_ham). Anyone who can connect can learn."`
 }
 
@@ -29,9 +31,11 @@ func defaultSpamd() Spamd {
 		MaxSize:         10 << 20,
 		MaxHeaders:      1024,
 		MaxLineLength:   8 << 10,
+		HeaderTimeout:   Duration(10 * time.Second),
 		Timeout:         Duration(time.Minute),
 		ShutdownTimeout: Duration(30 * time.Second),
-		MaxConnections:  256,
+		MaxConnections:  512,
+		MaxPerClient:    64,
 		AllowLearn:      true,
 	}
 }
@@ -70,5 +74,7 @@ func (s Spamd) validate() []error {
 	positive("timeout", s.Timeout > 0)
 	positive("shutdown_timeout", s.ShutdownTimeout > 0)
 	positive("max_connections", s.MaxConnections > 0)
+	positive("header_timeout", s.HeaderTimeout > 0)
+	positive("max_connections_per_client", s.MaxPerClient > 0)
 	return errs
 }

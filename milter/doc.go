@@ -12,14 +12,22 @@
 //     family survive across the messages of one SMTP session, and the
 //     macros we need ({auth_authen}, i, {client_addr}) are copied in every
 //     callback that sees them.
-//   - Timeouts. The library reads with no deadline. A wrapped net.Conn
-//     follows the milter framing (4-byte length, then payload) and sets an
-//     idle deadline while waiting for the next command and a shorter read
-//     deadline once a command has begun; writes get the read deadline too.
-//   - Shutdown. The library's Close only closes listeners. Server.Shutdown
-//     stops accepting, closes connections that are between messages at
-//     once, lets connections with a message in flight finish it, and
-//     closes whatever is left when its context ends.
+//   - Timeouts. The library reads with no deadline, two system calls a
+//     packet. A wrapped net.Conn reads through a buffer, follows the milter
+//     framing (4-byte length, then payload) and sets an idle deadline while
+//     waiting for the next command and a shorter read deadline once a
+//     command has begun; writes get the read deadline too.
+//   - Headers. The library keeps every header of a connection in a map
+//     until an abort. The wrapped net.Conn reads header packets itself,
+//     hands them to the session (which stops storing past MaxSize) and
+//     gives the library an empty SMFIC_DATA, which it answers "continue"
+//     as it would the header.
+//   - Connections. Accepting, the cap on connections (MaxConns; one more is
+//     closed at once and the MTA applies its milter_default_action),
+//     retrying accept errors and shutting down are package lifecycle's.
+//     Server.Shutdown stops accepting, closes connections that are between
+//     messages at once, lets connections with a message in flight finish
+//     it, and closes whatever is left when its context ends.
 //   - Errors. A callback error or panic makes the library drop the
 //     connection, which the MTA turns into its milter_default_action
 //     (tempfail unless configured). Sluice's own failures therefore never

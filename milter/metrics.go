@@ -41,6 +41,7 @@ type Counters struct {
 	Skipped        map[string]uint64 `json:"skipped"` // authenticated, trusted, oversize
 	Errors         uint64            `json:"errors"`
 	Timeouts       uint64            `json:"timeouts"`
+	Refused        uint64            `json:"refused"` // connections over max_connections
 	RecordsSent    uint64            `json:"records_sent"`
 	RecordsDropped uint64            `json:"records_dropped"`
 }
@@ -69,7 +70,7 @@ func (c Counters) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.Uint64("connections", c.Connections), slog.Uint64("scanned", c.Scanned),
 		slog.Uint64("quarantined", c.Quarantined), slog.Uint64("errors", c.Errors),
-		slog.Uint64("timeouts", c.Timeouts),
+		slog.Uint64("timeouts", c.Timeouts), slog.Uint64("refused", c.Refused),
 		slog.Uint64("records_sent", c.RecordsSent), slog.Uint64("records_dropped", c.RecordsDropped),
 	}
 	for i := range numActions {

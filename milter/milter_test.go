@@ -313,7 +313,7 @@ func TestShutdownLetsMessageFinish(t *testing.T) {
 		defer cancel()
 		shut <- h.srv.Shutdown(ctx)
 	}()
-	for !h.srv.isDraining() {
+	for !h.srv.srv.Closing() {
 		time.Sleep(time.Millisecond)
 	}
 	// The idle connection is closed at once; the busy one is not.

@@ -2,26 +2,24 @@ package milter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/emersion/go-milter"
 
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/scan"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("milter: server closed")
+var ErrServerClosed = lifecycle.ErrServerClosed
 
 // Scanner is the scan pipeline; *scan.Scanner implements it.
 type Scanner interface {
@@ -74,11 +72,15 @@ func ParseDefaultAction(s string) (DefaultAction, error) {
 // Options configure a Server. Zero durations and sizes take the defaults
 // noted; Scanner is required.
 type Options struct {
-	Scanner         Scanner
-	Logger          *slog.Logger  // default: discard
-	MaxSize         int64         // largest message scanned (10 MiB)
-	IdleTimeout     time.Duration // wait for the next command (10 min)
-	ReadTimeout     time.Duration // finish a command, write a reply (1 min)
+	Scanner     Scanner
+	Logger      *slog.Logger  // default: discard
+	MaxSize     int64         // largest message scanned (10 MiB)
+	IdleTimeout time.Duration // wait for the next command (10 min)
+	ReadTimeout time.Duration // finish a command, write a reply (1 min)
+	// MaxConns bounds the MTA connections served at once; one more is
+	// refused at once (the MTA applies milter_default_action). 0:
+	// DefaultMaxConns.
+	MaxConns        int
 	DefaultAction   DefaultAction
 	RejectReply     string // "550 5.7.1 Message rejected as spam"
 	GreylistReply   string // "451 4.7.1 Try again later"
@@ -108,6 +110,9 @@ func (o *Options) withDefaults() {
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = time.Minute
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
 	if o.RejectReply == "" {
 		o.RejectReply = "550 5.7.1 Message rejected as spam"
 	}
@@ -122,6 +127,11 @@ func (o *Options) withDefaults() {
 	}
 }
 
+// DefaultMaxConns is the default bound on concurrent MTA connections:
+// far above what a Postfix (default_process_limit 100) or Sendmail opens,
+// well below the 1024 descriptors of a default nofile limit.
+const DefaultMaxConns = 768
+
 // Actions is what the server asks the MTA to allow: add and change
 // headers, quarantine. It stays within the mask a protocol-2 peer offers.
 const Actions = milter.OptAddHeader | milter.OptChangeHeader | milter.OptQuarantine
@@ -135,11 +145,7 @@ type Server struct {
 	ids    atomic.Uint64
 	bufs   sync.Pool // *bytes.Buffer for message contents
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	draining  bool
-	wg        sync.WaitGroup // one per connection
+	srv *lifecycle.Server
 }
 
 // New returns a server; call Serve with a listener from Listen.
@@ -149,104 +155,22 @@ func New(opts Options) *Server {
 	if in, ok := opts.Scanner.(InputNamer); ok && opts.Feed != nil {
 		inputs = in.InputNames()
 	}
-	return &Server{
-		opts:      opts,
-		inputs:    inputs,
-		log:       opts.Logger,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
-	}
+	s := &Server{opts: opts, inputs: inputs, log: opts.Logger}
+	s.srv = lifecycle.New(s.handle, lifecycle.Options{Name: "milter", Logger: opts.Logger, MaxConns: opts.MaxConns})
+	return s
 }
 
 // Serve accepts connections on ln until Shutdown (then it returns
-// ErrServerClosed) or a permanent accept error.
-func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.draining {
-		s.mu.Unlock()
-		ln.Close()
-		return ErrServerClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-		ln.Close()
-	}()
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.isDraining() {
-				return ErrServerClosed
-			}
-			if temporary(err) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.log.Warn("milter accept failed, retrying", "err", err, "delay", delay)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("milter: accept: %w", err)
-		}
-		delay = 0
-		c := s.track(nc)
-		if c == nil {
-			nc.Close()
-			continue
-		}
-		go s.handle(c)
-	}
-}
-
-// temporary reports accept errors worth retrying (out of descriptors or
-// memory, an aborted handshake).
-func temporary(err error) bool {
-	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) isDraining() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.draining
-}
-
-// track registers a new connection, or returns nil while shutting down.
-func (s *Server) track(nc net.Conn) *conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.draining {
-		return nil
-	}
-	c := newConn(nc, s, s.ids.Add(1))
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.m.connections.Add(1)
-	return c
-}
+// ErrServerClosed) or a permanent accept error; temporary ones (out of
+// descriptors included) are retried with a growing pause.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
 // handle serves one connection with its own go-milter Server, whose
 // backend factory closes over the connection.
-func (s *Server) handle(c *conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-	}()
-	defer func() {
-		if v := recover(); v != nil {
-			s.m.errors.Add(1)
-			s.log.Error("milter connection panicked", "conn", c.id, "panic", v, "stack", string(debug.Stack()))
-		}
-	}()
+func (s *Server) handle(_ context.Context, lc *lifecycle.Conn) {
+	s.m.connections.Add(1)
+	c := newConn(lc, s, s.ids.Add(1))
+	defer c.Close()
 	ms := &milter.Server{
 		NewMilter: func() milter.Milter { return newSession(s, c) },
 		Actions:   Actions,
@@ -257,40 +181,14 @@ func (s *Server) handle(c *conn) {
 // Shutdown stops accepting, closes idle connections, and waits for the
 // messages in flight; when ctx ends first it closes the rest and returns
 // ctx's error.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.draining = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.drain()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	n := len(s.conns)
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.log.Warn("milter shutdown deadline reached, closed connections with messages in flight", "connections", n)
-	<-done
-	return ctx.Err()
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
 // Counters returns a snapshot of the counters.
 func (s *Server) Counters() Counters {
 	c := s.m.snapshot()
+	lc := s.srv.Counters()
+	c.Refused = lc.RefusedFull + lc.RefusedClient
+	c.Errors += lc.Panics
 	if s.opts.Feed != nil {
 		c.RecordsSent, c.RecordsDropped = s.opts.Feed.Sent(), s.opts.Feed.Dropped()
 	}

@@ -39,7 +39,11 @@ type session struct {
 
 var _ milter.Milter = (*session)(nil)
 
-func newSession(s *Server, c *conn) *session { return &session{s: s, c: c} }
+func newSession(s *Server, c *conn) *session {
+	x := &session{s: s, c: c}
+	c.sess = x
+	return x
+}
 
 // ourHeaders are the headers Sluice writes; copies that arrive from
 // outside are deleted.
@@ -160,6 +164,21 @@ func (x *session) Header(name, value string, m *milter.Modifier) (milter.Respons
 		x.buf.WriteString("\r\n")
 	}
 	return milter.RespContinue, nil
+}
+
+// headerPacket takes the payload of a header packet ("name\0value\0"),
+// which conn reads in go-milter's stead, split as go-milter splits it.
+func (x *session) headerPacket(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	parts := strings.Split(strings.Trim(string(data), "\x00"), "\x00")
+	if len(parts) == 1 {
+		parts = append(parts, "")
+	}
+	if len(parts) == 2 {
+		x.Header(parts[0], parts[1], nil)
+	}
 }
 
 // Headers ends the header.

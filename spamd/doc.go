@@ -25,8 +25,12 @@
 //   - Versions: SPAMC/1.0 to 1.x are read alike; from 1.3 on replies carry
 //     Content-length before Spam: (as spamd does), and a 1.2 client, which
 //     Exim is, gets exactly the lines Exim's parser expects.
-//   - Limits: each request has one deadline (Options.Timeout) for reading,
-//     scanning and replying; request lines and header lines are bounded
+//   - Limits: a request's line and header fields must arrive within
+//     Options.HeaderTimeout (10s) of the connection's start, the whole
+//     request (reading, scanning, replying) within Options.Timeout;
+//     connections are capped in total (MaxConns) and per client IP
+//     (MaxConnsPerClient, loopback exempt), the one over a cap closed at
+//     once, never queued behind idle ones (package lifecycle); request lines and header lines are bounded
 //     (MaxLineLength), and so are their number (MaxHeaders) and total size
 //     (1 MiB). A message over MaxSize is read to its end but only its first
 //     MaxSize bytes are scanned, and the report says so; PROCESS and

@@ -29,8 +29,8 @@ func isHTTPLine(line string) bool {
 }
 
 // serveHTTP reads the rest of an HTTP request whose first line was line and
-// returns the whole response.
-func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string) []byte {
+// returns the whole response; bodyPhase is called after the header.
+func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, bodyPhase func()) []byte {
 	budget := &budgetReader{r: br, n: maxHeaderBytes}
 	hr := bufio.NewReaderSize(io.MultiReader(strings.NewReader(line+"\r\n"), budget), 4096)
 	req, err := http.ReadRequest(hr)
@@ -44,6 +44,7 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string) [
 		return httpError(http.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("more than %d header fields", s.opts.Limits.MaxHeaders))
 	}
 	budget.n = -1 // the body is bounded below
+	bodyPhase()
 	s.count.requests[ProtoHTTP].Add(1)
 	switch {
 	case req.URL.Path == "/ping":

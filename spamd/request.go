@@ -143,6 +143,12 @@ func ParseRequestLine(line string) (proto Proto, verb string, minor int, err err
 // EOF (spamc and Exim half-close after the message). PING carries no
 // message. Compress: zlib bodies are inflated (bounded by MaxSize).
 func ReadRequest(br *bufio.Reader, line string, lim Limits) (*Request, error) {
+	return readRequest(br, line, lim, nil)
+}
+
+// readRequest is ReadRequest calling bodyPhase, when not nil, between the
+// header fields and the message.
+func readRequest(br *bufio.Reader, line string, lim Limits, bodyPhase func()) (*Request, error) {
 	proto, verb, minor, err := ParseRequestLine(line)
 	if err != nil {
 		return nil, err
@@ -178,6 +184,9 @@ func ReadRequest(br *bufio.Reader, line string, lim Limits) (*Request, error) {
 	}
 	if verb == "PING" || verb == "SKIP" {
 		return req, nil
+	}
+	if bodyPhase != nil {
+		bodyPhase()
 	}
 	length := int64(-1)
 	if vs := req.Header["content-length"]; len(vs) > 0 {

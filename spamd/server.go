@@ -9,12 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
+	"net/netip"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -33,13 +33,22 @@ type Options struct {
 	// Deliver-To and Rcpt) are matched; nil: no profiles.
 	Profiles ProfileMatcher
 	Limits   Limits // defaults: 10 MiB, 1024 header lines, 8 KiB lines
+	// HeaderTimeout bounds the wait for a request's line and header
+	// fields, from the connection's start (default 10s): an idle or slow
+	// client holds a connection no longer than that.
+	HeaderTimeout time.Duration
 	// Timeout bounds one request: reading it, scanning or learning, and
 	// writing the reply (default 60s; Exim waits 2 minutes).
 	Timeout time.Duration
-	// MaxConns bounds connections served at once; more wait in the
-	// listen backlog (default 256).
+	// MaxConns bounds connections served at once; one more is refused at
+	// once (default 512).
 	MaxConns int
-	Logger   *slog.Logger // default: discard
+	// MaxConnsPerClient bounds the connections from one client IP address
+	// (default 64). Loopback clients are exempt: every local client, the
+	// MTA included, shares 127.0.0.1, and MaxConns with HeaderTimeout
+	// bound them.
+	MaxConnsPerClient int
+	Logger            *slog.Logger // default: discard
 }
 
 // Default limits.
@@ -47,8 +56,10 @@ const (
 	DefaultMaxSize       = 10 << 20
 	DefaultMaxHeaders    = 1024
 	DefaultMaxLineLength = 8 << 10
+	DefaultHeaderTimeout = 10 * time.Second
 	DefaultTimeout       = 60 * time.Second
-	DefaultMaxConns      = 256
+	DefaultMaxConns      = 512
+	DefaultMaxPerClient  = 64
 )
 
 func (o Options) withDefaults() Options {
@@ -64,8 +75,14 @@ func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.HeaderTimeout <= 0 {
+		o.HeaderTimeout = DefaultHeaderTimeout
+	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerClient <= 0 {
+		o.MaxConnsPerClient = DefaultMaxPerClient
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -82,170 +99,50 @@ const (
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
-var ErrServerClosed = errors.New("spamd: server closed")
+var ErrServerClosed = lifecycle.ErrServerClosed
 
 // Server answers spamd, legacy rspamd and rspamd HTTP requests on any
-// number of listeners. It is safe for concurrent use.
+// number of listeners. It is safe for concurrent use. Accepting, caps,
+// tracking and shutting down are lifecycle's: a connection over a cap is
+// closed at once, never left in the backlog behind idle ones.
 type Server struct {
 	opts  Options
 	log   *slog.Logger
 	count counters
-	sem   chan struct{}
-
-	// base is the parent of every request's context; Close cancels it.
-	base   context.Context
-	cancel context.CancelFunc
-
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	closing   bool
-	wg        sync.WaitGroup // connections being served
+	srv   *lifecycle.Server
 }
 
 // New returns a Server; Serve starts it.
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
-	base, cancel := context.WithCancel(context.Background())
-	return &Server{
-		opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConns),
-		base: base, cancel: cancel,
-		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]struct{}),
-	}
+	s := &Server{opts: opts, log: opts.Logger}
+	s.srv = lifecycle.New(s.serveConn, lifecycle.Options{
+		Name: "spamd", Logger: opts.Logger,
+		MaxConns: opts.MaxConns, MaxPerClient: opts.MaxConnsPerClient, Exempt: netip.Addr.IsLoopback,
+	})
+	return s
 }
 
 // Serve accepts connections on ln until Shutdown or Close, and returns
-// ErrServerClosed then; other accept errors are returned as they are,
-// except temporary ones, which it retries with a growing pause.
-func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
-		return ErrServerClosed
-	}
-	defer s.untrack(ln)
-	var pause time.Duration
-	for {
-		select {
-		case s.sem <- struct{}{}:
-		case <-s.base.Done():
-			return ErrServerClosed
-		}
-		c, err := ln.Accept()
-		if err != nil {
-			<-s.sem
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
-				pause = min(max(2*pause, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "pause", pause)
-				time.Sleep(pause)
-				continue
-			}
-			return fmt.Errorf("spamd: accept: %w", err)
-		}
-		pause = 0
-		if !s.addConn(c) {
-			<-s.sem
-			c.Close()
-			return ErrServerClosed
-		}
-		go func() {
-			defer func() { <-s.sem }()
-			defer s.wg.Done()
-			defer s.removeConn(c)
-			s.serveConn(c)
-		}()
-	}
-}
+// ErrServerClosed then; temporary accept errors (out of descriptors
+// included) are retried with a growing pause, others returned.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	delete(s.listeners, ln)
-	s.mu.Unlock()
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-func (s *Server) addConn(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) removeConn(c net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-}
-
-// Shutdown stops accepting, lets the requests in flight finish until ctx is
-// done, then closes what is left (Close). It returns ctx's error if it had
-// to cut requests short.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	var errs []error
-	for ln := range s.listeners {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
-		}
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		s.cancel()
-		return errors.Join(errs...)
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return errors.Join(append(errs, ctx.Err())...)
-	}
-}
+// Shutdown stops accepting, ends connections that have not started a
+// request, lets the requests in flight finish until ctx is done, then
+// closes what is left (Close). It returns ctx's error if it had to cut
+// requests short.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
 // Close stops at once: listeners and connections are closed and requests in
 // flight are cancelled.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closing = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.cancel()
-	return nil
-}
+func (s *Server) Close() error { return s.srv.Close() }
 
 // serveConn serves the one request of a connection and closes it. A panic
 // ends only this connection (and is counted and logged with its stack).
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
 	s.count.conns.Add(1)
 	start := time.Now()
-	defer c.Close()
 	defer func() {
 		if p := recover(); p != nil {
 			s.count.panics.Add(1)
@@ -253,16 +150,30 @@ func (s *Server) serveConn(c net.Conn) {
 			c.Write(spamdError(protoErr(exSoftware, "internal error")))
 		}
 	}()
-	// One deadline for reading the request and scanning it; the reply,
-	// even one that says time ran out, gets a short grace of its own.
+	// Two deadlines from the start: a short one for the request line and
+	// header fields, so that idle and slow clients let go of their
+	// connection soon, and one for the whole request (reading the
+	// message, scanning it). The reply, even one that says time ran out,
+	// gets a short grace of its own.
 	deadline := start.Add(s.opts.Timeout)
-	if err := c.SetDeadline(deadline); err != nil {
+	headerDeadline := start.Add(min(s.opts.HeaderTimeout, s.opts.Timeout))
+	br := bufio.NewReaderSize(c, s.opts.Limits.MaxLineLength+2)
+	if !c.ArmRead(headerDeadline) {
+		return
+	}
+	if _, err := br.Peek(1); err != nil {
+		if c.Draining() || errors.Is(err, io.EOF) {
+			return // closed before a request: a health check, or shutdown
+		}
+	}
+	c.SetBusy(true)
+	if err := c.SetWriteDeadline(deadline); err != nil {
 		s.log.Debug("set deadline", "err", err)
 	}
-	ctx, cancel := context.WithDeadline(s.base, deadline)
+	ctx, cancel := context.WithDeadline(base, deadline)
 	defer cancel()
-	br := bufio.NewReaderSize(c, s.opts.Limits.MaxLineLength+2)
-	reply, proto, err := s.handle(ctx, br)
+	bodyPhase := func() { c.SetReadDeadline(deadline) }
+	reply, proto, err := s.handle(ctx, br, bodyPhase)
 	if err != nil {
 		s.noteError(c, proto, err)
 	}
@@ -278,7 +189,7 @@ func (s *Server) serveConn(c net.Conn) {
 	// a request cut short), briefly and boundedly, so that closing with
 	// unread input does not reset the connection before the client read
 	// the reply.
-	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
 	c.SetReadDeadline(time.Now().Add(min(s.opts.Timeout, drainTime)))
@@ -310,7 +221,10 @@ func remote(c net.Conn) string {
 // handle reads one request from br and returns the reply to write (nil for
 // none), the protocol, and the error that made the request fail, if any
 // (for logs and counters; the reply already says it to the client).
-func (s *Server) handle(ctx context.Context, br *bufio.Reader) (reply []byte, proto Proto, err error) {
+//
+// bodyPhase is called once the request line and header fields are read:
+// it moves the read deadline from the header's to the request's.
+func (s *Server) handle(ctx context.Context, br *bufio.Reader, bodyPhase func()) (reply []byte, proto Proto, err error) {
 	line, err := readLine(br, s.opts.Limits.MaxLineLength)
 	if err != nil {
 		if errors.Is(err, errLineTooLong) {
@@ -323,9 +237,9 @@ func (s *Server) handle(ctx context.Context, br *bufio.Reader) (reply []byte, pr
 		return spamdError(ioError(err)), 0, fmt.Errorf("spamd: read request line: %w", err)
 	}
 	if isHTTPLine(line) {
-		return s.serveHTTP(ctx, br, line), ProtoHTTP, nil
+		return s.serveHTTP(ctx, br, line, bodyPhase), ProtoHTTP, nil
 	}
-	req, err := ReadRequest(br, line, s.opts.Limits)
+	req, err := readRequest(br, line, s.opts.Limits, bodyPhase)
 	if err != nil {
 		var perr *ProtocolError
 		if !errors.As(err, &perr) {
@@ -420,6 +334,8 @@ type Counters struct {
 	Timeouts    uint64            `json:"timeouts"`  // of which timed out
 	Panics      uint64            `json:"panics"`    // recovered
 	Truncated   uint64            `json:"truncated"` // messages over the size limit
+	Refused     uint64            `json:"refused"`   // connections over max_connections or the per-client cap
+	AcceptRetry uint64            `json:"accept_retries"`
 }
 
 // Counters returns the totals so far.
@@ -430,6 +346,9 @@ func (s *Server) Counters() Counters {
 		Errors: s.count.errors.Load(), Timeouts: s.count.timeouts.Load(),
 		Panics: s.count.panics.Load(), Truncated: s.count.truncated.Load(),
 	}
+	lc := s.srv.Counters()
+	c.Refused, c.AcceptRetry = lc.RefusedFull+lc.RefusedClient, lc.AcceptErrors
+	c.Panics += lc.Panics
 	for p := ProtoSpamd; p <= ProtoHTTP; p++ {
 		c.Requests[p.String()] = s.count.requests[p].Load()
 	}

@@ -83,7 +83,7 @@ func TestPanicRecovered(t *testing.T) {
 
 // Many clients at once, all three protocols, each gets its own answer.
 func TestConcurrentClients(t *testing.T) {
-	srv, addr := startServer(t, Options{MaxConns: 8, Learner: &fakeLearner{}})
+	srv, addr := startServer(t, Options{MaxConns: 128, Learner: &fakeLearner{}})
 	var wg sync.WaitGroup
 	errs := make(chan string, 300)
 	for i := range 100 {
@@ -191,6 +191,6 @@ func TestListenUnix(t *testing.T) {
 func handleBytes(s *Server, in []byte) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	reply, _, _ := s.handle(ctx, bufio.NewReaderSize(bytes.NewReader(in), s.opts.Limits.MaxLineLength+2))
+	reply, _, _ := s.handle(ctx, bufio.NewReaderSize(bytes.NewReader(in), s.opts.Limits.MaxLineLength+2), func() {})
 	return reply
 }

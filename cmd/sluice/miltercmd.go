@@ -30,6 +30,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg, std.err)
+	scanningGC()
 	// go-milter logs through the standard logger; send that to slog too.
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
@@ -83,6 +84,7 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 		MaxSize:         int64(m.MaxSize),
 		IdleTimeout:     m.IdleTimeout.D(),
 		ReadTimeout:     m.ReadTimeout.D(),
+		MaxConns:        m.MaxConnections,
 		DefaultAction:   def,
 		RejectReply:     m.RejectMessage,
 		GreylistReply:   m.GreylistMessage,

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -50,6 +51,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg, std.err)
+	scanningGC()
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
 
@@ -118,16 +120,10 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	go func() { served <- msrv.Serve(mln) }()
 	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", svc.statfile)
 
-	select {
-	case <-ctx.Done():
-		err = nil
-	case err = <-served:
-		served <- err
-		err = fmt.Errorf("milter: %w", err)
-	case err = <-learnerDone:
-		learnerDone <- err
-		err = fmt.Errorf("learner: %w", err)
-	}
+	// A service that ends on its own ends serve, non-zero: systemd
+	// restarts the whole (spamd once died alone and nobody noticed).
+	err = lifecycle.Watch(ctx, logger, lifecycle.Watched{Name: "milter", Done: served},
+		lifecycle.Watched{Name: "learner", Done: learnerDone}, lifecycle.Watched{Name: "spamd", Done: spamdServed})
 	logger.Info("sluice serve shutting down")
 	var wg sync.WaitGroup
 	wg.Go(func() {

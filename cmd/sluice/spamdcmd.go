@@ -38,6 +38,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	logger := newLogger(cfg, std.err)
+	scanningGC()
 	path, err := statfilePath(cfg)
 	if err != nil {
 		return err
@@ -95,9 +96,11 @@ func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spam
 			MaxHeaders:    cfg.Spamd.MaxHeaders,
 			MaxLineLength: int(cfg.Spamd.MaxLineLength),
 		},
-		Timeout:  cfg.Spamd.Timeout.D(),
-		MaxConns: cfg.Spamd.MaxConnections,
-		Logger:   logger,
+		HeaderTimeout:     cfg.Spamd.HeaderTimeout.D(),
+		Timeout:           cfg.Spamd.Timeout.D(),
+		MaxConns:          cfg.Spamd.MaxConnections,
+		MaxConnsPerClient: cfg.Spamd.MaxPerClient,
+		Logger:            logger,
 	}
 }
 
