@@ -104,7 +104,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := l.Learn(bytes.NewReader(m.data), classOf(m.spam), ""); err != nil {
+		if _, err := l.Learn(bytes.NewReader(m.data), labelOf(m.spam), ""); err != nil {
 			fmt.Fprintf(std.err, "sluice eval: learn %s: %v\n", m.path, err)
 		}
 	}
@@ -129,7 +129,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		scoreLines = append(scoreLines, fmt.Sprintf("%s\t%s\t%.4f\t%.6f\t%.3f\t%s", label(m.spam), m.path, v.Score, v.Prob, v.Evidence, v.Action))
 		if *online && shouldTrain(*policy, m.spam, v) {
 			t1 := time.Now()
-			if _, err := l.Learn(bytes.NewReader(m.data), classOf(m.spam), ""); err == nil {
+			if _, err := l.Learn(bytes.NewReader(m.data), labelOf(m.spam), ""); err == nil {
 				learned++
 			}
 			onlineLearnSecs += time.Since(t1).Seconds()
@@ -201,11 +201,11 @@ func shouldTrain(policy string, spam bool, v *scan.Verdict) bool {
 	return calledSpam != spam
 }
 
-func classOf(spam bool) mmapstore.Class {
+func labelOf(spam bool) learn.Label {
 	if spam {
-		return mmapstore.Spam
+		return learn.Spam
 	}
-	return mmapstore.Ham
+	return learn.Ham
 }
 
 func label(spam bool) string {

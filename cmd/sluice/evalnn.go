@@ -114,7 +114,7 @@ func evalScan(ctx context.Context, std *stdio, cfg config.Config, path string, l
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		if _, err := l.Learn(bytes.NewReader(m.data), classOf(m.spam), ""); err != nil {
+		if _, err := l.Learn(bytes.NewReader(m.data), labelOf(m.spam), ""); err != nil {
 			fmt.Fprintf(std.err, "sluice eval: learn %s: %v\n", m.path, err)
 		}
 	}

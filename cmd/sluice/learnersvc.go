@@ -36,6 +36,36 @@ func learnerSpool(cfg config.Config) (*learner.Spool, error) {
 	return learner.NewSpool(dir, cfg.Learner.SpoolMax, int64(cfg.Learner.MaxMessageSize)), nil
 }
 
+// learnDoor is the learner's front door for `sluice learn`: the daemon's
+// socket, else the statfile directly, else the spool.
+func learnDoor(cfg config.Config, log *slog.Logger) (*learner.Door, error) {
+	opts, err := doorOptions(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Spool, err = learnerSpool(cfg); err != nil {
+		return nil, err
+	}
+	return learner.NewDoor(opts), nil
+}
+
+// doorOptions are the ways of a Door but the spool: the daemon's socket and
+// the statfile.
+func doorOptions(cfg config.Config, log *slog.Logger) (learner.DoorOptions, error) {
+	socket, err := learnerSocket(cfg)
+	if err != nil {
+		return learner.DoorOptions{}, err
+	}
+	statfile, err := statfilePath(cfg)
+	if err != nil {
+		return learner.DoorOptions{}, err
+	}
+	return learner.DoorOptions{
+		Socket: socket, Statfile: statfile, Writer: writerOptions(cfg, log), Learn: learnOptions(cfg),
+		MaxMessage: int64(cfg.Learner.MaxMessageSize),
+	}, nil
+}
+
 // learnerNeural configures the network's training cycle: with [neural]
 // enabled, the learner trains on the milters' scan records (and explicit
 // learns) and publishes [neural] file; with use_settings, each settings

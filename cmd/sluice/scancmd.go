@@ -29,21 +29,18 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	stats, closeStats, err := openStats(cfg)
-	if err != nil {
-		return err
-	}
-	defer closeStats()
 	// The network file is loaded once: a scan run is short. Its refusal
 	// is a warning; its loading is not news on a terminal.
 	logCfg := cfg
 	if logCfg.Log.Level == "info" {
 		logCfg.Log.Level = "warn"
 	}
-	s, _, err := scannerFor(cfg, stats, newLogger(logCfg, std.err))
+	stack, err := newScanStack(cfg, newLogger(logCfg, std.err))
 	if err != nil {
 		return err
 	}
+	defer stack.Close()
+	s := stack.scanner
 	req := scan.Request{User: *user, Explain: *explain}
 	matcher := profile.New(cfg.Profiles)
 	switch name, ok := matcher.Named(*profileName); {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -59,21 +60,16 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	stats, err := milter.OpenStatfile(svc.statfile, storeParams(tokenizerOptions(cfg)), logger)
+	stack, err := newScanStack(cfg, logger)
 	if err != nil {
 		svc.abort()
 		return err
 	}
-	defer stats.Close()
-	scanner, watcher, err := scannerFor(cfg, stats, logger)
-	if err != nil {
-		svc.abort()
-		return err
-	}
-	stopWatcher := watcher.start(logger)
+	defer stack.Close()
+	stopWatcher := stack.start(logger)
 	defer stopWatcher() // on an early return; idempotent
 
-	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), scanner, logger.With("part", "milter"))
+	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.scanner, logger.With("part", "milter"))
 	if err != nil {
 		svc.abort()
 		return &exitError{code: 78, err: err}
@@ -92,9 +88,11 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
 	if withSpamd {
-		sopts := spamdOptions(cfg, scanner, logger.With("part", "spamd"))
+		sopts := spamdOptions(cfg, stack.scanner, logger.With("part", "spamd"))
 		if cfg.Spamd.AllowLearn {
-			sopts.Learner = daemonLearner{svc.d}
+			// The daemon in process; no direct way (it holds the
+			// statfile) and no spool (spamd clients retry).
+			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.d, MaxMessage: int64(cfg.Learner.MaxMessageSize)})
 		}
 		smode, _ := cfg.Spamd.Mode()
 		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode)})
