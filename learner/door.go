@@ -165,7 +165,7 @@ func (d *Door) learnDirect(ctx context.Context, req *Request, res *tokenizer.Res
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("learn directly: %w", err)
 	}
-	w, err := mmapstore.OpenWriter(d.opts.Statfile, d.opts.Writer)
+	w, err := OpenWriter(d.opts.Statfile, d.opts.Writer)
 	if err != nil {
 		return 0, fmt.Errorf("open statfile for learning: %w", err)
 	}
@@ -174,6 +174,15 @@ func (d *Door) learnDirect(ctx context.Context, req *Request, res *tokenizer.Res
 		err = fmt.Errorf("close statfile after learning: %w", cerr)
 	}
 	return out, err
+}
+
+// OpenWriter opens the statfile at path for writing: for the daemon's
+// whole life, or for one learn (or bulk import) of a Door when no daemon
+// runs. It is the one place outside mmapstore that does (eval's private
+// statfile aside); a statfile another process holds gives an error
+// wrapping mmapstore.ErrLocked.
+func OpenWriter(path string, opts *mmapstore.Options) (*mmapstore.Writer, error) {
+	return mmapstore.OpenWriter(path, opts)
 }
 
 // CreateStatfile creates an empty statfile if there is none, so that
@@ -185,7 +194,7 @@ func (d *Door) CreateStatfile() error {
 	}
 	d.direct.Lock()
 	defer d.direct.Unlock()
-	w, err := mmapstore.OpenWriter(d.opts.Statfile, d.opts.Writer)
+	w, err := OpenWriter(d.opts.Statfile, d.opts.Writer)
 	if errors.Is(err, mmapstore.ErrLocked) {
 		return nil
 	}
@@ -289,7 +298,7 @@ func (d *Door) allViaSocket(ctx context.Context, proto *Request, walk Walk, repo
 func (d *Door) allDirect(ctx context.Context, label Label, user string, walk Walk, report func(string, Outcome, error)) (err error) {
 	d.direct.Lock()
 	defer d.direct.Unlock()
-	w, err := mmapstore.OpenWriter(d.opts.Statfile, d.opts.Writer)
+	w, err := OpenWriter(d.opts.Statfile, d.opts.Writer)
 	if errors.Is(err, mmapstore.ErrLocked) {
 		return fmt.Errorf("%w: no learner reachable and the statfile is busy: %w", ErrUnavailable, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/evalstats"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -86,17 +87,11 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	quiet := cfg
-	quiet.Log.Level = "warn" // growth of the throwaway statfile is not news
-	wopts := writerOptions(cfg, newLogger(quiet, std.err))
-	wopts.NoSync = true // a throwaway statfile: durability is not measured here
-	wopts.MaxBytes = 0
-	w, err := mmapstore.OpenWriter(filepath.Join(dir, "eval.statfile"), wopts)
+	w, l, err := evalStatfile(std, cfg, filepath.Join(dir, "eval.statfile"))
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	l := learn.New(w, learnOptions(cfg))
 	s := scan.New(w, scanOptions(cfg))
 
 	start := time.Now()
@@ -201,6 +196,21 @@ func shouldTrain(policy string, spam bool, v *scan.Verdict) bool {
 	return calledSpam != spam
 }
 
+// evalStatfile creates eval's private, throwaway statfile at path: the
+// one statfile eval writes, without the learner (nothing else reads it).
+func evalStatfile(std *stdio, cfg config.Config, path string) (*mmapstore.Writer, *learn.Learner, error) {
+	quiet := cfg
+	quiet.Log.Level = "warn" // growth of the throwaway statfile is not news
+	wopts := writerOptions(cfg, newLogger(quiet, std.err))
+	wopts.NoSync = true // durability is not measured here
+	wopts.MaxBytes = 0
+	w, err := mmapstore.OpenWriter(path, wopts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, learn.New(w, learnOptions(cfg)), nil
+}
+
 func labelOf(spam bool) learn.Label {
 	if spam {
 		return learn.Spam
@@ -290,4 +300,17 @@ func evalReport(std *stdio, path string, threshold float64, asJSON bool, plot st
 	}
 	fmt.Fprint(std.out, rep.String())
 	return nil
+}
+
+// writeROC draws the ROC curve of samples into a PNG file.
+func writeROC(path string, samples []evalstats.Sample) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := evalstats.PlotROC(f, samples, maxFPR); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

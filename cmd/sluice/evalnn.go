@@ -9,8 +9,6 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/evalstats"
-	"github.com/sluicemail/sluice/learn"
-	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/scan"
 )
@@ -100,16 +98,11 @@ func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test 
 // evalScan learns learnSet into a fresh statfile at path and scans scanSet
 // with input vectors kept; a message that fails to scan has a nil verdict.
 func evalScan(ctx context.Context, std *stdio, cfg config.Config, path string, learnSet, scanSet []labelled) ([]*scan.Verdict, *scan.Scanner, error) {
-	quiet := cfg
-	quiet.Log.Level = "warn"
-	wopts := writerOptions(cfg, newLogger(quiet, std.err))
-	wopts.NoSync, wopts.MaxBytes = true, 0
-	w, err := mmapstore.OpenWriter(path, wopts)
+	w, l, err := evalStatfile(std, cfg, path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer w.Close()
-	l := learn.New(w, learnOptions(cfg))
 	for _, m := range learnSet {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err

@@ -172,7 +172,7 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 	if err != nil {
 		return nil, &exitError{code: 78, err: err}
 	}
-	s.w, err = mmapstore.OpenWriter(s.statfile, writerOptions(cfg, log))
+	s.w, err = learner.OpenWriter(s.statfile, writerOptions(cfg, log))
 	if errors.Is(err, mmapstore.ErrLocked) {
 		return nil, &exitError{code: exitTempFail, err: fmt.Errorf("another learner (or sluice learn) holds the statfile: %w", err)}
 	}

@@ -1,14 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/sluicemail/sluice/bayes"
@@ -112,59 +106,18 @@ type message struct {
 	data []byte
 }
 
-// walkMessages calls fn for each message named by paths: a file is one
-// message, or every message of an mbox; a directory is every file below
-// it, in lexical order. No paths means one message on stdin.
+// walkMessages calls fn for each message named by paths (mbox.Walk); no
+// paths means one message on stdin.
 func walkMessages(std *stdio, paths []string, fn func(message) error) error {
+	each := func(name string, data []byte) error { return fn(message{name, data}) }
 	if len(paths) == 0 {
 		data, err := readAllLimited(std.in)
 		if err != nil {
 			return err
 		}
-		return splitFile("-", data, fn)
+		return mbox.Split("-", data, each)
 	}
-	for _, p := range paths {
-		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() || !d.Type().IsRegular() {
-				return nil
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return splitFile(path, data, fn)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// splitFile yields the messages of one file: itself, or those of an mbox.
-func splitFile(name string, data []byte, fn func(message) error) error {
-	if !mbox.IsMbox(data) {
-		return fn(message{name, data})
-	}
-	if m, ok := mbox.Single(data); ok {
-		return fn(message{name, m}) // one message after its From_ line: no copy
-	}
-	r := mbox.NewReader(bytes.NewReader(data), 0)
-	for i := 1; ; i++ {
-		m, err := r.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if err := fn(message{fmt.Sprintf("%s#%d", name, i), m}); err != nil {
-			return err
-		}
-	}
+	return mbox.Walk(paths, each)
 }
 
 // neuralPath is the network file: [neural] file, relative paths below the
