@@ -9,8 +9,9 @@
 // spamd.go (PING, CHECK, SYMBOLS, REPORT, REPORT_IFSPAM, HEADERS, PROCESS,
 // TELL), rspamc.go (CHECK RSPAMC/1.3), http.go (/checkv2, /ping, /learnspam,
 // /learnham), report.go (report text and X-Spam-* fields), server.go
-// (connections, deadlines, panics, shutdown, counters), listen.go
-// (unix:/path and inet:host:port).
+// (connections, deadlines, panics, shutdown, counters), learner.go (the
+// Learner that TELL and /learn* go through: the learner's Door). Listening
+// on unix:/path and inet:host:port is package socket's.
 //
 // Decisions:
 //
