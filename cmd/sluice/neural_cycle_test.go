@@ -354,8 +354,8 @@ hidden = 4
 	}
 	l := learn.New(w, learnOptions(cfg))
 	for i := range 30 {
-		for _, spam := range []bool{true, false} {
-			if _, err := l.Learn(strings.NewReader(newCycleMessage(i, spam).String()), labelOf(spam), ""); err != nil {
+		for _, label := range []learn.Label{learn.Spam, learn.Ham} {
+			if _, err := l.Learn(strings.NewReader(newCycleMessage(i, label == learn.Spam).String()), label, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
