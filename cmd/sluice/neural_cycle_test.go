@@ -372,7 +372,7 @@ hidden = 4
 	}
 	learnerCtx, cancelLearner := context.WithCancel(context.Background())
 	learnerDone := make(chan error, 1)
-	go func() { learnerDone <- svc.run(learnerCtx) }()
+	go func() { learnerDone <- svc.Run(learnerCtx) }()
 	stopLearner := sync.OnceValue(func() error {
 		cancelLearner()
 		return <-learnerDone

@@ -62,7 +62,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	}
 	stack, err := newScanStack(cfg, logger)
 	if err != nil {
-		svc.abort()
+		svc.Abort()
 		return err
 	}
 	defer stack.Close()
@@ -71,15 +71,15 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 
 	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.scanner, logger.With("part", "milter"))
 	if err != nil {
-		svc.abort()
+		svc.Abort()
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
-	mopts.Feed = svc.d.Feed()
+	mopts.Feed = svc.Daemon().Feed()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
-		svc.abort()
+		svc.Abort()
 		return err
 	}
 	msrv := milter.New(mopts)
@@ -92,13 +92,13 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		if cfg.Spamd.AllowLearn {
 			// The daemon in process; no direct way (it holds the
 			// statfile) and no spool (spamd clients retry).
-			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.d, MaxMessage: int64(cfg.Learner.MaxMessageSize)})
+			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize)})
 		}
 		smode, _ := cfg.Spamd.Mode()
 		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode)})
 		if err != nil {
 			mln.Close()
-			svc.abort()
+			svc.Abort()
 			return err
 		}
 		ssrv = spamd.New(sopts)
@@ -111,10 +111,10 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	lctx, stopLearner := context.WithCancel(context.Background())
 	defer stopLearner()
 	learnerDone := make(chan error, 1)
-	go func() { learnerDone <- svc.run(lctx) }()
+	go func() { learnerDone <- svc.Run(lctx) }()
 	served := make(chan error, 1)
 	go func() { served <- msrv.Serve(mln) }()
-	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", svc.statfile)
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", svc.Statfile())
 
 	select {
 	case <-ctx.Done():
