@@ -92,7 +92,7 @@ func TestNeuralCommands(t *testing.T) {
 		}
 	}
 	code, out, _ = sluice(t, "", "stat", "--data-dir", dir, "--json")
-	var st struct{ Network *networkStat }
+	var st struct{ Network *learner.NetworkStat }
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Network == nil || st.Network.Epoch != 7 ||
 		st.Network.Inputs != len(st.Network.InputNames) || st.Network.AgeSeconds < 90 || len(st.Network.Digest) != 64 {
 		t.Fatalf("stat --json: exit %d, %v: %s", code, err, out)
@@ -344,8 +344,8 @@ func TestNeuralUseSettings(t *testing.T) {
 	}
 	code, out, _ = sluice(t, "", "stat", "--config", conf, "--data-dir", dir, "--json")
 	var st struct {
-		Network  *networkStat
-		Profiles map[string]*networkStat
+		Network  *learner.NetworkStat
+		Profiles map[string]*learner.NetworkStat
 	}
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Network == nil || st.Network.Epoch != 3 ||
 		st.Profiles["finance"] == nil || st.Profiles["finance"].Epoch != 4 || st.Profiles["finance"].Pools == nil || st.Profiles["finance"].Pools.Ham != 2 {
