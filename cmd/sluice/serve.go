@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -83,7 +84,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	msrv := milter.New(mopts)
-	reg.MustRegister(&countersCollector{prefix: "milter", snapshot: func() any { return msrv.Counters() }})
+	reg.MustRegister(metrics.Counters("milter", func() any { return msrv.Counters() }))
 
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
@@ -102,7 +103,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			return err
 		}
 		ssrv = spamd.New(sopts)
-		reg.MustRegister(&countersCollector{prefix: "spamd", snapshot: func() any { return ssrv.Counters() }})
+		reg.MustRegister(metrics.Counters("spamd", func() any { return ssrv.Counters() }))
 		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
 		go func() { spamdServed <- ssrv.Serve(sln) }()
 		logger.Info("spamd listening", "listen", cfg.Spamd.Listen)
