@@ -77,6 +77,9 @@ type Door struct {
 // NewDoor returns a Door with the given ways.
 func NewDoor(opts DoorOptions) *Door { return &Door{opts: opts} }
 
+// Spool is where the Door queues learns (nil: it does not).
+func (d *Door) Spool() *Spool { return d.opts.Spool }
+
 // Result is what a learn through the Door did.
 type Result struct {
 	Via     Via

@@ -104,11 +104,13 @@ func (lc *learnCmd) pipe(ctx context.Context) error {
 	switch {
 	case errors.Is(err, learner.ErrNotMessage):
 		lc.count(0, "-", err)
+	case errors.Is(err, learner.ErrProtocol):
+		return &exitError{code: exitUsage, err: err} // e.g. --user over the protocol's limit
 	case err != nil:
 		return &exitError{code: exitTempFail, err: err}
 	case res.Via == learner.ViaSpool:
 		lc.spooled++
-		fmt.Fprintf(lc.std.err, "sluice learn: queued in the spool for the learner (%v)\n", res.Detours)
+		fmt.Fprintf(lc.std.err, "sluice learn: queued in %s for the learner (%v)\n", lc.door.Spool().Dir(), res.Detours)
 	default:
 		lc.count(res.Outcome, "-", nil)
 	}
