@@ -1,5 +1,6 @@
 // Package evalstats computes the accuracy figures that `sluice eval` and the
-// benchmarks report from scored, labelled messages.
+// benchmarks report from scored, labelled messages, and draws their ROC
+// curve (PlotROC).
 //
 // A message is called spam when its score is at or above a threshold
 // (score >= t). All figures treat spam as the positive class:

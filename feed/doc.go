@@ -1,6 +1,6 @@
 // Package feed carries scan records from the milter to the learner: after
-// each verdict the milter sends one Record, and the learner (a later issue)
-// reads them for autolearn and for training the network.
+// each verdict the milter sends one Record, and the learner (package learner,
+// its Service) reads them for autolearn and for training the network.
 //
 // The transport is a unix datagram socket (SOCK_DGRAM), chosen so that the
 // sender never waits: a Sender uses a non-blocking socket and sends each

@@ -21,7 +21,7 @@ type Batch struct {
 	l       *Learner
 	size    int
 	ops     []mmapstore.Op
-	pending map[uint64]mmapstore.Class // learn cache keys in ops
+	pending map[uint64]Label // learn cache keys in ops
 	n       int
 }
 
@@ -30,12 +30,12 @@ func (l *Learner) NewBatch(size int) *Batch {
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
-	return &Batch{l: l, size: size, pending: make(map[uint64]mmapstore.Class)}
+	return &Batch{l: l, size: size, pending: make(map[uint64]Label)}
 }
 
-// Add tokenizes one message and queues its learn. The outcome is what the
-// learn will do once flushed.
-func (b *Batch) Add(r io.Reader, class mmapstore.Class, user string) (Outcome, error) {
+// Add tokenizes one message and queues its learn (or, labelled Forget,
+// its forgetting). The outcome is what the learn will do once flushed.
+func (b *Batch) Add(r io.Reader, label Label, user string) (Outcome, error) {
 	res, err := b.l.tok.Tokenize(r)
 	if errors.Is(err, tokenizer.ErrNotMessage) {
 		return 0, fmt.Errorf("%w: %v", ErrNotMessage, err)
@@ -43,21 +43,24 @@ func (b *Batch) Add(r io.Reader, class mmapstore.Class, user string) (Outcome, e
 	if err != nil {
 		return 0, fmt.Errorf("learn: %w", err)
 	}
-	return b.AddTokens(res, class, user)
+	return b.AddTokens(res, label, user)
 }
 
 // AddTokens queues the learn of an already tokenized message (tokenized
 // with the same tokenizer options). The learner daemon tokenizes in its
 // connection goroutines and commits many messages with one AddTokens each
 // and one Flush.
-func (b *Batch) AddTokens(res *tokenizer.Result, class mmapstore.Class, user string) (Outcome, error) {
+func (b *Batch) AddTokens(res *tokenizer.Result, label Label, user string) (Outcome, error) {
+	if label == Forget {
+		return b.ForgetTokens(res, user)
+	}
 	u := user
 	if !b.l.opts.UsersEnabled {
 		u = ""
 	}
 	key := cacheKey(res.Digest, u)
 	if c, ok := b.pending[key]; ok {
-		if c == class {
+		if c == label {
 			return AlreadyLearned, nil
 		}
 		// The same message again as the other class: the cache must see
@@ -66,12 +69,12 @@ func (b *Batch) AddTokens(res *tokenizer.Result, class mmapstore.Class, user str
 			return 0, err
 		}
 	}
-	ops, out, err := b.l.plan(b.ops, res, class, user)
+	ops, out, err := b.l.plan(b.ops, res, label, user)
 	if err != nil || out == AlreadyLearned {
 		return out, err
 	}
 	b.ops = ops
-	b.pending[key] = class
+	b.pending[key] = label
 	if b.n++; b.n >= b.size {
 		if err := b.Flush(); err != nil {
 			return 0, err

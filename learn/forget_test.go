@@ -13,7 +13,7 @@ func TestForget(t *testing.T) {
 	if out, err := l.Forget(strings.NewReader(m), ""); err != nil || out != NotLearned {
 		t.Fatalf("forget before learning: %v %v", out, err)
 	}
-	if out, err := l.Learn(strings.NewReader(m), mmapstore.Spam, "carol@example.org"); err != nil || out != Learned {
+	if out, err := l.Learn(strings.NewReader(m), Spam, "carol@example.org"); err != nil || out != Learned {
 		t.Fatalf("learn: %v %v", out, err)
 	}
 	if out, err := l.Forget(strings.NewReader(m), "carol@example.org"); err != nil || out != Forgotten {
@@ -32,7 +32,7 @@ func TestForget(t *testing.T) {
 		t.Fatalf("second forget: %v %v", out, err)
 	}
 	// The cache entry is gone: learning again counts again.
-	if out, err := l.Learn(strings.NewReader(m), mmapstore.Ham, "carol@example.org"); err != nil || out != Learned {
+	if out, err := l.Learn(strings.NewReader(m), Ham, "carol@example.org"); err != nil || out != Learned {
 		t.Fatalf("learn after forget: %v %v", out, err)
 	}
 }
@@ -45,13 +45,13 @@ func TestBatchTokensAndForget(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := l.NewBatch(100)
-	if out, err := b.AddTokens(res, mmapstore.Spam, ""); err != nil || out != Learned {
+	if out, err := b.AddTokens(res, Spam, ""); err != nil || out != Learned {
 		t.Fatalf("add: %v %v", out, err)
 	}
 	if out, err := b.ForgetTokens(res, ""); err != nil || out != Forgotten {
 		t.Fatalf("forget in batch: %v %v", out, err)
 	}
-	if out, err := b.AddTokens(res, mmapstore.Ham, ""); err != nil || out != Learned {
+	if out, err := b.AddTokens(res, Ham, ""); err != nil || out != Learned {
 		t.Fatalf("learn after forget in batch: %v %v", out, err)
 	}
 	if err := b.Flush(); err != nil {

@@ -90,9 +90,10 @@ func New(w *mmapstore.Writer, opts Options) *Learner {
 	return &Learner{w: w, tok: tokenizer.New(opts.Tokenizer), opts: opts, cacheNS: mmapstore.NamespaceOf(cacheNamespace)}
 }
 
-// Learn reads one message from r and learns it as class for user ("" for
-// none). It returns when the learn is durable.
-func (l *Learner) Learn(r io.Reader, class mmapstore.Class, user string) (Outcome, error) {
+// Learn reads one message from r and learns it as label for user ("" for
+// none); Forget forgets it (see Forget). It returns when the learn is
+// durable.
+func (l *Learner) Learn(r io.Reader, label Label, user string) (Outcome, error) {
 	res, err := l.tok.Tokenize(r)
 	if errors.Is(err, tokenizer.ErrNotMessage) {
 		return 0, fmt.Errorf("%w: %v", ErrNotMessage, err)
@@ -100,12 +101,15 @@ func (l *Learner) Learn(r io.Reader, class mmapstore.Class, user string) (Outcom
 	if err != nil {
 		return 0, fmt.Errorf("learn: %w", err)
 	}
-	return l.LearnTokens(res, class, user)
+	return l.LearnTokens(res, label, user)
 }
 
 // LearnTokens learns an already tokenized message.
-func (l *Learner) LearnTokens(res *tokenizer.Result, class mmapstore.Class, user string) (Outcome, error) {
-	ops, out, err := l.plan(nil, res, class, user)
+func (l *Learner) LearnTokens(res *tokenizer.Result, label Label, user string) (Outcome, error) {
+	if label == Forget {
+		return l.ForgetTokens(res, user)
+	}
+	ops, out, err := l.plan(nil, res, label, user)
 	if err != nil || out == AlreadyLearned {
 		return out, err
 	}
@@ -178,10 +182,11 @@ func hashesOf(res *tokenizer.Result) []uint64 {
 // plan appends to ops what learning res as class takes, after consulting
 // the learn cache; it returns AlreadyLearned with no ops when nothing is to
 // be done.
-func (l *Learner) plan(ops []mmapstore.Op, res *tokenizer.Result, class mmapstore.Class, user string) ([]mmapstore.Op, Outcome, error) {
-	if class != mmapstore.Spam && class != mmapstore.Ham {
-		return ops, 0, fmt.Errorf("learn: unknown class %d", class)
+func (l *Learner) plan(ops []mmapstore.Op, res *tokenizer.Result, label Label, user string) ([]mmapstore.Op, Outcome, error) {
+	if label != Spam && label != Ham {
+		return ops, 0, fmt.Errorf("learn: %v is not a class to learn", label)
 	}
+	class := mmapstore.Class(label)
 	if len(res.Tokens) == 0 {
 		return ops, 0, fmt.Errorf("%w: no tokens", ErrNotMessage)
 	}
@@ -219,7 +224,7 @@ func (l *Learner) language(res *tokenizer.Result) string {
 // (when given), and the cache entry.
 func (l *Learner) appendOps(ops []mmapstore.Op, hashes []uint64, key uint64, class mmapstore.Class, delta int, user, lang string) []mmapstore.Op {
 	ops = append(ops, mmapstore.Op{NS: mmapstore.Shared, Class: class, Delta: delta, Hashes: hashes})
-	for _, name := range [2]string{UserNamespace(user), LanguageNamespace(lang)} {
+	for _, name := range [2]string{mmapstore.UserNamespace(user), mmapstore.LanguageNamespace(lang)} {
 		if name != "" {
 			ops = append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Class: class, Delta: delta, Hashes: hashes})
 		}
@@ -227,24 +232,9 @@ func (l *Learner) appendOps(ops []mmapstore.Op, hashes []uint64, key uint64, cla
 	return append(ops, mmapstore.Op{NS: l.cacheNS, Name: cacheNamespace, Class: class, Delta: delta, Hashes: []uint64{key}})
 }
 
-// UserNamespace names a user's statistics ("" for no user).
-func UserNamespace(user string) string {
-	if user == "" {
-		return ""
-	}
-	return "user:" + user
-}
-
-// LanguageNamespace names a language's statistics ("" for no language).
-func LanguageNamespace(lang string) string {
-	if lang == "" {
-		return ""
-	}
-	return "lang:" + lang
-}
-
-// Class reports the class a message was learned as (0 if none).
-func (l *Learner) Class(res *tokenizer.Result, user string) (mmapstore.Class, error) {
+// Class reports the class a message was learned as: Spam, Ham, or 0 if
+// none.
+func (l *Learner) Class(res *tokenizer.Result, user string) (Label, error) {
 	if !l.opts.UsersEnabled {
 		user = ""
 	}
@@ -252,7 +242,7 @@ func (l *Learner) Class(res *tokenizer.Result, user string) (mmapstore.Class, er
 	if _, err := l.w.Lookup(l.cacheNS, []uint64{cacheKey(res.Digest, user)}, c[:]); err != nil {
 		return 0, fmt.Errorf("learn: read learn cache: %w", err)
 	}
-	return classOf(c[0]), nil
+	return Label(classOf(c[0])), nil
 }
 
 func classOf(c mmapstore.Counts) mmapstore.Class {

@@ -78,15 +78,15 @@ func TestLearnRelearn(t *testing.T) {
 		return uint64(len(res.Tokens))
 	}()
 	steps := []struct {
-		class     mmapstore.Class
+		class     Label
 		want      Outcome
 		spam, ham uint64 // totals afterwards
 	}{
-		{mmapstore.Spam, Learned, 1, 0},
-		{mmapstore.Spam, AlreadyLearned, 1, 0},
-		{mmapstore.Ham, Relearned, 0, 1},
-		{mmapstore.Ham, AlreadyLearned, 0, 1},
-		{mmapstore.Spam, Relearned, 1, 0},
+		{Spam, Learned, 1, 0},
+		{Spam, AlreadyLearned, 1, 0},
+		{Ham, Relearned, 0, 1},
+		{Ham, AlreadyLearned, 0, 1},
+		{Spam, Relearned, 1, 0},
 	}
 	for i, s := range steps {
 		got, err := l.Learn(strings.NewReader(m), s.class, "")
@@ -112,10 +112,10 @@ func TestLearnRedeliveryIsAlreadyLearned(t *testing.T) {
 	body := "the same message delivered twice with other relay headers"
 	a := "Received: from a.example by mx1\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n" + msg("hello", body)
 	b := "Received: from b.example by mx2\r\nDate: Tue, 2 Jan 2024 11:00:00 +0000\r\n" + msg("hello", body)
-	if out, err := l.Learn(strings.NewReader(a), mmapstore.Ham, ""); err != nil || out != Learned {
+	if out, err := l.Learn(strings.NewReader(a), Ham, ""); err != nil || out != Learned {
 		t.Fatalf("first learn: %v %v", out, err)
 	}
-	if out, err := l.Learn(strings.NewReader(b), mmapstore.Ham, ""); err != nil || out != AlreadyLearned {
+	if out, err := l.Learn(strings.NewReader(b), Ham, ""); err != nil || out != AlreadyLearned {
 		t.Fatalf("re-delivered copy: %v %v, want already learned", out, err)
 	}
 }
@@ -124,7 +124,7 @@ func TestLearnPerUser(t *testing.T) {
 	l, w := newLearner(t, Options{UsersEnabled: true})
 	m := msg("meeting", "the meeting moved to thursday afternoon")
 	for _, user := range []string{"alice@example.org", "bob@example.org"} {
-		if out, err := l.Learn(strings.NewReader(m), mmapstore.Ham, user); err != nil || out != Learned {
+		if out, err := l.Learn(strings.NewReader(m), Ham, user); err != nil || out != Learned {
 			t.Fatalf("learn for %s: %v %v", user, out, err)
 		}
 	}
@@ -134,7 +134,7 @@ func TestLearnPerUser(t *testing.T) {
 	if tot := totals(t, w, mmapstore.NamespaceOf("user:alice@example.org")); tot.Ham != 1 || tot.Spam != 0 {
 		t.Fatalf("alice's totals %+v, want ham 1", tot)
 	}
-	if out, _ := l.Learn(strings.NewReader(m), mmapstore.Spam, "alice@example.org"); out != Relearned {
+	if out, _ := l.Learn(strings.NewReader(m), Spam, "alice@example.org"); out != Relearned {
 		t.Fatalf("alice relearning as spam: %v", out)
 	}
 	if tot := totals(t, w, mmapstore.NamespaceOf("user:bob@example.org")); tot.Ham != 1 || tot.Spam != 0 {
@@ -145,7 +145,7 @@ func TestLearnPerUser(t *testing.T) {
 func TestLearnNotMessage(t *testing.T) {
 	l, w := newLearner(t, Options{})
 	for _, in := range []string{"", "just some words without any header\n", "\x00\x01\x02"} {
-		_, err := l.Learn(strings.NewReader(in), mmapstore.Spam, "")
+		_, err := l.Learn(strings.NewReader(in), Spam, "")
 		if !errors.Is(err, ErrNotMessage) {
 			t.Errorf("Learn(%q) error = %v, want ErrNotMessage", in, err)
 		}
@@ -160,14 +160,14 @@ func TestBatch(t *testing.T) {
 	b := l.NewBatch(3)
 	msgs := []struct {
 		m     string
-		class mmapstore.Class
+		class Label
 		want  Outcome
 	}{
-		{msg("a", "first message about apples"), mmapstore.Spam, Learned},
-		{msg("b", "second message about pears"), mmapstore.Ham, Learned},
-		{msg("a", "first message about apples"), mmapstore.Spam, AlreadyLearned}, // pending in the batch
-		{msg("a", "first message about apples"), mmapstore.Ham, Relearned},       // flushes, then relearns
-		{msg("c", "third message about plums"), mmapstore.Ham, Learned},
+		{msg("a", "first message about apples"), Spam, Learned},
+		{msg("b", "second message about pears"), Ham, Learned},
+		{msg("a", "first message about apples"), Spam, AlreadyLearned}, // pending in the batch
+		{msg("a", "first message about apples"), Ham, Relearned},       // flushes, then relearns
+		{msg("c", "third message about plums"), Ham, Learned},
 	}
 	for i, c := range msgs {
 		got, err := b.Add(strings.NewReader(c.m), c.class, "")
@@ -188,7 +188,7 @@ func TestLearnPerLanguage(t *testing.T) {
 	de := msg("Hallo", "Wir sind nicht sicher, ob die Sache mit der Post auf den Weg ist.")
 	en := msg("short", "buy now")
 	for _, m := range []string{de, en} {
-		if _, err := l.Learn(strings.NewReader(m), mmapstore.Spam, ""); err != nil {
+		if _, err := l.Learn(strings.NewReader(m), Spam, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -198,7 +198,7 @@ func TestLearnPerLanguage(t *testing.T) {
 	if tot := totals(t, w, mmapstore.Shared); tot.Spam != 2 {
 		t.Fatalf("shared totals %+v, want spam 2", tot)
 	}
-	if out, _ := l.Learn(strings.NewReader(de), mmapstore.Ham, ""); out != Relearned {
+	if out, _ := l.Learn(strings.NewReader(de), Ham, ""); out != Relearned {
 		t.Fatalf("relearn: %v", out)
 	}
 	if tot := totals(t, w, mmapstore.NamespaceOf("lang:de")); tot.Spam != 0 || tot.Ham != 1 {

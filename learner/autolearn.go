@@ -43,7 +43,7 @@ const (
 // already sure of (nothing to gain, and it entrenches its own mistakes),
 // never a class that already outnumbers the other by more than
 // 1/MinBalance (one-sided learning skews every probability).
-func (a Autolearn) Decide(r *feed.Record, totals mmapstore.Totals) (mmapstore.Class, string) {
+func (a Autolearn) Decide(r *feed.Record, totals mmapstore.Totals) (Label, string) {
 	minProb, minBal := a.MinProb, a.MinBalance
 	if minProb <= 0.5 || minProb > 1 {
 		minProb = 0.95
@@ -51,7 +51,7 @@ func (a Autolearn) Decide(r *feed.Record, totals mmapstore.Totals) (mmapstore.Cl
 	if minBal <= 0 || minBal > 1 {
 		minBal = 0.9
 	}
-	var class mmapstore.Class
+	var class Label
 	switch {
 	case !a.Enabled:
 		return 0, SkipDisabled
@@ -62,19 +62,19 @@ func (a Autolearn) Decide(r *feed.Record, totals mmapstore.Totals) (mmapstore.Cl
 	case r.Local && !a.Local:
 		return 0, SkipLocal
 	case r.Score >= a.SpamScore:
-		class = mmapstore.Spam
+		class = Spam
 	case r.Score <= a.HamScore:
-		class = mmapstore.Ham
+		class = Ham
 	default:
 		return 0, SkipUncertain
 	}
 	mine, other := totals.Spam, totals.Ham
-	if class == mmapstore.Ham {
+	if class == Ham {
 		mine, other = other, mine
 	}
 	switch {
-	case class == mmapstore.Spam && r.BayesProb >= minProb,
-		class == mmapstore.Ham && r.BayesProb <= 1-minProb:
+	case class == Spam && r.BayesProb >= minProb,
+		class == Ham && r.BayesProb <= 1-minProb:
 		return 0, SkipBayesSure
 	case float64(mine)/float64(other+1) > 1/minBal:
 		return 0, SkipUnbalanced
@@ -159,11 +159,7 @@ func (d *Daemon) autolearnLoop(ctx context.Context) {
 		for i, h := range r.Tokens {
 			res.Tokens[i].Hash = h
 		}
-		op := OpSpam
-		if class == mmapstore.Ham {
-			op = OpHam
-		}
-		out, err := d.submit(ctx, &job{op: op, user: r.User, source: "autolearn", res: res, noRelearn: true})
+		out, err := d.submit(ctx, &job{label: class, user: r.User, source: "autolearn", res: res, noRelearn: true})
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
@@ -172,7 +168,7 @@ func (d *Daemon) autolearnLoop(ctx context.Context) {
 		case out == learn.AlreadyLearned:
 			d.m.autoSkip.WithLabelValues(SkipLearned).Inc()
 		default:
-			d.log.Debug("learner: autolearned", "queue_id", r.QueueID, "class", op, "score", r.Score)
+			d.log.Debug("learner: autolearned", "queue_id", r.QueueID, "class", class, "score", r.Score)
 		}
 	}
 }

@@ -28,29 +28,29 @@ func TestAutolearnDecide(t *testing.T) {
 		a      Autolearn
 		r      *feed.Record
 		totals mmapstore.Totals
-		want   mmapstore.Class
+		want   Label
 		why    string
 	}{
 		{"off by default", Autolearn{}, rec(20, 0.5), even, 0, SkipDisabled},
-		{"spam", on, rec(9, 0.8), even, mmapstore.Spam, ""},
-		{"spam at the threshold", on, rec(8, 0.5), even, mmapstore.Spam, ""},
-		{"ham", on, rec(-3, 0.2), even, mmapstore.Ham, ""},
-		{"ham at the threshold", on, rec(-2, 0.5), even, mmapstore.Ham, ""},
+		{"spam", on, rec(9, 0.8), even, Spam, ""},
+		{"spam at the threshold", on, rec(8, 0.5), even, Spam, ""},
+		{"ham", on, rec(-3, 0.2), even, Ham, ""},
+		{"ham at the threshold", on, rec(-2, 0.5), even, Ham, ""},
 		{"between the thresholds", on, rec(3, 0.5), even, 0, SkipUncertain},
 		{"Bayes already sure of spam", on, rec(9, 0.95), even, 0, SkipBayesSure},
-		{"Bayes sure of ham does not stop spam", on, rec(9, 0.01), even, mmapstore.Spam, ""},
+		{"Bayes sure of ham does not stop spam", on, rec(9, 0.01), even, Spam, ""},
 		{"Bayes already sure of ham", on, rec(-3, 0.05), even, 0, SkipBayesSure},
 		{"authenticated", on, rec(9, 0.5, func(r *feed.Record) { r.Authenticated = true }), even, 0, SkipAuthenticated},
 		{"trusted", on, rec(9, 0.5, func(r *feed.Record) { r.Trusted = true }), even, 0, SkipTrusted},
 		{"local", on, rec(9, 0.5, func(r *feed.Record) { r.Local = true }), even, 0, SkipLocal},
-		{"local allowed", Autolearn{Enabled: true, SpamScore: 8, HamScore: -2, Local: true}, rec(9, 0.5, func(r *feed.Record) { r.Local = true }), even, mmapstore.Spam, ""},
+		{"local allowed", Autolearn{Enabled: true, SpamScore: 8, HamScore: -2, Local: true}, rec(9, 0.5, func(r *feed.Record) { r.Local = true }), even, Spam, ""},
 		{"trusted even with local allowed", Autolearn{Enabled: true, SpamScore: 8, HamScore: -2, Local: true}, rec(9, 0.5, func(r *feed.Record) { r.Local, r.Trusted = true, true }), even, 0, SkipTrusted},
 		{"spam outnumbers ham", on, rec(9, 0.5), mmapstore.Totals{Spam: 113, Ham: 100}, 0, SkipUnbalanced},
-		{"spam just within the balance", on, rec(9, 0.5), mmapstore.Totals{Spam: 112, Ham: 101}, mmapstore.Spam, ""},
+		{"spam just within the balance", on, rec(9, 0.5), mmapstore.Totals{Spam: 112, Ham: 101}, Spam, ""},
 		{"ham outnumbers spam", on, rec(-3, 0.5), mmapstore.Totals{Spam: 10, Ham: 100}, 0, SkipUnbalanced},
-		{"spam when ham outnumbers", on, rec(9, 0.5), mmapstore.Totals{Spam: 10, Ham: 100}, mmapstore.Spam, ""},
-		{"first learn on an empty statfile", on, rec(9, 0.5), mmapstore.Totals{}, mmapstore.Spam, ""},
-		{"second spam on an otherwise empty statfile", on, rec(9, 0.5), mmapstore.Totals{Spam: 1}, mmapstore.Spam, ""},
+		{"spam when ham outnumbers", on, rec(9, 0.5), mmapstore.Totals{Spam: 10, Ham: 100}, Spam, ""},
+		{"first learn on an empty statfile", on, rec(9, 0.5), mmapstore.Totals{}, Spam, ""},
+		{"second spam on an otherwise empty statfile", on, rec(9, 0.5), mmapstore.Totals{Spam: 1}, Spam, ""},
 		{"third spam with no ham", on, rec(9, 0.5), mmapstore.Totals{Spam: 2}, 0, SkipUnbalanced},
 		{"no tokens in the record", on, rec(9, 0.5, func(r *feed.Record) { r.Tokens = nil }), even, 0, SkipNoTokens},
 		{"defaults for zero guards", Autolearn{Enabled: true, SpamScore: 8, HamScore: -2}, rec(9, 0.96), even, 0, SkipBayesSure},
@@ -99,7 +99,7 @@ func TestAutolearnFromRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitTotals(t, d, 1, 0)
-	mustLearn(t, d.Daemon, OpSpam, spam(1), "", learn.AlreadyLearned)
+	mustLearn(t, d.Daemon, Spam, spam(1), "", learn.AlreadyLearned)
 
 	// In process (sluice serve): a ham record, then a guarded one.
 	f := d.Feed()
@@ -108,7 +108,7 @@ func TestAutolearnFromRecords(t *testing.T) {
 	f.Send(recordFor(t, spam(3), 10, 0.99)) // Bayes already sure
 	// Autolearn never overrides what a user learned: ham(4) learned as ham
 	// by hand, then scored as spam.
-	mustLearn(t, d.Daemon, OpHam, ham(4), "", learn.Learned)
+	mustLearn(t, d.Daemon, Ham, ham(4), "", learn.Learned)
 	f.Send(recordFor(t, ham(4), 10, 0.5))
 	deadline := time.Now().Add(5 * time.Second)
 	for d.counter(t, "sluice_learner_autolearn_skipped_total", nil) < 2 && time.Now().Before(deadline) {

@@ -94,7 +94,7 @@ type Daemon struct {
 
 // job is one queued learn; done gets exactly one result.
 type job struct {
-	op        Op
+	label     Label
 	user      string
 	source    string
 	res       *tokenizer.Result
@@ -207,14 +207,14 @@ func (d *Daemon) Learn(ctx context.Context, req *Request) (learn.Outcome, error)
 	res, err := tok.Tokenize(bytes.NewReader(req.Message))
 	d.toks.Put(tok)
 	if errors.Is(err, tokenizer.ErrNotMessage) {
-		d.m.learn(req.Source, req.Op, "not_message")
+		d.m.learn(req.Source, req.Label, "not_message")
 		return 0, fmt.Errorf("%w: %v", learn.ErrNotMessage, err)
 	}
 	if err != nil {
-		d.m.learn(req.Source, req.Op, "error")
+		d.m.learn(req.Source, req.Label, "error")
 		return 0, fmt.Errorf("learner: tokenize: %w", err)
 	}
-	return d.submit(ctx, &job{op: req.Op, user: req.User, source: req.Source, res: res})
+	return d.submit(ctx, &job{label: req.Label, user: req.User, source: req.Source, res: res})
 }
 
 func (d *Daemon) submit(ctx context.Context, j *job) (learn.Outcome, error) {
@@ -280,14 +280,7 @@ func (d *Daemon) commit(batch []*job) {
 				continue
 			}
 		}
-		switch j.op {
-		case OpForget:
-			rs[i].out, rs[i].err = b.ForgetTokens(j.res, j.user)
-		case OpSpam:
-			rs[i].out, rs[i].err = b.AddTokens(j.res, mmapstore.Spam, j.user)
-		case OpHam:
-			rs[i].out, rs[i].err = b.AddTokens(j.res, mmapstore.Ham, j.user)
-		}
+		rs[i].out, rs[i].err = b.AddTokens(j.res, j.label, j.user)
 	}
 	ferr := b.Flush()
 	for i, j := range batch {
@@ -305,7 +298,7 @@ func (d *Daemon) commit(batch []*job) {
 				d.fatalOnce.Do(func() { close(d.fatal) })
 			}
 		}
-		d.m.learn(j.source, j.op, outcome)
+		d.m.learn(j.source, j.label, outcome)
 		if len(d.nets) > 0 && r.err == nil && !j.noRelearn {
 			d.labelNeural(j)
 		}
@@ -324,12 +317,12 @@ func (d *Daemon) commit(batch []*job) {
 // whichever pools hold it.
 func (d *Daemon) labelNeural(j *job) {
 	for _, t := range d.nets {
-		switch j.op {
-		case OpSpam:
+		switch j.label {
+		case Spam:
 			t.label(j.res.Digest, true)
-		case OpHam:
+		case Ham:
 			t.label(j.res.Digest, false)
-		case OpForget:
+		case Forget:
 			t.forget(j.res.Digest)
 		}
 	}

@@ -15,20 +15,20 @@ func TestDaemonLearnCache(t *testing.T) {
 	d := startDaemon(t, Options{Learn: learn.Options{UsersEnabled: true}}, false)
 	m := spam(1)
 	steps := []struct {
-		op        Op
+		label     Label
 		want      learn.Outcome
 		spam, ham uint64
 	}{
-		{OpSpam, learn.Learned, 1, 0},
-		{OpSpam, learn.AlreadyLearned, 1, 0}, // the same message moved to Junk twice
-		{OpHam, learn.Relearned, 0, 1},       // moved back: unlearned and learned as ham
-		{OpHam, learn.AlreadyLearned, 0, 1},
-		{OpForget, learn.Forgotten, 0, 0},
-		{OpForget, learn.NotLearned, 0, 0},
-		{OpSpam, learn.Learned, 1, 0},
+		{Spam, learn.Learned, 1, 0},
+		{Spam, learn.AlreadyLearned, 1, 0}, // the same message moved to Junk twice
+		{Ham, learn.Relearned, 0, 1},       // moved back: unlearned and learned as ham
+		{Ham, learn.AlreadyLearned, 0, 1},
+		{Forget, learn.Forgotten, 0, 0},
+		{Forget, learn.NotLearned, 0, 0},
+		{Spam, learn.Learned, 1, 0},
 	}
 	for i, s := range steps {
-		mustLearn(t, d.Daemon, s.op, m, "alice@example.org", s.want)
+		mustLearn(t, d.Daemon, s.label, m, "alice@example.org", s.want)
 		if tot := d.totals(t, mmapstore.Shared); tot.Spam != s.spam || tot.Ham != s.ham {
 			t.Fatalf("step %d: totals %+v, want %d/%d", i, tot, s.spam, s.ham)
 		}
@@ -47,12 +47,12 @@ func TestDaemonLearnCache(t *testing.T) {
 func TestDaemonNotMessage(t *testing.T) {
 	d := startDaemon(t, Options{}, false)
 	for _, in := range [][]byte{nil, []byte("no header here\n"), {0, 1, 2}} {
-		_, err := d.Learn(context.Background(), &Request{Op: OpSpam, Source: "test", Message: in})
+		_, err := d.Learn(context.Background(), &Request{Label: Spam, Source: "test", Message: in})
 		if !errors.Is(err, learn.ErrNotMessage) {
 			t.Errorf("Learn(%q) = %v, want ErrNotMessage", in, err)
 		}
 	}
-	if _, err := d.Learn(context.Background(), &Request{Op: 9, Message: spam(1)}); !errors.Is(err, ErrProtocol) {
+	if _, err := d.Learn(context.Background(), &Request{Label: 9, Message: spam(1)}); !errors.Is(err, ErrProtocol) {
 		t.Errorf("op 9: %v", err)
 	}
 }
@@ -68,11 +68,11 @@ func TestGroupCommit(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			m, op := spam(i), OpSpam
+			m, op := spam(i), Spam
 			if i%2 == 1 {
-				m, op = ham(i), OpHam
+				m, op = ham(i), Ham
 			}
-			out, err := d.Learn(context.Background(), &Request{Op: op, Source: "test", Message: m})
+			out, err := d.Learn(context.Background(), &Request{Label: op, Source: "test", Message: m})
 			if err == nil && out != learn.Learned {
 				err = errors.New(out.String())
 			}
@@ -100,7 +100,7 @@ func TestDaemonStops(t *testing.T) {
 	d := startDaemon(t, Options{}, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := d.Learn(ctx, &Request{Op: OpSpam, Message: spam(1)}); err == nil {
+	if _, err := d.Learn(ctx, &Request{Label: Spam, Message: spam(1)}); err == nil {
 		t.Fatal("learn with a cancelled context succeeded")
 	}
 }

@@ -1,20 +1,45 @@
 // Package learner is the learner daemon: the statfile's single writer
 // (it holds mmapstore's writer lock for its whole life) and the one place
-// where learns from every source meet.
+// where learns from every source meet; and its front door, Door, the one
+// way in for everything that is not the daemon.
 //
-// Files: daemon.go (the queue and group commit), protocol.go (the framed
-// request/response protocol of the unix socket and of spool files),
-// server.go (the unix socket server), client.go (what `sluice learn` and
-// `sluice spamd` use), spool.go (the durable spool), autolearn.go (scan
-// records → learns, and their guards), http.go (rspamd-compatible learn
-// endpoints and /metrics), metrics.go (Prometheus counters), neural.go
-// (the neural network's training cycle).
+// Files: daemon.go (the queue and group commit), door.go (the front door:
+// daemon, else the statfile directly, else the spool), protocol.go (the
+// framed request/response protocol of the unix socket and of spool files,
+// and the label and outcome types front ends use), server.go (the unix
+// socket server), client.go (the socket's client, which the Door uses),
+// spool.go (the durable spool), autolearn.go (scan records → learns, and
+// their guards), http.go (rspamd-compatible learn endpoints and
+// /metrics), metrics.go (Prometheus counters), neural.go (the neural
+// network's training cycle).
 //
-// Sources: `sluice learn` (Dovecot's sieve pipe, bulk imports) over the
-// unix socket; rspamc and existing Dovecot scripts over HTTP (POST
-// /learnspam, /learnham, as rspamd's controller on 127.0.0.1:11334); the
-// spool; the milters' scan records (autolearn); spamd's TELL in `sluice
-// serve`.
+// Names: package learn applies one labelled message to a statfile through
+// a writer it is given (it knows nothing of processes); package learner
+// decides who holds that writer and how a learn reaches it. Front ends
+// (spamd, the command line) import learner only: Label, Outcome and
+// ErrNotMessage are learn's, re-exported here.
+//
+// Sources: `sluice learn` (Dovecot's sieve pipe, bulk imports), through
+// the Door over the unix socket; rspamc and existing Dovecot scripts over
+// HTTP (POST /learnspam, /learnham, as rspamd's controller on
+// 127.0.0.1:11334); the spool; the milters' scan records (autolearn);
+// spamd's TELL and rspamd endpoints through the Door (the daemon in
+// process in `sluice serve`, its socket or the statfile directly in
+// `sluice spamd`).
+//
+// # The front door
+//
+// Door.Learn takes one request the first way that works: the running
+// learner (in process, or over its socket); else the statfile opened for
+// writing under the writer lock and closed at once; else the spool. Its
+// Result says which way (Via), what the learn did (Outcome) and why the
+// earlier ways were not taken (Detours). A message is tokenized at most
+// once in the calling process: the direct way and the spool share one
+// tokenization, which also tells "not a message" (EX_DATAERR) from "could
+// not learn" (ErrUnavailable, EX_TEMPFAIL) without a second pass.
+// Door.LearnAll is the bulk import: several connections to the daemon, or
+// batches of learns directly (one fsync per batch). OpenWriter is the one
+// place outside mmapstore that opens the statfile for writing.
 //
 // # Durability and group commit
 //
@@ -38,10 +63,10 @@
 // # Spool
 //
 // Dovecot never retries a failed pipe (and does not undo the MOVE), so
-// `sluice learn` must not lose a message when the daemon is down. Its
-// order of preference: the daemon; the statfile directly if no daemon
-// holds the lock; the spool (a file per request, written durably); exit
-// 75 only when all three fail. The daemon drains the spool at start and
+// `sluice learn` must not lose a message when the daemon is down. The
+// Door's order of preference: the daemon; the statfile directly if no
+// daemon holds the lock; the spool (a file per request, written durably);
+// exit 75 only when all three fail. The daemon drains the spool at start and
 // every SpoolInterval. The spool is bounded (spool_max files).
 //
 // # Autolearn from scan records

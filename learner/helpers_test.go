@@ -116,10 +116,10 @@ func ham(id int) []byte {
 	return msg(id, strings.Repeat("meeting agenda kernel patch review thursday ", 3))
 }
 
-func mustLearn(t *testing.T, d *Daemon, op Op, m []byte, user string, want learn.Outcome) {
+func mustLearn(t *testing.T, d *Daemon, label Label, m []byte, user string, want learn.Outcome) {
 	t.Helper()
-	out, err := d.Learn(context.Background(), &Request{Op: op, User: user, Source: "test", Message: m})
+	out, err := d.Learn(context.Background(), &Request{Label: label, User: user, Source: "test", Message: m})
 	if err != nil || out != want {
-		t.Fatalf("learn %v: %v %v, want %v", op, out, err, want)
+		t.Fatalf("learn %v: %v %v, want %v", label, out, err, want)
 	}
 }

@@ -56,8 +56,8 @@ func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
 		h.pwSum = sum[:]
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /learnspam", func(w http.ResponseWriter, r *http.Request) { h.learn(w, r, OpSpam) })
-	mux.HandleFunc("POST /learnham", func(w http.ResponseWriter, r *http.Request) { h.learn(w, r, OpHam) })
+	mux.HandleFunc("POST /learnspam", func(w http.ResponseWriter, r *http.Request) { h.learn(w, r, Spam) })
+	mux.HandleFunc("POST /learnham", func(w http.ResponseWriter, r *http.Request) { h.learn(w, r, Ham) })
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "pong\r\n") })
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
@@ -81,7 +81,7 @@ func (h *httpHandler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], h.pwSum) == 1
 }
 
-func (h *httpHandler) learn(w http.ResponseWriter, r *http.Request, op Op) {
+func (h *httpHandler) learn(w http.ResponseWriter, r *http.Request, label Label) {
 	if !h.authorized(r) {
 		jsonError(w, http.StatusForbidden, "unauthorized: wrong or missing Password header")
 		return
@@ -103,11 +103,11 @@ func (h *httpHandler) learn(w http.ResponseWriter, r *http.Request, op Op) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	req := &Request{Op: op, User: r.Header.Get("Deliver-To"), Source: "http", Message: body}
+	req := &Request{Label: label, User: r.Header.Get("Deliver-To"), Source: "http", Message: body}
 	out, err := h.d.Learn(ctx, req)
 	switch {
 	case err == nil && out == learn.AlreadyLearned:
-		jsonError(w, http.StatusAlreadyReported, fmt.Sprintf("message has been already learned as %s, ignore it", op))
+		jsonError(w, http.StatusAlreadyReported, fmt.Sprintf("message has been already learned as %s, ignore it", label))
 	case err == nil:
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"success":true}`)

@@ -63,6 +63,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) learn(source string, op Op, outcome string) {
-	m.learns.WithLabelValues(source, op.String(), outcome).Inc()
+func (m *Metrics) learn(source string, label Label, outcome string) {
+	m.learns.WithLabelValues(source, label.String(), outcome).Inc()
 }

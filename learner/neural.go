@@ -65,8 +65,8 @@ type Sample struct {
 	Label  bool // class set by an explicit learn, not by the score
 }
 
-// Label is an explicit learn's class for a message.
-type Label struct {
+// ExplicitLabel is an explicit learn's class for a message.
+type ExplicitLabel struct {
 	Digest [32]byte
 	Spam   bool
 }
@@ -81,7 +81,7 @@ type Pools struct {
 	New       int      // samples added since the last training
 	Epoch     uint64   // publications of this input set's current network
 	Retired   [][32]byte
-	Labels    []Label // explicit learns, oldest first
+	Labels    []ExplicitLabel // explicit learns, oldest first
 	Saved     time.Time
 }
 
@@ -269,7 +269,7 @@ func (t *trainer) label(digest [32]byte, spam bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.labels[digest] = spam
-	t.p.Labels = append(t.p.Labels, Label{Digest: digest, Spam: spam})
+	t.p.Labels = append(t.p.Labels, ExplicitLabel{Digest: digest, Spam: spam})
 	if len(t.p.Labels) > 4*t.opts.PoolSize {
 		t.compactLabels()
 	}
@@ -293,7 +293,7 @@ func (t *trainer) forget(digest [32]byte) {
 func (t *trainer) compactLabels() {
 	keep := 2 * t.opts.PoolSize
 	seen := make(map[[32]byte]bool)
-	var out []Label
+	var out []ExplicitLabel
 	for i := len(t.p.Labels) - 1; i >= 0 && len(out) < keep; i-- {
 		d := t.p.Labels[i].Digest
 		spam, ok := t.labels[d]
@@ -301,7 +301,7 @@ func (t *trainer) compactLabels() {
 			continue
 		}
 		seen[d] = true
-		out = append(out, Label{Digest: d, Spam: spam})
+		out = append(out, ExplicitLabel{Digest: d, Spam: spam})
 	}
 	slices.Reverse(out)
 	t.p.Labels = out

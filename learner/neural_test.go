@@ -303,12 +303,12 @@ func TestNeuralExplicitLearnLabels(t *testing.T) {
 	r := nnRecord(0, -5, inputSetA) // scanned as ham
 	r.Digest = feed.Digest(res.Digest)
 	d.nets[""].observe(r)
-	mustLearn(t, d.Daemon, OpSpam, m, "", learn.Learned)
+	mustLearn(t, d.Daemon, Spam, m, "", learn.Learned)
 	p := d.nets[""].snapshot()
 	if len(p.Spam) != 1 || len(p.Ham) != 0 || !p.Spam[0].Label || p.Spam[0].Digest != res.Digest {
 		t.Fatalf("after learn spam: %d spam, %d ham", len(p.Spam), len(p.Ham))
 	}
-	mustLearn(t, d.Daemon, OpForget, m, "", learn.Forgotten)
+	mustLearn(t, d.Daemon, Forget, m, "", learn.Forgotten)
 	if p := d.nets[""].snapshot(); len(p.Spam)+len(p.Ham) != 0 || len(p.Labels) != 0 {
 		t.Fatalf("after forget: %d spam, %d ham, %d labels", len(p.Spam), len(p.Ham), len(p.Labels))
 	}
@@ -382,7 +382,7 @@ func TestNeuralUseSettings(t *testing.T) {
 	r := nnRecord(99, -5, inputSetA)
 	r.Digest, r.Profile = feed.Digest(res.Digest), "finance"
 	d.nets["finance"].observe(r)
-	mustLearn(t, d.Daemon, OpSpam, m, "", learn.Learned)
+	mustLearn(t, d.Daemon, Spam, m, "", learn.Learned)
 	for name, tr := range d.nets {
 		tr.mu.Lock()
 		spam, ok := tr.labels[res.Digest]

@@ -10,27 +10,32 @@ import (
 	"github.com/sluicemail/sluice/learn"
 )
 
-// Op is what a request asks.
-type Op uint8
+// Label is what a request asks: learn.Label, named here so that front
+// ends (spamd, the command line) reach it through the learner alone.
+type Label = learn.Label
 
-// The operations.
+// The labels.
 const (
-	OpSpam   Op = 1 // learn as spam
-	OpHam    Op = 2 // learn as ham
-	OpForget Op = 3 // unlearn, clear the learn cache entry
+	Spam   = learn.Spam   // learn as spam
+	Ham    = learn.Ham    // learn as ham
+	Forget = learn.Forget // unlearn, clear the learn cache entry
 )
 
-func (o Op) String() string {
-	switch o {
-	case OpSpam:
-		return "spam"
-	case OpHam:
-		return "ham"
-	case OpForget:
-		return "forget"
-	}
-	return "unknown"
-}
+// Outcome says what a learn did (learn.Outcome).
+type Outcome = learn.Outcome
+
+// The outcomes.
+const (
+	Learned        = learn.Learned
+	AlreadyLearned = learn.AlreadyLearned
+	Relearned      = learn.Relearned
+	Forgotten      = learn.Forgotten
+	NotLearned     = learn.NotLearned
+)
+
+// ErrNotMessage is wrapped by the errors of input that is not a mail
+// message (learn.ErrNotMessage).
+var ErrNotMessage = learn.ErrNotMessage
 
 // Status is the result class of a response.
 type Status uint8
@@ -64,7 +69,7 @@ var ErrProtocol = errors.New("learner: protocol error")
 
 // Request is one learn request. On the wire (all integers big-endian):
 //
-//	"SLRQ" | version u8 (1) | op u8 | len(user) u16 | len(source) u8 |
+//	"SLRQ" | version u8 (1) | label u8 | len(user) u16 | len(source) u8 |
 //	len(message) u32 | user | source | message
 //
 // User is the mailbox whose statistics also learn ("" for the shared
@@ -72,7 +77,7 @@ var ErrProtocol = errors.New("learner: protocol error")
 // "cli", "http", "spool", "autolearn"...). A spool file holds exactly one
 // encoded request.
 type Request struct {
-	Op      Op
+	Label   Label
 	User    string
 	Source  string
 	Message []byte
@@ -89,8 +94,8 @@ type Response struct {
 
 func (r *Request) validate(maxMsg int64) error {
 	switch {
-	case r.Op < OpSpam || r.Op > OpForget:
-		return fmt.Errorf("%w: unknown op %d", ErrProtocol, r.Op)
+	case !r.Label.Valid():
+		return fmt.Errorf("%w: unknown label %d", ErrProtocol, r.Label)
 	case len(r.User) > MaxUser || !printable(r.User):
 		return fmt.Errorf("%w: bad user (%d bytes)", ErrProtocol, len(r.User))
 	case len(r.Source) > MaxSource || !printable(r.Source):
@@ -121,7 +126,7 @@ func AppendRequest(b []byte, r *Request, maxMsg int64) ([]byte, error) {
 		return b, err
 	}
 	b = append(b, reqMagic...)
-	b = append(b, version, byte(r.Op))
+	b = append(b, version, byte(r.Label))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(r.User)))
 	b = append(b, byte(len(r.Source)))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Message)))
@@ -143,7 +148,7 @@ func ReadRequest(rd io.Reader, maxMsg int64) (*Request, error) {
 	if string(h[:4]) != reqMagic || h[4] != version {
 		return nil, fmt.Errorf("%w: not a version %d request", ErrProtocol, version)
 	}
-	r := &Request{Op: Op(h[5])}
+	r := &Request{Label: Label(h[5])}
 	ul := int(binary.BigEndian.Uint16(h[6:]))
 	sl := int(h[8])
 	ml := int64(binary.BigEndian.Uint32(h[9:]))
@@ -222,3 +227,6 @@ func ReadResponse(rd io.Reader) (*Response, error) {
 	}
 	return r, nil
 }
+
+// ParseLabel reads "spam", "ham" or "forget" (learn.ParseLabel).
+func ParseLabel(s string) (Label, error) { return learn.ParseLabel(s) }

@@ -13,9 +13,9 @@ import (
 
 func TestRequestRoundTrip(t *testing.T) {
 	for _, r := range []*Request{
-		{Op: OpSpam, User: "alice@example.org", Source: "dovecot", Message: []byte("From: a\r\n\r\nhi\r\n")},
-		{Op: OpHam, Message: []byte{}},
-		{Op: OpForget, User: strings.Repeat("u", MaxUser), Source: strings.Repeat("s", MaxSource), Message: bytes.Repeat([]byte("x"), 1000)},
+		{Label: Spam, User: "alice@example.org", Source: "dovecot", Message: []byte("From: a\r\n\r\nhi\r\n")},
+		{Label: Ham, Message: []byte{}},
+		{Label: Forget, User: strings.Repeat("u", MaxUser), Source: strings.Repeat("s", MaxSource), Message: bytes.Repeat([]byte("x"), 1000)},
 	} {
 		b, err := AppendRequest(nil, r, 1<<20)
 		if err != nil {
@@ -42,7 +42,7 @@ func TestRequestRoundTrip(t *testing.T) {
 }
 
 func TestRequestLimits(t *testing.T) {
-	good, _ := AppendRequest(nil, &Request{Op: OpSpam, User: "u", Source: "s", Message: []byte("message")}, 100)
+	good, _ := AppendRequest(nil, &Request{Label: Spam, User: "u", Source: "s", Message: []byte("message")}, 100)
 	tests := []struct {
 		name string
 		b    []byte
@@ -62,10 +62,10 @@ func TestRequestLimits(t *testing.T) {
 			t.Errorf("%s: decoded", tt.name)
 		}
 	}
-	if _, err := AppendRequest(nil, &Request{Op: OpSpam, User: "a\nb"}, 100); !errors.Is(err, ErrProtocol) {
+	if _, err := AppendRequest(nil, &Request{Label: Spam, User: "a\nb"}, 100); !errors.Is(err, ErrProtocol) {
 		t.Errorf("user with a newline: %v", err)
 	}
-	if _, err := AppendRequest(nil, &Request{Op: OpSpam, Message: make([]byte, 101)}, 100); !errors.Is(err, ErrProtocol) {
+	if _, err := AppendRequest(nil, &Request{Label: Spam, Message: make([]byte, 101)}, 100); !errors.Is(err, ErrProtocol) {
 		t.Errorf("message over the limit: %v", err)
 	}
 }
@@ -95,7 +95,7 @@ func TestResponseRoundTrip(t *testing.T) {
 // FuzzReadRequest: no input panics, allocates past the limits, or decodes
 // to a request that does not encode back to the same bytes.
 func FuzzReadRequest(f *testing.F) {
-	good, _ := AppendRequest(nil, &Request{Op: OpSpam, User: "alice@example.org", Source: "dovecot", Message: []byte("Subject: x\r\n\r\nbody\r\n")}, 1<<16)
+	good, _ := AppendRequest(nil, &Request{Label: Spam, User: "alice@example.org", Source: "dovecot", Message: []byte("Subject: x\r\n\r\nbody\r\n")}, 1<<16)
 	f.Add(good)
 	f.Add([]byte("SLRQ\x01\x03\x00\x00\x00\x00\x00\x00\x00"))
 	f.Add([]byte("SLRQ\x01\x01\xff\xff\xff\xff\xff\xff\xff"))

@@ -58,19 +58,19 @@ func TestServerClient(t *testing.T) {
 	}
 	defer c.Close()
 	steps := []struct {
-		op   Op
-		m    []byte
-		want learn.Outcome
-		err  error
+		label Label
+		m     []byte
+		want  learn.Outcome
+		err   error
 	}{
-		{OpSpam, spam(1), learn.Learned, nil},
-		{OpSpam, spam(1), learn.AlreadyLearned, nil},
-		{OpHam, spam(1), learn.Relearned, nil},
-		{OpHam, []byte("not a message"), 0, learn.ErrNotMessage},
-		{OpHam, ham(2), learn.Learned, nil}, // the connection survives a bad message
+		{Spam, spam(1), learn.Learned, nil},
+		{Spam, spam(1), learn.AlreadyLearned, nil},
+		{Ham, spam(1), learn.Relearned, nil},
+		{Ham, []byte("not a message"), 0, learn.ErrNotMessage},
+		{Ham, ham(2), learn.Learned, nil}, // the connection survives a bad message
 	}
 	for i, s := range steps {
-		out, err := c.Learn(ctx, &Request{Op: s.op, Source: "test", Message: s.m})
+		out, err := c.Learn(ctx, &Request{Label: s.label, Source: "test", Message: s.m})
 		if out != s.want || !errors.Is(err, s.err) {
 			t.Fatalf("step %d: %v %v, want %v %v", i, out, err, s.want, s.err)
 		}
@@ -89,7 +89,7 @@ func TestServerClient(t *testing.T) {
 			}
 			defer c.Close()
 			for i := range 20 {
-				if out, err := c.Learn(ctx, &Request{Op: OpSpam, Source: "test", Message: spam(1000 + g*100 + i)}); err != nil || out != learn.Learned {
+				if out, err := c.Learn(ctx, &Request{Label: Spam, Source: "test", Message: spam(1000 + g*100 + i)}); err != nil || out != learn.Learned {
 					t.Errorf("client %d learn %d: %v %v", g, i, out, err)
 				}
 			}

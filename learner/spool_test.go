@@ -22,9 +22,9 @@ func TestSpoolPutDrain(t *testing.T) {
 		t.Fatalf("spool mode %v", fi.Mode())
 	}
 	reqs := []*Request{
-		{Op: OpSpam, User: "a@example.org", Source: "dovecot", Message: spam(1)},
-		{Op: OpHam, Source: "dovecot", Message: []byte("garbage")},
-		{Op: OpHam, Source: "dovecot", Message: ham(2)},
+		{Label: Spam, User: "a@example.org", Source: "dovecot", Message: spam(1)},
+		{Label: Ham, Source: "dovecot", Message: []byte("garbage")},
+		{Label: Ham, Source: "dovecot", Message: ham(2)},
 	}
 	for _, r := range reqs {
 		if err := s.Put(r); err != nil {
@@ -47,7 +47,7 @@ func TestSpoolPutDrain(t *testing.T) {
 	if err != nil || drained != 2 || rejected != 1 || len(got) != 3 {
 		t.Fatalf("drain: %d drained, %d rejected, %v", drained, rejected, err)
 	}
-	if got[0].User != "a@example.org" || got[2].Op != OpHam {
+	if got[0].User != "a@example.org" || got[2].Label != Ham {
 		t.Fatalf("drained out of order: %+v", got)
 	}
 	if n, _ := s.Len(); n != 0 {
@@ -74,13 +74,13 @@ func TestDaemonDrainsSpool(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if err := s.Put(&Request{Op: OpSpam, Source: "dovecot", Message: spam(i)}); err != nil {
+		if err := s.Put(&Request{Label: Spam, Source: "dovecot", Message: spam(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	d := startDaemon(t, Options{Spool: s, SpoolInterval: 20 * time.Millisecond}, false)
 	waitTotals(t, d, 5, 0)
-	s.Put(&Request{Op: OpHam, Source: "dovecot", Message: ham(9)})
+	s.Put(&Request{Label: Ham, Source: "dovecot", Message: ham(9)})
 	waitTotals(t, d, 5, 1)
 	if got := d.counter(t, "sluice_learner_learns_total", map[string]string{"source": "spool"}); got != 6 {
 		t.Fatalf("spool learns counted %v, want 6", got)

@@ -1,4 +1,5 @@
-// Package mbox splits an mbox file into its messages.
+// Package mbox splits an mbox file into its messages, and walks files,
+// maildirs and mboxes message by message (Walk).
 //
 // It reads the common "mboxo/mboxrd" family: a message starts at a line
 // beginning with "From " at the start of the file or after a line break

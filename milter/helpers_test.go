@@ -85,8 +85,8 @@ func learnStatfile(path string, n int) error {
 	for i := 0; i < n; i++ {
 		for _, c := range []struct {
 			pool  []string
-			class mmapstore.Class
-		}{{spamWords, mmapstore.Spam}, {hamWords, mmapstore.Ham}} {
+			class learn.Label
+		}{{spamWords, learn.Spam}, {hamWords, learn.Ham}} {
 			if _, err := l.Learn(strings.NewReader(newMessage(i, "learn", c.pool, 0).String()), c.class, ""); err != nil {
 				w.Close()
 				return err
@@ -117,10 +117,7 @@ func testScannerWith(t testing.TB, opts scan.Options) *scan.Scanner {
 	if statErr != nil {
 		t.Fatal(statErr)
 	}
-	st, err := OpenStatfile(statPath, storeParams(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mmapstore.Follow(statPath, storeParams(), mmapstore.FollowOptions{})
 	t.Cleanup(func() { st.Close() })
 	opts.Bayes = defaultBayes()
 	return scan.New(st, opts)

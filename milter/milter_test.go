@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-milter"
 
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
 )
 
@@ -265,10 +266,7 @@ func TestConcurrentConnections(t *testing.T) {
 
 func TestStatfileAppearsLater(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "later.statfile")
-	st, err := OpenStatfile(path, storeParams(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mmapstore.Follow(path, storeParams(), mmapstore.FollowOptions{})
 	defer st.Close()
 	sc := scan.New(st, scan.Options{Bayes: defaultBayes(), Actions: defaultThresholds})
 	h := start(t, Options{Scanner: sc})

@@ -8,6 +8,10 @@
 //   - [OpenReader] maps the file read-only (PROT_READ, MAP_SHARED).
 //     [Reader.Lookup] answers a batch of hashes without a lock, a system
 //     call or an allocation, and follows the file when it is replaced.
+//   - [Follow] is the scanners' reader: it maps the file when it appears,
+//     and until then (or while the file cannot be mapped, which it logs)
+//     answers with empty statistics, so that scanning never fails for the
+//     statfile's sake.
 //   - [OpenWriter] takes an exclusive flock on path+".lock" (a second
 //     writer gets [ErrLocked]), replays the journal path+".journal", and
 //     [Writer.Apply] learns and unlearns messages durably.

@@ -38,9 +38,9 @@ func BenchmarkScanCorpus(b *testing.B) {
 			size += int64(len(m.Bytes))
 			continue
 		}
-		class := mmapstore.Ham
+		class := learn.Ham
 		if m.Spam {
-			class = mmapstore.Spam
+			class = learn.Spam
 		}
 		if _, err := batch.Add(bytes.NewReader(m.Bytes), class, ""); err != nil {
 			b.Fatal(err)

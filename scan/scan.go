@@ -40,7 +40,6 @@ import (
 	"sync"
 
 	"github.com/sluicemail/sluice/bayes"
-	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -302,10 +301,10 @@ func (s *Scanner) thresholds(profile string) Thresholds {
 func (s *Scanner) lookup(w *worker, user, lang string) (mmapstore.Totals, string, error) {
 	var specific [2]string
 	if s.opts.UsersEnabled {
-		specific[0] = learn.UserNamespace(user)
+		specific[0] = mmapstore.UserNamespace(user)
 	}
 	if s.opts.LanguagesEnabled {
-		specific[1] = learn.LanguageNamespace(lang)
+		specific[1] = mmapstore.LanguageNamespace(lang)
 	}
 	min := uint64(max(s.opts.Bayes.MinLearns, 1))
 	for _, name := range specific {

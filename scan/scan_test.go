@@ -58,8 +58,8 @@ func (f *fixture) learn(t *testing.T, n int, spam, ham []string, user string) {
 	for i := 0; i < n; i++ {
 		for _, c := range []struct {
 			pool  []string
-			class mmapstore.Class
-		}{{spam, mmapstore.Spam}, {ham, mmapstore.Ham}} {
+			class learn.Label
+		}{{spam, learn.Spam}, {ham, learn.Ham}} {
 			m := message(i, user+"x", c.pool)
 			if _, err := f.l.Learn(strings.NewReader(m), c.class, user); err != nil {
 				t.Fatal(err)
@@ -185,8 +185,8 @@ func TestScanLanguageNamespace(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		for _, c := range []struct {
 			words string
-			class mmapstore.Class
-		}{{"gewinn gratis sofort klicken bonus", mmapstore.Spam}, {"besprechung protokoll termin projekt", mmapstore.Ham}} {
+			class learn.Label
+		}{{"gewinn gratis sofort klicken bonus", learn.Spam}, {"besprechung protokoll termin projekt", learn.Ham}} {
 			if _, err := l.Learn(strings.NewReader(de(i, c.words)), c.class, ""); err != nil {
 				t.Fatal(err)
 			}

@@ -49,9 +49,9 @@ func BenchmarkProtocols(b *testing.B) {
 			test = append(test, m.Bytes)
 			continue
 		}
-		class := mmapstore.Ham
+		class := learn.Ham
 		if m.Spam {
-			class = mmapstore.Spam
+			class = learn.Spam
 		}
 		batch.Add(bytes.NewReader(m.Bytes), class, "")
 	}

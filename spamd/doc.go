@@ -9,8 +9,9 @@
 // spamd.go (PING, CHECK, SYMBOLS, REPORT, REPORT_IFSPAM, HEADERS, PROCESS,
 // TELL), rspamc.go (CHECK RSPAMC/1.3), http.go (/checkv2, /ping, /learnspam,
 // /learnham), report.go (report text and X-Spam-* fields), server.go
-// (connections, deadlines, panics, shutdown, counters), listen.go
-// (unix:/path and inet:host:port).
+// (connections, deadlines, panics, shutdown, counters), learner.go (the
+// Learner that TELL and /learn* go through: the learner's Door). Listening
+// on unix:/path and inet:host:port is package socket's.
 //
 // Decisions:
 //
@@ -53,11 +54,12 @@
 //     otherwise the first of spamd's User, rspamd's Deliver-To and Rcpt
 //     lines that matches [profiles] picks it. The profile's thresholds
 //     decide the action and are what the rspamd replies report.
-//   - Learning goes through the Learner interface. TELL's Set: local learns
-//     (DidSet: local unless already learned, which spamc reports as a
-//     success too); Remove: local alone (forget) unlearns
-//     through a Learner that is also a Forgetter (DidRemove: local when it
-//     was learned), and is refused with EX_UNAVAILABLE otherwise; "remote" is ignored.
+//   - Learning goes through the Learner interface, which the learner's
+//     front door (learner.Door) implements: the learner daemon, else the
+//     statfile directly. TELL's Set: local learns (DidSet: local unless
+//     already learned, which spamc reports as a success too); Remove:
+//     local alone forgets (DidRemove: local when it was learned); "remote"
+//     is ignored.
 //     /learnspam and /learnham answer 200 {"success":true}, or 208 when the
 //     message was already learned as that class, as rspamd does.
 //   - Compress: zlib request bodies (spamc -z) are inflated; replies are

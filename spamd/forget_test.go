@@ -1,28 +1,12 @@
 package spamd
 
 import (
-	"context"
 	"testing"
-
-	"github.com/sluicemail/sluice/learn"
 )
 
-// forgetLearner is a fakeLearner that can also forget.
-type forgetLearner struct{ fakeLearner }
-
-func (f *forgetLearner) Forget(_ context.Context, msg []byte, _ string) (learn.Outcome, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.learned[string(msg)]; !ok {
-		return learn.NotLearned, nil
-	}
-	delete(f.learned, string(msg))
-	return learn.Forgotten, nil
-}
-
-// TELL with Remove: local alone forgets through a Forgetter.
+// TELL with Remove: local alone forgets.
 func TestSpamdTellForget(t *testing.T) {
-	_, addr := startServer(t, Options{Learner: &forgetLearner{}})
+	_, addr := startServer(t, Options{Learner: &fakeLearner{}})
 	set := spamc("TELL SPAMC/1.3", "Message-class: spam\r\nSet: local\r\n", spamMsg)
 	forget := spamc("TELL SPAMC/1.3", "Remove: local\r\n", spamMsg)
 	steps := []struct{ req, want string }{

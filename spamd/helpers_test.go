@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicemail/sluice/learn"
-	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -56,36 +55,45 @@ func (fakeScanner) Scan(ctx context.Context, r io.Reader, req scan.Request) (*sc
 var testThresholds = scan.Thresholds{AddHeader: 6, Reject: 15}
 
 // fakeLearner remembers what it learned: the same message and class again
-// is already learned, the other class relearns; "busy" is ErrBusy, "nomail"
-// not a message.
+// is already learned, the other class relearns, forget forgets; "busy" is
+// ErrBusy, "nomail" not a message.
 type fakeLearner struct {
 	mu      sync.Mutex
-	learned map[string]mmapstore.Class
+	learned map[string]learner.Label
 	calls   []string
 }
 
-func (f *fakeLearner) Learn(_ context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error) {
+func (f *fakeLearner) Learn(_ context.Context, req *learner.Request) (learner.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, user)
+	msg := req.Message
+	f.calls = append(f.calls, req.User)
 	switch {
 	case bytes.Contains(msg, []byte("busy")):
-		return 0, errors.Join(ErrBusy, errors.New("locked"))
+		return learner.Result{}, errors.Join(ErrBusy, errors.New("locked"))
 	case bytes.Contains(msg, []byte("nomail")):
-		return 0, learn.ErrNotMessage
+		return learner.Result{}, learner.ErrNotMessage
 	}
 	if f.learned == nil {
-		f.learned = map[string]mmapstore.Class{}
+		f.learned = map[string]learner.Label{}
 	}
-	prev := f.learned[string(msg)]
-	f.learned[string(msg)] = class
-	switch prev {
-	case class:
-		return learn.AlreadyLearned, nil
-	case 0:
-		return learn.Learned, nil
+	prev, ok := f.learned[string(msg)]
+	out := learner.Relearned
+	switch {
+	case req.Label == learner.Forget && !ok:
+		out = learner.NotLearned
+	case req.Label == learner.Forget:
+		delete(f.learned, string(msg))
+		out = learner.Forgotten
+	case !ok:
+		f.learned[string(msg)] = req.Label
+		out = learner.Learned
+	case prev == req.Label:
+		out = learner.AlreadyLearned
+	default:
+		f.learned[string(msg)] = req.Label
 	}
-	return learn.Relearned, nil
+	return learner.Result{Via: learner.ViaLearner, Outcome: out}, nil
 }
 
 // startServer serves on a loopback port until the test ends.

@@ -11,8 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluicemail/sluice/learn"
-	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/scan"
 )
 
@@ -55,13 +54,13 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, b
 		}
 		return httpError(http.StatusNotFound, "no such endpoint")
 	}
-	var class mmapstore.Class
+	var label learner.Label
 	switch req.URL.Path {
 	case "/checkv2":
 	case "/learnspam":
-		class = mmapstore.Spam
+		label = learner.Spam
 	case "/learnham":
-		class = mmapstore.Ham
+		label = learner.Ham
 	default:
 		return httpError(http.StatusNotFound, "no such endpoint")
 	}
@@ -76,8 +75,8 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, b
 		return httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("message larger than %d bytes", s.opts.Limits.MaxSize))
 	}
 	who := s.rspamdRequest(lowerHeader(req.Header))
-	if class != 0 {
-		return s.httpLearn(ctx, body, class, who.User)
+	if label != 0 {
+		return s.httpLearn(ctx, body, label, who.User)
 	}
 	v, perr := s.verdict(ctx, body, who)
 	if perr != nil {
@@ -92,22 +91,18 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, b
 
 // httpLearn learns like rspamd's controller: 200 {"success":true}, or 208
 // with an error text when the message was learned as this class before.
-func (s *Server) httpLearn(ctx context.Context, body []byte, class mmapstore.Class, user string) []byte {
+func (s *Server) httpLearn(ctx context.Context, body []byte, label learner.Label, user string) []byte {
 	if s.opts.Learner == nil {
 		return httpError(http.StatusForbidden, "learning is disabled on this server")
 	}
-	out, err := s.opts.Learner.Learn(ctx, body, class, user)
+	out, err := s.learn(ctx, body, label, user)
 	if err != nil {
 		perr := s.learnError(err)
 		return httpError(httpStatus(perr.Code), perr.Msg)
 	}
 	s.count.learns.Add(1)
-	if out == learn.AlreadyLearned {
-		name := "spam"
-		if class == mmapstore.Ham {
-			name = "ham"
-		}
-		return httpError(http.StatusAlreadyReported, "message has been already learned as "+name+", ignore it")
+	if out == learner.AlreadyLearned {
+		return httpError(http.StatusAlreadyReported, "message has been already learned as "+label.String()+", ignore it")
 	}
 	return httpReply(http.StatusOK, "application/json", []byte(`{"success":true}`))
 }

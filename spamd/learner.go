@@ -4,39 +4,26 @@ import (
 	"context"
 	"errors"
 
-	"github.com/sluicemail/sluice/learn"
-	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/learner"
 )
 
-// Learner learns one message as spam or ham for a user ("" for the shared
-// statistics only). It returns when the learn is durable. The command wires
-// a direct learner (the statfile opened for writing per request); the
-// learner daemon's client will replace it.
+// Learner learns (or forgets) one message: *learner.Door, the learner's
+// front door, which goes to the learner daemon, else to the statfile
+// directly. It returns when the learn is durable (or queued).
 //
-// Errors it may return, wrapped: ErrBusy when the statistics cannot be
-// written now (another writer holds them: the client is told to try again
-// later), learn.ErrNotMessage for input that is not a message.
+// Errors it may return, wrapped: learner.ErrNotMessage for input that is
+// not a message; learner.ErrUnavailable (or ErrBusy) when the statistics
+// cannot be written now: the client is told to try again later.
 type Learner interface {
-	Learn(ctx context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error)
+	Learn(ctx context.Context, req *learner.Request) (learner.Result, error)
 }
 
 // ErrBusy says that the statistics are busy or unreachable; spamd replies
 // EX_TEMPFAIL (75), HTTP 503.
 var ErrBusy = errors.New("spamd: statistics busy, try again later")
 
-// LearnerFunc adapts a function to Learner.
-type LearnerFunc func(ctx context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error)
-
-// Learn calls f.
-func (f LearnerFunc) Learn(ctx context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error) {
-	return f(ctx, msg, class, user)
-}
-
-// Forgetter is implemented by Learners that can unlearn a message (TELL
-// with Remove: local alone, spamc -L forget): counts and totals of the
-// class it was learned as go down and its learn cache entry is cleared.
-// It returns learn.Forgotten, or learn.NotLearned when the message was not
-// learned.
-type Forgetter interface {
-	Forget(ctx context.Context, msg []byte, user string) (learn.Outcome, error)
+// learn asks the Learner, from the spamd listener.
+func (s *Server) learn(ctx context.Context, msg []byte, label learner.Label, user string) (learner.Outcome, error) {
+	res, err := s.opts.Learner.Learn(ctx, &learner.Request{Label: label, User: user, Source: "spamd", Message: msg})
+	return res.Outcome, err
 }

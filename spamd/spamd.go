@@ -7,8 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluicemail/sluice/learn"
-	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/scan"
 )
 
@@ -90,7 +89,7 @@ func spamdVerdict(req *Request, v *scan.Verdict) []byte {
 
 // tellRequest is what a TELL asks: the class to learn and where.
 type tellRequest struct {
-	class       mmapstore.Class // 0 with Remove only
+	label       learner.Label // 0 with Remove only
 	setLocal    bool
 	removeLocal bool
 	user        string
@@ -103,9 +102,9 @@ func parseTell(req *Request) (tellRequest, *ProtocolError) {
 	t := tellRequest{user: req.Get("user")}
 	switch c := strings.ToLower(req.Get("message-class")); c {
 	case "spam":
-		t.class = mmapstore.Spam
+		t.label = learner.Spam
 	case "ham":
-		t.class = mmapstore.Ham
+		t.label = learner.Ham
 	case "":
 	default:
 		return t, protoErr(exProtocol, "bad Message-class %q", clip(c))
@@ -120,7 +119,7 @@ func parseTell(req *Request) (tellRequest, *ProtocolError) {
 	if len(req.Header["set"]) == 0 && len(req.Header["remove"]) == 0 {
 		return t, protoErr(exProtocol, "TELL needs a Set or Remove header")
 	}
-	if len(req.Header["set"]) > 0 && t.class == 0 {
+	if len(req.Header["set"]) > 0 && t.label == 0 {
 		return t, protoErr(exProtocol, "TELL with Set needs a Message-class")
 	}
 	return t, nil
@@ -156,31 +155,27 @@ func (s *Server) tell(ctx context.Context, req *Request) []byte {
 	}
 	if !t.setLocal {
 		if t.removeLocal {
-			f, ok := s.opts.Learner.(Forgetter)
-			if !ok {
-				return spamdError(protoErr(exUnavailable, "forgetting a message (Remove: local) is not supported yet"))
-			}
-			out, err := f.Forget(ctx, req.Body, t.user)
+			out, err := s.learn(ctx, req.Body, learner.Forget, t.user)
 			if err != nil {
 				return spamdError(s.learnError(err))
 			}
 			s.count.learns.Add(1)
-			if out == learn.Forgotten {
+			if out == learner.Forgotten {
 				return []byte(spamdOK + "DidRemove: local\r\n\r\n\r\n")
 			}
 			return []byte(spamdOK + "\r\n\r\n")
 		}
 		return []byte(spamdOK + "\r\n\r\n") // remote only: nothing to do here
 	}
-	out, err := s.opts.Learner.Learn(ctx, req.Body, t.class, t.user)
+	out, err := s.learn(ctx, req.Body, t.label, t.user)
 	if err != nil {
 		return spamdError(s.learnError(err))
 	}
 	s.count.learns.Add(1)
 	reply := spamdOK
-	if out != learn.AlreadyLearned {
+	if out != learner.AlreadyLearned {
 		reply += "DidSet: local\r\n"
-		if t.removeLocal && out == learn.Relearned {
+		if t.removeLocal && out == learner.Relearned {
 			reply += "DidRemove: local\r\n"
 		}
 	}
@@ -190,12 +185,12 @@ func (s *Server) tell(ctx context.Context, req *Request) []byte {
 // learnError maps a Learner error to the reply code, and logs it.
 func (s *Server) learnError(err error) *ProtocolError {
 	switch {
-	case errors.Is(err, ErrBusy):
-		return protoErr(exTempFail, "statistics busy, try again later")
-	case errors.Is(err, learn.ErrNotMessage):
-		return protoErr(exDataErr, "input is not a mail message")
 	case errors.Is(err, context.DeadlineExceeded):
 		return protoErr(exTimeout, "learning took too long")
+	case errors.Is(err, ErrBusy), errors.Is(err, learner.ErrUnavailable):
+		return protoErr(exTempFail, "statistics busy, try again later")
+	case errors.Is(err, learner.ErrNotMessage):
+		return protoErr(exDataErr, "input is not a mail message")
 	}
 	s.log.Error("learn failed", "err", err)
 	return protoErr(exTempFail, "learning failed, try again later")

@@ -53,7 +53,7 @@ func TestSpamdVerbs(t *testing.T) {
 		{"tell remote only", spamc("TELL SPAMC/1.3", "Message-class: ham\r\nSet: remote\r\n", spamMsg), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
 		{"tell busy", spamc("TELL SPAMC/1.3", "Message-class: ham\r\nSet: local\r\n", "Subject: busy\r\n\r\nx\r\n"), "SPAMD/1.0 75 EX_TEMPFAIL statistics busy, try again later\r\n"},
 		{"tell not a message", spamc("TELL SPAMC/1.3", "Message-class: ham\r\nSet: local\r\n", "nomail"), "SPAMD/1.0 65 EX_DATAERR input is not a mail message\r\n"},
-		{"tell forget", spamc("TELL SPAMC/1.3", "Remove: local\r\n", spamMsg), "SPAMD/1.0 69 EX_UNAVAILABLE forgetting a message (Remove: local) is not supported yet\r\n"},
+		{"tell forget", spamc("TELL SPAMC/1.3", "Remove: local\r\n", "Subject: forget me\r\n\r\nnever learned\r\n"), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
 		{"tell without Set or Remove", spamc("TELL SPAMC/1.3", "Message-class: spam\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL TELL needs a Set or Remove header\r\n"},
 		{"tell Set without class", spamc("TELL SPAMC/1.3", "Set: local\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL TELL with Set needs a Message-class\r\n"},
 		{"tell bad class", spamc("TELL SPAMC/1.3", "Message-class: eggs\r\nSet: local\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL bad Message-class \"eggs\"\r\n"},

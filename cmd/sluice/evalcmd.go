@@ -1,32 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
+	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/eval"
 	"github.com/sluicemail/sluice/evalstats"
-	"github.com/sluicemail/sluice/learn"
-	"github.com/sluicemail/sluice/mmapstore"
-	"github.com/sluicemail/sluice/scan"
 )
 
 // maxFPR is the false-positive cap of the "FN rate at FP rate <= 0.1%" figure.
 const maxFPR = 0.001
-
-// labelled is one line of a LIST file: a class and a message path.
-type labelled struct {
-	spam bool
-	path string
-	data []byte
-}
 
 // cmdEval learns a fresh statfile in a temporary directory from the train
 // list, classifies the test list and prints accuracy figures and speeds.
@@ -68,13 +55,13 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	var train, test []labelled
+	var train, test []eval.Message
 	if *trainList != "" {
-		if train, err = readList(*trainList); err != nil {
+		if train, err = eval.ReadList(*trainList); err != nil {
 			return err
 		}
 	}
-	if test, err = readList(*testList); err != nil {
+	if test, err = eval.ReadList(*testList); err != nil {
 		return err
 	}
 	if *withNN {
@@ -86,63 +73,24 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	quiet := cfg
-	quiet.Log.Level = "warn" // growth of the throwaway statfile is not news
-	wopts := writerOptions(cfg, newLogger(quiet, std.err))
-	wopts.NoSync = true // a throwaway statfile: durability is not measured here
-	wopts.MaxBytes = 0
-	w, err := mmapstore.OpenWriter(filepath.Join(dir, "eval.statfile"), wopts)
+	res, err := eval.Run(ctx, evalOptions(std, cfg, dir), train, test, *online, *policy)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	l := learn.New(w, learnOptions(cfg))
-	s := scan.New(w, scanOptions(cfg))
-
-	start := time.Now()
-	for _, m := range train {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if _, err := l.Learn(bytes.NewReader(m.data), classOf(m.spam), ""); err != nil {
-			fmt.Fprintf(std.err, "sluice eval: learn %s: %v\n", m.path, err)
-		}
-	}
-	learnSecs := time.Since(start).Seconds()
-
-	samples := make([]evalstats.Sample, 0, len(test))
-	var scoreLines []string
-	var scanSecs, onlineLearnSecs float64
-	learned := 0
-	for _, m := range test {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		t0 := time.Now()
-		v, err := s.Scan(ctx, bytes.NewReader(m.data), scan.Request{})
-		scanSecs += time.Since(t0).Seconds()
-		if err != nil {
-			fmt.Fprintf(std.err, "sluice eval: scan %s: %v\n", m.path, err)
-			continue
-		}
-		samples = append(samples, evalstats.Sample{Spam: m.spam, Score: v.Score, Tiebreak: rankKey(v)})
-		scoreLines = append(scoreLines, fmt.Sprintf("%s\t%s\t%.4f\t%.6f\t%.3f\t%s", label(m.spam), m.path, v.Score, v.Prob, v.Evidence, v.Action))
-		if *online && shouldTrain(*policy, m.spam, v) {
-			t1 := time.Now()
-			if _, err := l.Learn(bytes.NewReader(m.data), classOf(m.spam), ""); err == nil {
-				learned++
-			}
-			onlineLearnSecs += time.Since(t1).Seconds()
-		}
-	}
+	samples := res.Samples
 	t := *threshold
 	if math.IsNaN(t) {
 		t = cfg.Actions.AddHeader
 	}
 	rep := evalstats.Compute(samples, t, maxFPR)
 	if *scoresOut != "" {
-		body := "class\tpath\tscore\tbayes_prob\tbayes_evidence\taction\n" + strings.Join(scoreLines, "\n") + "\n"
-		if err := os.WriteFile(*scoresOut, []byte(body), 0o644); err != nil {
+		var body strings.Builder
+		body.WriteString("class\tpath\tscore\tbayes_prob\tbayes_evidence\taction\n")
+		for _, sc := range res.Scored {
+			v := sc.Verdict
+			fmt.Fprintf(&body, "%s\t%s\t%.4f\t%.6f\t%.3f\t%s\n", eval.ClassName(sc.Message.Spam), sc.Message.Path, v.Score, v.Prob, v.Evidence, v.Action)
+		}
+		if err := os.WriteFile(*scoresOut, []byte(body.String()), 0o644); err != nil {
 			return err
 		}
 	}
@@ -152,12 +100,12 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		}
 	}
 	speeds := evalSpeeds{
-		LearnPerSec: rate(len(train), learnSecs),
-		ScanPerSec:  rate(len(samples), scanSecs),
+		LearnPerSec: rate(len(train), res.LearnSeconds),
+		ScanPerSec:  rate(len(samples), res.ScanSeconds),
 	}
 	if *online {
-		speeds.OnlineLearned = learned
-		speeds.OnlineLearnPerSec = rate(learned, onlineLearnSecs)
+		speeds.OnlineLearned = res.Learned
+		speeds.OnlineLearnPerSec = rate(res.Learned, res.OnlineLearnSeconds)
 	}
 	if c.json {
 		return writeJSON(std.out, struct {
@@ -168,7 +116,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	fmt.Fprint(std.out, rep.String())
 	fmt.Fprintf(std.out, "learn: %d messages, %.0f msg/s; scan: %d messages, %.0f msg/s\n", len(train), speeds.LearnPerSec, len(samples), speeds.ScanPerSec)
 	if *online {
-		fmt.Fprintf(std.out, "online (%s): learned %d of %d test messages\n", *policy, learned, len(test))
+		fmt.Fprintf(std.out, "online (%s): learned %d of %d test messages\n", *policy, res.Learned, len(test))
 	}
 	return nil
 }
@@ -180,80 +128,11 @@ type evalSpeeds struct {
 	OnlineLearnPerSec float64 `json:"online_learn_per_sec,omitempty"`
 }
 
-// rankKey orders verdicts of equal total score for the ROC figures: by the
-// Bayes probability, and where that saturates, by the Bayes evidence.
-func rankKey(v *scan.Verdict) float64 {
-	return v.Prob + 1e-9*math.Tanh(v.Evidence/1000)
-}
-
-// shouldTrain applies the online training policy.
-func shouldTrain(policy string, spam bool, v *scan.Verdict) bool {
-	calledSpam := v.Action != scan.NoAction
-	switch policy {
-	case "all":
-		return true
-	case "near":
-		// A near miss: right, but Bayes was not confident.
-		if spam && v.Prob < 0.99 || !spam && v.Prob > 0.01 {
-			return true
-		}
-	}
-	return calledSpam != spam
-}
-
-func classOf(spam bool) mmapstore.Class {
-	if spam {
-		return mmapstore.Spam
-	}
-	return mmapstore.Ham
-}
-
-func label(spam bool) string {
-	if spam {
-		return "spam"
-	}
-	return "ham"
-}
-
 func rate(n int, secs float64) float64 {
 	if secs <= 0 {
 		return 0
 	}
 	return float64(n) / secs
-}
-
-// readList reads a LIST file and the messages it names. Relative paths are
-// relative to the list's directory.
-func readList(path string) ([]labelled, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []labelled
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		class, p, ok := strings.Cut(line, "\t")
-		if !ok || (class != "spam" && class != "ham") {
-			return nil, fmt.Errorf("%s:%d: want spam|ham<TAB>path", path, n)
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(path), p)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		out = append(out, labelled{spam: class == "spam", path: p, data: data})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return out, nil
 }
 
 // evalReport computes the figures from another filter's scores.
@@ -263,20 +142,8 @@ func evalReport(std *stdio, path string, threshold float64, asJSON bool, plot st
 		return err
 	}
 	defer f.Close()
-	var samples []evalstats.Sample
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		fields := strings.Split(strings.TrimSpace(sc.Text()), "\t")
-		if len(fields) < 2 || (fields[0] != "spam" && fields[0] != "ham") {
-			continue // header or comment
-		}
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil {
-			return fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		samples = append(samples, evalstats.Sample{Spam: fields[0] == "spam", Score: v})
-	}
-	if err := sc.Err(); err != nil {
+	samples, err := eval.ReadScores(f, path)
+	if err != nil {
 		return err
 	}
 	rep := evalstats.Compute(samples, threshold, maxFPR)
@@ -290,4 +157,28 @@ func evalReport(std *stdio, path string, threshold float64, asJSON bool, plot st
 	}
 	fmt.Fprint(std.out, rep.String())
 	return nil
+}
+
+// evalOptions are eval's options from the configuration: private
+// statfiles in dir, warnings on stderr.
+func evalOptions(std *stdio, cfg config.Config, dir string) eval.Options {
+	quiet := cfg
+	quiet.Log.Level = "warn" // growth of the throwaway statfiles is not news
+	return eval.Options{
+		Dir: dir, Writer: *writerOptions(cfg, newLogger(quiet, std.err)), Learn: learnOptions(cfg), Scan: scanOptions(cfg),
+		Warn: func(err error) { fmt.Fprintf(std.err, "sluice eval: %v\n", err) },
+	}
+}
+
+// writeROC draws the ROC curve of samples into a PNG file.
+func writeROC(path string, samples []evalstats.Sample) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := evalstats.PlotROC(f, samples, maxFPR); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -34,7 +34,7 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	return svc.run(ctx)
+	return svc.Run(ctx)
 }
 
 // learnerFlags applies --listen and --http over the configuration.

@@ -35,23 +35,15 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
 
-	path, err := statfilePath(cfg)
+	stack, err := newScanStack(cfg, logger)
 	if err != nil {
 		return err
 	}
-	stats, err := milter.OpenStatfile(path, storeParams(tokenizerOptions(cfg)), logger)
-	if err != nil {
-		return err
-	}
-	defer stats.Close()
-	scanner, watcher, err := scannerFor(cfg, stats, logger)
-	if err != nil {
-		return err
-	}
-	// The watcher swaps in each network the learner publishes until the
+	defer stack.Close()
+	// The watchers swap in each network the learner publishes until the
 	// milter has stopped (deferred calls run in reverse).
-	defer watcher.start(logger)()
-	opts, closeFeed, err := milterOptions(cfg, scanner, logger)
+	defer stack.start(logger)()
+	opts, closeFeed, err := milterOptions(cfg, stack.scanner, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
 	}
@@ -62,7 +54,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	srv := milter.New(opts)
-	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", path, "feed_socket", cfg.Milter.FeedSocket)
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
 	return serveUntilDone(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(),
 		func() any { return srv.Counters() }, milter.ErrServerClosed, logger)
 }

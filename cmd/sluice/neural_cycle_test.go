@@ -257,8 +257,8 @@ func counterValue(t *testing.T, reg prometheus.Gatherer, name, label, value stri
 // each network is in effect soon after it was published.
 //
 // The pieces are the real ones, wired as `sluice milter` and `sluice
-// learner` wire them (openLearner, milterOptions, neuralWatcher,
-// withNeural, startWatcher), in one process: a statfile that learned 30
+// learner` wire them (openLearner, milterOptions, neuralNetworks,
+// scan.Networks), in one process: a statfile that learned 30
 // synthetic spam and 30 ham messages beforehand (so Bayes scores are
 // polarised: 8 and -4), the learner
 // daemon with [neural] training (max_train 6, pool_size 20, hidden 4;
@@ -354,12 +354,8 @@ hidden = 4
 	}
 	l := learn.New(w, learnOptions(cfg))
 	for i := range 30 {
-		for _, spam := range []bool{true, false} {
-			class := mmapstore.Ham
-			if spam {
-				class = mmapstore.Spam
-			}
-			if _, err := l.Learn(strings.NewReader(newCycleMessage(i, spam).String()), class, ""); err != nil {
+		for _, label := range []learn.Label{learn.Spam, learn.Ham} {
+			if _, err := l.Learn(strings.NewReader(newCycleMessage(i, label == learn.Spam).String()), label, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -376,7 +372,7 @@ hidden = 4
 	}
 	learnerCtx, cancelLearner := context.WithCancel(context.Background())
 	learnerDone := make(chan error, 1)
-	go func() { learnerDone <- svc.run(learnerCtx) }()
+	go func() { learnerDone <- svc.Run(learnerCtx) }()
 	stopLearner := sync.OnceValue(func() error {
 		cancelLearner()
 		return <-learnerDone
@@ -385,20 +381,19 @@ hidden = 4
 
 	// The milter: the scanner takes its network from the watcher (through
 	// the tap), and sends its records to the learner's socket.
-	stats, err := sluicemilter.OpenStatfile(statfile, storeParams(tokenizerOptions(cfg)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stats := mmapstore.Follow(statfile, storeParams(tokenizerOptions(cfg)), mmapstore.FollowOptions{})
 	defer stats.Close()
-	watcher, err := neuralWatcher(cfg, slog.New(hookHandler{slog.LevelInfo, events.watcher}))
-	if err != nil || watcher == nil {
-		t.Fatalf("neuralWatcher: %v, %v", err, watcher)
+	nets, err := neuralNetworks(cfg, slog.New(hookHandler{slog.LevelInfo, events.watcher}))
+	if err != nil || nets == nil {
+		t.Fatalf("neuralNetworks: %v, %v", err, nets)
 	}
+	watcher := nets.Default()
 	tap := &tapSource{src: watcher, taken: make([]atomic.Int64, maxEpoch+1)}
-	sopts := withNeural(scanOptions(cfg), cfg, watcher)
+	sopts := scanOptions(cfg)
+	sopts.Neural = nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
 	sopts.Neural.Source = tap
 	scanner := scan.New(stats, sopts)
-	stopWatcher := startWatcher(watcher, slog.New(hookHandler{slog.LevelWarn, events.watcher}))
+	stopWatcher := nets.Start(slog.New(hookHandler{slog.LevelWarn, events.watcher}))
 	defer stopWatcher()
 	mopts, closeFeed, err := milterOptions(cfg, scanner, slog.New(hookHandler{slog.LevelWarn, func(r slog.Record) { events.problem("milter", r) }}))
 	if err != nil {

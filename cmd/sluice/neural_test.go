@@ -20,16 +20,24 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/scan"
 )
+
+// noStatfile is the statistics of a data directory without a statfile.
+func noStatfile(t testing.TB) *mmapstore.Followed {
+	f := mmapstore.Follow(filepath.Join(t.TempDir(), "bayes.statfile"), storeParams(tokenizerOptions(config.Default())), mmapstore.FollowOptions{})
+	t.Cleanup(func() { f.Close() })
+	return f
+}
 
 // constNet is a network over the default scanner's inputs whose output is
 // out for every message (W2 = 0, B2 = atanh(out)), so that a verdict's
 // Neural field names the network that scored it.
 func constNet(t testing.TB, out float64, epoch uint64) *nn.Network {
 	t.Helper()
-	names := scan.New(emptyStats{}, scanOptions(config.Default())).InputNames()
+	names := scan.New(noStatfile(t), scanOptions(config.Default())).InputNames()
 	in, hid := len(names), 2
 	scale := make([]float32, in)
 	for i := range scale {
@@ -84,7 +92,7 @@ func TestNeuralCommands(t *testing.T) {
 		}
 	}
 	code, out, _ = sluice(t, "", "stat", "--data-dir", dir, "--json")
-	var st struct{ Network *networkStat }
+	var st struct{ Network *learner.NetworkStat }
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Network == nil || st.Network.Epoch != 7 ||
 		st.Network.Inputs != len(st.Network.InputNames) || st.Network.AgeSeconds < 90 || len(st.Network.Digest) != 64 {
 		t.Fatalf("stat --json: exit %d, %v: %s", code, err, out)
@@ -132,15 +140,17 @@ func TestNeuralReloadWhileScanning(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	watcher, err := neuralWatcher(cfg, log)
-	if err != nil || watcher == nil {
-		t.Fatalf("neuralWatcher: %v, %v", err, watcher)
+	nets, err := neuralNetworks(cfg, log)
+	if err != nil || nets == nil {
+		t.Fatalf("neuralNetworks: %v, %v", err, nets)
 	}
+	watcher := nets.Default()
 	tap := &tapSource{src: watcher, taken: make([]atomic.Int64, publications+1)}
-	opts := withNeural(scanOptions(cfg), cfg, watcher)
+	opts := scanOptions(cfg)
+	opts.Neural = nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
 	opts.Neural.Source = tap
-	scanner := scan.New(emptyStats{}, opts)
-	stopWatcher := startWatcher(watcher, log)
+	scanner := scan.New(noStatfile(t), opts)
+	stopWatcher := nets.Start(log)
 	defer stopWatcher()
 	path, err := neuralPath(cfg)
 	if err != nil {
@@ -334,8 +344,8 @@ func TestNeuralUseSettings(t *testing.T) {
 	}
 	code, out, _ = sluice(t, "", "stat", "--config", conf, "--data-dir", dir, "--json")
 	var st struct {
-		Network  *networkStat
-		Profiles map[string]*networkStat
+		Network  *learner.NetworkStat
+		Profiles map[string]*learner.NetworkStat
 	}
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Network == nil || st.Network.Epoch != 3 ||
 		st.Profiles["finance"] == nil || st.Profiles["finance"].Epoch != 4 || st.Profiles["finance"].Pools == nil || st.Profiles["finance"].Pools.Ham != 2 {

@@ -1,24 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mbox"
 	"github.com/sluicemail/sluice/mmapstore"
-	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -109,147 +100,29 @@ func writerOptions(cfg config.Config, log *slog.Logger) *mmapstore.Options {
 	}
 }
 
-// emptyStats stands in for a statfile that does not exist yet: every token
-// is unknown and nothing was learned, so Bayes stays silent and says why.
-type emptyStats struct{}
-
-func (emptyStats) Lookup(_ mmapstore.Namespace, hashes []uint64, out []mmapstore.Counts) (mmapstore.Totals, error) {
-	clear(out[:len(hashes)])
-	return mmapstore.Totals{}, nil
-}
-
-// openStats maps the statfile read-only; a missing file gives emptyStats.
-func openStats(cfg config.Config) (scan.Stats, func() error, error) {
-	path, err := statfilePath(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := mmapstore.OpenReader(path, storeParams(tokenizerOptions(cfg)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return emptyStats{}, func() error { return nil }, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, r.Close, nil
-}
-
 // message is one input message: where it came from and its bytes.
 type message struct {
 	name string
 	data []byte
 }
 
-// walkMessages calls fn for each message named by paths: a file is one
-// message, or every message of an mbox; a directory is every file below
-// it, in lexical order. No paths means one message on stdin.
+// walkMessages calls fn for each message named by paths (mbox.Walk); no
+// paths means one message on stdin.
 func walkMessages(std *stdio, paths []string, fn func(message) error) error {
+	each := func(name string, data []byte) error { return fn(message{name, data}) }
 	if len(paths) == 0 {
 		data, err := readAllLimited(std.in)
 		if err != nil {
 			return err
 		}
-		return splitFile("-", data, fn)
+		return mbox.Split("-", data, each)
 	}
-	for _, p := range paths {
-		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() || !d.Type().IsRegular() {
-				return nil
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return splitFile(path, data, fn)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// splitFile yields the messages of one file: itself, or those of an mbox.
-func splitFile(name string, data []byte, fn func(message) error) error {
-	if !mbox.IsMbox(data) {
-		return fn(message{name, data})
-	}
-	if m, ok := mbox.Single(data); ok {
-		return fn(message{name, m}) // one message after its From_ line: no copy
-	}
-	r := mbox.NewReader(bytes.NewReader(data), 0)
-	for i := 1; ; i++ {
-		m, err := r.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if err := fn(message{fmt.Sprintf("%s#%d", name, i), m}); err != nil {
-			return err
-		}
-	}
+	return mbox.Walk(paths, each)
 }
 
 // neuralPath is the network file: [neural] file, relative paths below the
 // data directory.
 func neuralPath(cfg config.Config) (string, error) { return dataPath(cfg, cfg.Neural.File) }
-
-// neuralWatcher builds the watcher of the configured network file and
-// loads the file (a missing one means no network yet; a bad one is logged
-// and refused). It is nil when [neural] is off.
-func neuralWatcher(cfg config.Config, log *slog.Logger) (*nn.Watcher, error) {
-	if !cfg.Neural.Enabled {
-		return nil, nil
-	}
-	path, err := neuralPath(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return nn.NewWatcher(path, log), nil
-}
-
-// withNeural returns opts with the network of w (when not nil) as the
-// post-classifier; the scanner takes w's current network per message.
-func withNeural(opts scan.Options, cfg config.Config, w *nn.Watcher) scan.Options {
-	if w != nil {
-		opts.Neural = scan.Neural{Source: w, SpamWeight: cfg.Neural.SpamWeight, HamWeight: cfg.Neural.HamWeight}
-	}
-	return opts
-}
-
-// startWatcher runs w's watch in a goroutine that the returned stop ends
-// and waits for (w nil: nothing to run). A daemon calls stop on shutdown,
-// after its listeners have stopped; stop may be called more than once.
-func startWatcher(w *nn.Watcher, log *slog.Logger) (stop func()) {
-	if w == nil {
-		return func() {}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := w.Run(ctx); err != nil {
-			log.Error("network watcher", "err", err)
-		}
-	}()
-	return sync.OnceFunc(func() {
-		cancel()
-		<-done
-	})
-}
-
-// networks are the watchers of the network files a scanner uses: the
-// [neural] file and, with use_settings, each profile's. Nil when [neural]
-// is off.
-type networks struct {
-	def      *nn.Watcher
-	profiles map[string]*nn.Watcher
-}
 
 // profilePath is the network file of a settings profile ("": the default
 // one), below the data directory when relative.
@@ -257,70 +130,62 @@ func profilePath(cfg config.Config, profile string) (string, error) {
 	return dataPath(cfg, cfg.Neural.ProfileFile(profile))
 }
 
-// neuralWatchers builds and loads the watchers of the configured network
-// files (nil when [neural] is off).
-func neuralWatchers(cfg config.Config, log *slog.Logger) (*networks, error) {
-	def, err := neuralWatcher(cfg, log)
-	if def == nil || err != nil {
+// neuralNetworks are the watchers of the configured network files: the
+// [neural] file and, with use_settings, each profile's (nil when [neural]
+// is off).
+func neuralNetworks(cfg config.Config, log *slog.Logger) (*scan.Networks, error) {
+	if !cfg.Neural.Enabled {
+		return nil, nil
+	}
+	def, err := neuralPath(cfg)
+	if err != nil {
 		return nil, err
 	}
-	n := &networks{def: def}
-	if !cfg.Neural.UseSettings {
-		return n, nil
-	}
-	for _, name := range cfg.ProfileNames() {
-		path, err := profilePath(cfg, name)
-		if err != nil {
-			return nil, err
+	var profiles map[string]string
+	if cfg.Neural.UseSettings {
+		for _, name := range cfg.ProfileNames() {
+			path, err := profilePath(cfg, name)
+			if err != nil {
+				return nil, err
+			}
+			if profiles == nil {
+				profiles = make(map[string]string)
+			}
+			profiles[name] = path
 		}
-		if n.profiles == nil {
-			n.profiles = make(map[string]*nn.Watcher)
-		}
-		n.profiles[name] = nn.NewWatcher(path, log.With("profile", name))
 	}
-	return n, nil
+	return scan.NewNetworks(def, profiles, log), nil
 }
 
-// options returns opts with the networks as the post-classifier.
-func (n *networks) options(opts scan.Options, cfg config.Config) scan.Options {
-	if n == nil {
-		return opts
-	}
-	opts = withNeural(opts, cfg, n.def)
-	for name, w := range n.profiles {
-		if opts.Neural.Profiles == nil {
-			opts.Neural.Profiles = make(map[string]scan.NetworkSource)
-		}
-		opts.Neural.Profiles[name] = w
-	}
-	return opts
+// scanStack is what every command that scans runs on, built the same way
+// for milter, spamd, serve and scan: the statfile followed read-only (a
+// missing or unusable one scans without Bayes until it can be mapped),
+// the networks of [neural], and the scanner over them.
+type scanStack struct {
+	scanner *scan.Scanner
+	stats   *mmapstore.Followed
+	nets    *scan.Networks
 }
 
-// start runs every watcher (startWatcher); stop ends them all and may be
-// called more than once.
-func (n *networks) start(log *slog.Logger) (stop func()) {
-	if n == nil {
-		return func() {}
-	}
-	stops := []func(){startWatcher(n.def, log)}
-	for _, w := range n.profiles {
-		stops = append(stops, startWatcher(w, log))
-	}
-	return func() {
-		for _, stop := range stops {
-			stop()
-		}
-	}
-}
-
-// scannerFor builds the scanner of a command that scans: the configured
-// pipeline over stats, with the networks of [neural] when enabled. The
-// caller runs the returned watchers (networks.start) if it runs long;
-// they are nil when [neural] is off.
-func scannerFor(cfg config.Config, stats scan.Stats, log *slog.Logger) (*scan.Scanner, *networks, error) {
-	nets, err := neuralWatchers(cfg, log.With("part", "neural"))
+// newScanStack builds the stack; a daemon runs the networks' watchers
+// (start) while it serves and closes the stack when done.
+func newScanStack(cfg config.Config, log *slog.Logger) (*scanStack, error) {
+	path, err := statfilePath(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return scan.New(stats, nets.options(scanOptions(cfg), cfg)), nets, nil
+	nets, err := neuralNetworks(cfg, log.With("part", "neural"))
+	if err != nil {
+		return nil, err
+	}
+	stats := mmapstore.Follow(path, storeParams(tokenizerOptions(cfg)), mmapstore.FollowOptions{Logger: log})
+	opts := scanOptions(cfg)
+	opts.Neural = nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
+	return &scanStack{scanner: scan.New(stats, opts), stats: stats, nets: nets}, nil
 }
+
+// start runs the networks' watchers until the returned stop (idempotent).
+func (s *scanStack) start(log *slog.Logger) (stop func()) { return s.nets.Start(log) }
+
+// Close unmaps the statfile.
+func (s *scanStack) Close() error { return s.stats.Close() }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scan"
@@ -29,21 +27,18 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	stats, closeStats, err := openStats(cfg)
-	if err != nil {
-		return err
-	}
-	defer closeStats()
 	// The network file is loaded once: a scan run is short. Its refusal
 	// is a warning; its loading is not news on a terminal.
 	logCfg := cfg
 	if logCfg.Log.Level == "info" {
 		logCfg.Log.Level = "warn"
 	}
-	s, _, err := scannerFor(cfg, stats, newLogger(logCfg, std.err))
+	stack, err := newScanStack(cfg, newLogger(logCfg, std.err))
 	if err != nil {
 		return err
 	}
+	defer stack.Close()
+	s := stack.scanner
 	req := scan.Request{User: *user, Explain: *explain}
 	matcher := profile.New(cfg.Profiles)
 	switch name, ok := matcher.Named(*profileName); {
@@ -57,24 +52,27 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	var firstBad error
 	// Messages are scanned by one worker per core and printed in input
 	// order: a Scanner is safe for concurrent use.
-	err = scanOrdered(ctx, *workers, std, fs.Args(), s, req, func(m message, v *scan.Verdict, err error) error {
+	walk := func(yield func(string, []byte) error) error {
+		return walkMessages(std, fs.Args(), func(m message) error { return yield(m.name, m.data) })
+	}
+	err = s.ScanOrdered(ctx, *workers, req, walk, func(name string, v *scan.Verdict, err error) error {
 		if tokenizer.IsNotMessage(err) {
 			if firstBad == nil {
-				firstBad = fmt.Errorf("%s: %w", m.name, err)
+				firstBad = fmt.Errorf("%s: %w", name, err)
 			}
-			fmt.Fprintf(std.err, "sluice scan: %s: %v\n", m.name, err)
+			fmt.Fprintf(std.err, "sluice scan: %s: %v\n", name, err)
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		if c.json {
 			return writeJSON(std.out, struct {
 				Path string `json:"path"`
 				*scan.Verdict
-			}{m.name, v})
+			}{name, v})
 		}
-		printVerdict(std.out, m.name, v, *explain)
+		printVerdict(std.out, name, v, *explain)
 		return nil
 	})
 	if err != nil {
@@ -126,68 +124,5 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
-}
-
-// scanOrdered scans the messages named by paths with up to workers
-// goroutines and calls emit for each, in input order, from the calling
-// goroutine. It stops at the first error emit returns.
-func scanOrdered(ctx context.Context, workers int, std *stdio, paths []string, s *scan.Scanner, req scan.Request,
-	emit func(message, *scan.Verdict, error) error) error {
-	type result struct {
-		m    message
-		v    *scan.Verdict
-		err  error
-		done chan struct{}
-	}
-	workers = max(workers, 1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pending := make(chan *result, 4*workers) // in input order
-	jobs := make(chan *result)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range jobs {
-				r.v, r.err = s.Scan(ctx, bytes.NewReader(r.m.data), req)
-				close(r.done)
-			}
-		}()
-	}
-	walkErr := make(chan error, 1)
-	go func() {
-		defer close(pending)
-		defer close(jobs)
-		walkErr <- walkMessages(std, paths, func(m message) error {
-			r := &result{m: m, done: make(chan struct{})}
-			select {
-			case pending <- r:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			select {
-			case jobs <- r:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			return nil
-		})
-	}()
-	var err error
-	for r := range pending {
-		if err != nil {
-			continue // drain so that the walker ends
-		}
-		<-r.done
-		if err = emit(r.m, r.v, r.err); err != nil {
-			cancel()
-		}
-	}
-	wg.Wait()
-	if werr := <-walkErr; err == nil && werr != nil {
-		err = werr
-	}
 	return err
 }

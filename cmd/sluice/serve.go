@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/lifecycle"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -61,52 +63,49 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	stats, err := milter.OpenStatfile(svc.statfile, storeParams(tokenizerOptions(cfg)), logger)
+	stack, err := newScanStack(cfg, logger)
 	if err != nil {
-		svc.abort()
+		svc.Abort()
 		return err
 	}
-	defer stats.Close()
-	scanner, watcher, err := scannerFor(cfg, stats, logger)
-	if err != nil {
-		svc.abort()
-		return err
-	}
-	stopWatcher := watcher.start(logger)
+	defer stack.Close()
+	stopWatcher := stack.start(logger)
 	defer stopWatcher() // on an early return; idempotent
 
-	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), scanner, logger.With("part", "milter"))
+	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.scanner, logger.With("part", "milter"))
 	if err != nil {
-		svc.abort()
+		svc.Abort()
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
-	mopts.Feed = svc.d.Feed()
+	mopts.Feed = svc.Daemon().Feed()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
-		svc.abort()
+		svc.Abort()
 		return err
 	}
 	msrv := milter.New(mopts)
-	reg.MustRegister(&countersCollector{prefix: "milter", snapshot: func() any { return msrv.Counters() }})
+	reg.MustRegister(metrics.Counters("milter", func() any { return msrv.Counters() }))
 
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
 	if withSpamd {
-		sopts := spamdOptions(cfg, scanner, logger.With("part", "spamd"))
+		sopts := spamdOptions(cfg, stack.scanner, logger.With("part", "spamd"))
 		if cfg.Spamd.AllowLearn {
-			sopts.Learner = daemonLearner{svc.d}
+			// The daemon in process; no direct way (it holds the
+			// statfile) and no spool (spamd clients retry).
+			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize)})
 		}
 		smode, _ := cfg.Spamd.Mode()
 		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode)})
 		if err != nil {
 			mln.Close()
-			svc.abort()
+			svc.Abort()
 			return err
 		}
 		ssrv = spamd.New(sopts)
-		reg.MustRegister(&countersCollector{prefix: "spamd", snapshot: func() any { return ssrv.Counters() }})
+		reg.MustRegister(metrics.Counters("spamd", func() any { return ssrv.Counters() }))
 		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
 		go func() { spamdServed <- ssrv.Serve(sln) }()
 		logger.Info("spamd listening", "listen", cfg.Spamd.Listen)
@@ -115,10 +114,10 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	lctx, stopLearner := context.WithCancel(context.Background())
 	defer stopLearner()
 	learnerDone := make(chan error, 1)
-	go func() { learnerDone <- svc.run(lctx) }()
+	go func() { learnerDone <- svc.Run(lctx) }()
 	served := make(chan error, 1)
 	go func() { served <- msrv.Serve(mln) }()
-	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", svc.statfile)
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", svc.Statfile())
 
 	// A service that ends on its own ends serve, non-zero: systemd
 	// restarts the whole (spamd once died alone and nobody noticed).

@@ -1,20 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"sync"
 
 	"github.com/sluicemail/sluice/config"
-	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
-	"github.com/sluicemail/sluice/milter"
-	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/socket"
@@ -39,44 +30,38 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	}
 	logger := newLogger(cfg, std.err)
 	scanningGC()
-	path, err := statfilePath(cfg)
-	if err != nil {
-		return err
-	}
+	var door *learner.Door
 	if cfg.Spamd.AllowLearn {
-		// The first TELL would create the statfile; creating it now lets
-		// the scanner map it from the start and see every learn at once.
-		if err := createStatfile(cfg, path); err != nil {
-			return err
-		}
-	}
-	// Scanning maps the statfile read-only; a statfile that does not exist
-	// yet scans with empty statistics until it appears.
-	stats, err := milter.OpenStatfile(path, storeParams(tokenizerOptions(cfg)), logger)
-	if err != nil {
-		return err
-	}
-	defer stats.Close()
-	scanner, watcher, err := scannerFor(cfg, stats, logger)
-	if err != nil {
-		return err
-	}
-	defer watcher.start(logger)() // until the listener has stopped
-	opts := spamdOptions(cfg, scanner, logger)
-	if cfg.Spamd.AllowLearn {
-		socket, err := learnerSocket(cfg)
+		// TELL and /learn* go to the learner, or to the statfile directly
+		// when no learner runs; a busy statfile is "try again later".
+		dopts, err := doorOptions(cfg, nil)
 		if err != nil {
 			return err
 		}
-		opts.Learner = &socketLearner{socket: socket, max: int64(cfg.Learner.MaxMessageSize), direct: newDirectLearner(cfg, path)}
+		door = learner.NewDoor(dopts)
+		// The first TELL would create the statfile; creating it now lets
+		// the scanner map it from the start and see every learn at once.
+		if err := door.CreateStatfile(); err != nil {
+			return err
+		}
 	}
+	stack, err := newScanStack(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	opts := spamdOptions(cfg, stack.scanner, logger)
+	if door != nil {
+		opts.Learner = door
+	}
+	defer stack.start(logger)() // until the listener has stopped
 	mode, _ := cfg.Spamd.Mode()
 	ln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(mode)})
 	if err != nil {
 		return err
 	}
 	srv := spamd.New(opts)
-	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "statfile", path, "allow_learn", cfg.Spamd.AllowLearn)
+	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "statfile", stack.stats.Path(), "allow_learn", cfg.Spamd.AllowLearn)
 	return serveUntilDone(ctx, "spamd", srv, ln, cfg.Spamd.ShutdownTimeout.D(),
 		func() any { return srv.Counters() }, spamd.ErrServerClosed, logger)
 }
@@ -102,75 +87,4 @@ func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spam
 		MaxConnsPerClient: cfg.Spamd.MaxPerClient,
 		Logger:            logger,
 	}
-}
-
-// directLearner learns by opening the statfile for writing for each
-// request, one at a time, and closing it at once, so that `sluice learn`
-// and the learner daemon can take it in between. When another writer
-// holds it, the client is told to try again later (EX_TEMPFAIL). `sluice
-// spamd` uses it only when no learner daemon can be reached.
-type directLearner struct {
-	mu    sync.Mutex
-	path  string
-	wopts *mmapstore.Options
-	lopts learn.Options
-}
-
-func newDirectLearner(cfg config.Config, path string) *directLearner {
-	return &directLearner{path: path, wopts: writerOptions(cfg, nil), lopts: learnOptions(cfg)}
-}
-
-// Learn implements spamd.Learner.
-func (d *directLearner) Learn(ctx context.Context, msg []byte, class mmapstore.Class, user string) (learn.Outcome, error) {
-	return d.do(ctx, &learner.Request{Op: opFor(class), User: user, Source: "spamd", Message: msg})
-}
-
-// Forget implements spamd.Forgetter.
-func (d *directLearner) Forget(ctx context.Context, msg []byte, user string) (learn.Outcome, error) {
-	return d.do(ctx, &learner.Request{Op: learner.OpForget, User: user, Source: "spamd", Message: msg})
-}
-
-func (d *directLearner) do(ctx context.Context, req *learner.Request) (learn.Outcome, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	w, err := mmapstore.OpenWriter(d.path, d.wopts)
-	if errors.Is(err, mmapstore.ErrLocked) {
-		return 0, fmt.Errorf("%w: %w", spamd.ErrBusy, err)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("open statfile for learning: %w", err)
-	}
-	l := learn.New(w, d.lopts)
-	var out learn.Outcome
-	if req.Op == learner.OpForget {
-		out, err = l.Forget(bytes.NewReader(req.Message), req.User)
-	} else {
-		out, err = l.Learn(bytes.NewReader(req.Message), classOfOp(req.Op), req.User)
-	}
-	if cerr := w.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close statfile after learning: %w", cerr)
-	}
-	return out, err
-}
-
-// createStatfile creates an empty statfile at path if there is none (a
-// writer holding it means it exists).
-func createStatfile(cfg config.Config, path string) error {
-	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	w, err := mmapstore.OpenWriter(path, writerOptions(cfg, nil))
-	if errors.Is(err, mmapstore.ErrLocked) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("create statfile: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("create statfile: %w", err)
-	}
-	return nil
 }

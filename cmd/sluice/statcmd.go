@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/mmapstore"
-	"github.com/sluicemail/sluice/nn"
 )
 
 // cmdStat prints what is in the statfile.
@@ -44,7 +41,7 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	var profiles map[string]*networkStat
+	var profiles map[string]*learner.NetworkStat
 	if cfg.Neural.UseSettings {
 		for _, name := range cfg.ProfileNames() {
 			st, err := statNetwork(cfg, name)
@@ -53,7 +50,7 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 			}
 			if st != nil {
 				if profiles == nil {
-					profiles = make(map[string]*networkStat)
+					profiles = make(map[string]*learner.NetworkStat)
 				}
 				profiles[name] = st
 			}
@@ -62,8 +59,8 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	if c.json {
 		return writeJSON(std.out, struct {
 			mmapstore.Info
-			Network  *networkStat            `json:",omitempty"`
-			Profiles map[string]*networkStat `json:",omitempty"` // use_settings: each profile's network
+			Network  *learner.NetworkStat            `json:",omitempty"`
+			Profiles map[string]*learner.NetworkStat `json:",omitempty"` // use_settings: each profile's network
 		}{info, net, profiles})
 	}
 	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
@@ -90,7 +87,7 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 }
 
 // printNetwork writes a network's lines of `sluice stat`.
-func printNetwork(tw io.Writer, title string, net *networkStat) {
+func printNetwork(tw io.Writer, title string, net *learner.NetworkStat) {
 	if net == nil {
 		return
 	}
@@ -122,86 +119,22 @@ func printNetwork(tw io.Writer, title string, net *networkStat) {
 	}
 }
 
-// networkStat describes a network file and its learner's training pools
-// for `sluice stat`.
-type networkStat struct {
-	Path        string
-	Enabled     bool   // [neural] enabled: scanners load it
-	Missing     bool   `json:",omitempty"` // no file yet (the pools exist)
-	Error       string `json:",omitempty"` // why it is refused; the other fields are then zero
-	Epoch       uint64
-	SpamSamples uint64
-	HamSamples  uint64
-	Inputs      int
-	InputNames  []string
-	Hidden      int
-	HiddenAct   string
-	OutAct      string
-	Created     time.Time
-	AgeSeconds  int64
-	Digest      string    // hex SHA-256 of the input names
-	Pools       *poolStat `json:",omitempty"` // the learner's training samples
-}
-
-// poolStat describes the learner's training pools of one network.
-type poolStat struct {
-	Path      string
-	Error     string `json:",omitempty"` // why the file cannot be read
-	Spam, Ham int    // samples per class
-	New       int    // added since the last training (max_train starts one)
-	Labels    int    // messages whose class an explicit learn set
-	Inputs    int    // the pools' input set
-	Epoch     uint64 // publications of the current network
-	Saved     time.Time
-}
-
-// statNetwork reads the network file of a settings profile ("" the
+// statNetwork describes the network file of a settings profile ("" the
 // default one) and its pool file; nil when neither exists.
-func statNetwork(cfg config.Config, profile string) (*networkStat, error) {
+func statNetwork(cfg config.Config, profile string) (*learner.NetworkStat, error) {
 	path, err := profilePath(cfg, profile)
 	if err != nil {
 		return nil, err
 	}
-	st := &networkStat{Path: path, Enabled: cfg.Neural.Enabled}
-	if st.Pools, err = statPools(cfg, path); err != nil {
+	pools, err := poolPath(cfg, path)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		if st.Pools == nil {
-			return nil, nil
-		}
-		st.Missing = true
-		return st, nil
+	st := learner.StatNetwork(path, pools, time.Now())
+	if st != nil {
+		st.Enabled = cfg.Neural.Enabled
 	}
-	n, err := nn.Load(path)
-	if err != nil {
-		st.Error = err.Error()
-		return st, nil
-	}
-	st.Epoch, st.SpamSamples, st.HamSamples = n.Epoch, n.SpamSamples, n.HamSamples
-	st.Inputs, st.InputNames, st.Hidden = len(n.Inputs), n.Inputs, n.Hidden
-	st.HiddenAct, st.OutAct = n.HiddenAct.String(), n.OutAct.String()
-	st.Created, st.AgeSeconds = n.Created, int64(max(0, time.Since(n.Created))/time.Second)
-	st.Digest = hex.EncodeToString(n.Digest[:])
 	return st, nil
-}
-
-// statPools reads the pool file of a network file; nil when there is
-// none.
-func statPools(cfg config.Config, networkFile string) (*poolStat, error) {
-	path, err := poolPath(cfg, networkFile)
-	if err != nil {
-		return nil, err
-	}
-	p, err := learner.ReadPools(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	case err != nil:
-		return &poolStat{Path: path, Error: err.Error()}, nil
-	}
-	return &poolStat{Path: path, Spam: len(p.Spam), Ham: len(p.Ham), New: p.New, Labels: len(p.Labels),
-		Inputs: len(p.Names), Epoch: p.Epoch, Saved: p.Saved}, nil
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2

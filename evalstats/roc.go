@@ -1,4 +1,4 @@
-package main
+package evalstats
 
 import (
 	"fmt"
@@ -6,25 +6,24 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"io"
 	"math"
-	"os"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
-
-	"github.com/sluicemail/sluice/evalstats"
+	fixedpt "golang.org/x/image/math/fixed"
 )
 
-// writeROC draws the ROC curve of samples into a PNG file. The false-positive
-// axis is logarithmic (0.01% to 100%): for a spam filter the curve's left
-// end, where hardly any ham is lost, is the part that matters.
-func writeROC(path string, samples []evalstats.Sample) error {
-	curve := evalstats.ROC(samples)
+// PlotROC draws the ROC curve of samples as a PNG image into w, with the
+// false-positive cap maxFPR marked. The false-positive axis is
+// logarithmic (0.01% to 100%): for a spam filter the curve's left end,
+// where hardly any ham is lost, is the part that matters.
+func PlotROC(w io.Writer, samples []Sample, maxFPR float64) error {
+	curve := ROC(samples)
 	if curve == nil {
 		return fmt.Errorf("roc: need both spam and ham samples")
 	}
-	rep := evalstats.Compute(samples, math.Inf(1), maxFPR)
+	rep := Compute(samples, math.Inf(1), maxFPR)
 	const W, H, left, right, top, bottom = 720, 560, 70, 20, 40, 60
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
@@ -67,15 +66,10 @@ func writeROC(path string, samples []evalstats.Sample) error {
 	drawText(img, left+int(pw)/2-120, H-18, "false positives (ham called spam), log scale", ink)
 	drawText(img, 4, top-8, "spam caught", ink)
 
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
+	if err := png.Encode(w, img); err != nil {
 		return fmt.Errorf("roc: %w", err)
 	}
-	return f.Close()
+	return nil
 }
 
 // line draws a one-pixel line by sampling along its length.
@@ -95,6 +89,6 @@ func thick(img *image.RGBA, x0, y0, x1, y1 float64, c color.Color) {
 }
 
 func drawText(img *image.RGBA, x, y int, s string, c color.Color) {
-	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
+	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixedpt.P(x, y)}
 	d.DrawString(s)
 }

@@ -1,4 +1,10 @@
-package main
+// Package metrics exposes the services' own counters to Prometheus. The
+// milter and the spamd listener keep atomic counters and hand out
+// snapshots (structs of uint64 and map[string]uint64 with JSON names);
+// Counters turns a snapshot into Prometheus counters at scrape time, so
+// the servers never depend on Prometheus. (The learner registers its
+// metrics with Prometheus itself.)
+package metrics
 
 import (
 	"encoding/json"
@@ -7,11 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// countersCollector exposes a server's counter snapshot (milter.Counters,
-// spamd.Counters: structs of uint64 and map[string]uint64 with JSON names)
-// as Prometheus counters named sluice_<prefix>_<field>_total, a map's keys
-// as the label "name". The snapshot is taken at scrape time: cheap, and
-// the servers keep their own atomic counters.
+// Counters is a collector of a server's counter snapshot (milter.Counters,
+// spamd.Counters) as Prometheus counters named sluice_<prefix>_<field>_total,
+// a map's keys as the label "name". snapshot is called at scrape time.
+func Counters(prefix string, snapshot func() any) prometheus.Collector {
+	return &countersCollector{prefix: prefix, snapshot: snapshot}
+}
+
 type countersCollector struct {
 	prefix   string
 	snapshot func() any
