@@ -161,8 +161,12 @@
 //
 // The package needs a little-endian unix (linux, the BSDs, darwin): the
 // counters are read with native atomic loads. A statfile must not be
-// truncated or rewritten by anything but the Writer while mapped: readers
-// would fault (SIGBUS). Params are compared field by field; a file built
+// truncated or rewritten by anything but the Writer while mapped. If it is,
+// a Reader does not die of SIGBUS: its periodic stat of the path compares
+// the size with the mapping, and its lookups run with
+// debug.SetPanicOnFault, so a shrunk file gives errors wrapping
+// [ErrTruncated] (counted by [Reader.Faults], logged) until a whole file
+// is at the path again. Params are compared field by field; a file built
 // with other tokenizer parameters is refused with a [*ParamsError] naming
 // each difference.
 package mmapstore

@@ -29,6 +29,7 @@ type mapping struct {
 	maxProbe uint64
 	dev, ino uint64
 	refs     atomic.Int64
+	broken   atomic.Bool // a Reader found the file shrunk under this mapping
 }
 
 const nsWords = NSRecordSize / 8
@@ -116,6 +117,12 @@ func (m *mapping) release() error {
 		return munmap(m.data)
 	}
 	return nil
+}
+
+// contains reports whether addr lies inside the mapped memory.
+func (m *mapping) contains(addr uintptr) bool {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.data)))
+	return addr >= base && addr-base < uintptr(len(m.data))
 }
 
 func (m *mapping) load(w int) uint64            { return atomic.LoadUint64(&m.words[w]) }

@@ -25,6 +25,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childReader(os.Getenv(childPath)))
 	case "learner":
 		os.Exit(childLearner(os.Getenv(childPath)))
+	case "grow-and-die":
+		os.Exit(childGrowAndDie(os.Getenv(childPath)))
 	}
 	os.Exit(m.Run())
 }
