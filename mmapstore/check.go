@@ -49,7 +49,7 @@ func Check(path string) error {
 	checkMapping(m, add)
 	applied := m.load(wAppliedSeq)
 	jpath := path + ".journal"
-	err = readJournalFile(jpath, func(r io.Reader, size int64) error {
+	err = readJournalFile(jpath, func(r io.ReaderAt, size int64) error {
 		return validateJournal(r, size, applied)
 	})
 	if err != nil {

@@ -111,7 +111,15 @@
 // header; truncate the journal to its header and fsync it. A crash between
 // any two steps leaves records that replay idempotently: replay on open
 // sets the values of every record with seq > the applied seq, drops a torn
-// tail (a record cut short or failing its CRC), and checkpoints.
+// tail, and checkpoints. A torn tail is a bad record (cut short, an
+// impossible length, a CRC mismatch) with no good record after it: every
+// acknowledged record was fsynced, so a crash can tear only the last one.
+// A bad record followed by a good one is corruption in the middle: the
+// writer refuses to open (ErrJournalCorrupt, naming the record) and leaves
+// the journal as it is, because dropping the tail would silently lose
+// acknowledged learns; [RepairJournal] (`sluice fsck --repair`) replays
+// every good record and reports what it dropped. A flipped bit in the
+// very last record still reads as a torn tail.
 //
 // Group commit is not implemented: concurrent Apply calls are serialised,
 // each with its own fsync. To learn in bulk, pass many ops to one Apply
@@ -154,7 +162,8 @@
 //     table's; otherwise the next writer recounts them.
 //  7. The journal starts with its header; its records have consecutive
 //     sequence numbers, and the first is at most the applied seq + 1 (no
-//     acknowledged learn is missing). A torn last record is not an error.
+//     acknowledged learn is missing). A torn last record is not an error;
+//     a bad record with a good one after it is.
 //  8. The file at path is never superseded; a superseded file is unlinked.
 //
 // # Platforms and caveats

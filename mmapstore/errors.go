@@ -42,10 +42,11 @@ var (
 // These errors concern the journal (path + ".journal").
 var (
 	// ErrJournalCorrupt is returned by OpenWriter and Check when the journal
-	// header is not a Sluice journal, or when records are out of sequence.
-	// A torn tail (a record cut short by a crash) is not an error: it is
-	// dropped and logged. Moving the journal aside loses at most the learns
-	// since the last checkpoint.
+	// header is not a Sluice journal, when records are out of sequence, or
+	// when a bad record has good records after it (RepairJournal keeps
+	// those). A torn tail (a bad last record, as a crash leaves it) is not
+	// an error: it is dropped and logged. Moving the journal aside loses at
+	// most the learns since the last checkpoint.
 	ErrJournalCorrupt = errors.New("mmapstore: journal is corrupt")
 )
 

@@ -3,7 +3,6 @@ package mmapstore
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -27,6 +26,7 @@ type Writer struct {
 	applied uint64 // last sequence applied to m
 	failed  error  // sticky: set when state became uncertain
 	closed  bool
+	repair  *RepairReport // set while RepairJournal opens the writer
 
 	// scratch space of Apply, reused between calls
 	idx   map[uint64]int
@@ -41,6 +41,12 @@ type Writer struct {
 // another writer holds the file, and with a *ParamsError if the file was
 // built with other tokenizer parameters.
 func OpenWriter(path string, opts *Options) (*Writer, error) {
+	return openWriter(path, opts, nil)
+}
+
+// openWriter is OpenWriter; with repair set, the journal replay keeps
+// every good record past bad ones and reports in repair what it did.
+func openWriter(path string, opts *Options, repair *RepairReport) (*Writer, error) {
 	o := opts.withDefaults()
 	wrap := func(err error) error { return fmt.Errorf("mmapstore: open statfile %s: %w", path, err) }
 	if !supportedPlatform || !isLittleEndian() {
@@ -62,13 +68,14 @@ func OpenWriter(path string, opts *Options) (*Writer, error) {
 		return nil, wrap(fmt.Errorf("lock %s.lock: %w", path, err))
 	}
 	w := &Writer{
-		path:  path,
-		opts:  o,
-		log:   o.Logger.With("statfile", path),
-		fsys:  fileOps{noSync: o.NoSync, h: o.hooks},
-		lock:  lock,
-		idx:   make(map[uint64]int),
-		nsIdx: make(map[Namespace]int),
+		path:   path,
+		opts:   o,
+		log:    o.Logger.With("statfile", path),
+		fsys:   fileOps{noSync: o.NoSync, h: o.hooks},
+		lock:   lock,
+		idx:    make(map[uint64]int),
+		nsIdx:  make(map[Namespace]int),
+		repair: repair,
 	}
 	if err := w.open(); err != nil {
 		if w.m != nil {
@@ -143,7 +150,7 @@ func (w *Writer) open() error {
 func (w *Writer) replay() error {
 	jpath := w.j.path
 	replayed := 0
-	scan, err := replayJournal(io.NewSectionReader(w.j.f, 0, w.j.size), w.j.size, w.applied, func(seq uint64, es []entry, nss []nsEntry) error {
+	scan, err := replay(w.j.f, w.j.size, w.applied, w.repair != nil, func(seq uint64, es []entry, nss []nsEntry) error {
 		if err := w.replayRecord(es, nss); err != nil {
 			return err
 		}
@@ -168,6 +175,13 @@ func (w *Writer) replay() error {
 	}
 	if replayed > 0 {
 		w.log.Info("mmapstore: replayed journal", "records", replayed, "seq", w.applied)
+	}
+	if w.repair != nil {
+		*w.repair = RepairReport{Records: scan.records, Replayed: replayed, Dropped: scan.dropped, TornBytes: scan.torn, Seq: w.applied}
+		for _, d := range scan.dropped {
+			w.log.Warn("mmapstore: repair dropped a bad journal stretch", "drop", d.String())
+		}
+		return w.checkpoint() // the journal is rewritten empty: the bad stretches go
 	}
 	if scan.records > 0 {
 		return w.checkpoint()

@@ -66,6 +66,9 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 			Profiles map[string]*networkStat `json:",omitempty"` // use_settings: each profile's network
 		}{info, net, profiles})
 	}
+	for _, w := range info.Warnings {
+		fmt.Fprintf(std.err, "sluice stat: WARNING: %s: run `sluice fsck`\n", w)
+	}
 	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "statfile\t%s\n", info.Path)
 	fmt.Fprintf(tw, "tokenizer\t%s seed=%#x window=%d version=%d\n", info.Params.Hash, info.Params.Seed, info.Params.Window, info.Params.Version)
@@ -205,9 +208,12 @@ func statPools(cfg config.Config, networkFile string) (*poolStat, error) {
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2
-// and describes each problem when it finds any.
+// and describes each problem when it finds any. --repair first replays
+// every good journal record past a corrupt one into the statfile (the
+// learner must be stopped) and says what it dropped.
 func cmdFsck(_ context.Context, std *stdio, args []string) error {
 	fset, c := newFlags("fsck", "[STATFILE]", std, false)
+	repair := fset.Bool("repair", false, "keep every good journal record past a corrupt one, report the dropped ones, then check (stop the learner first)")
 	if err := parse(fset, args); err != nil {
 		return err
 	}
@@ -219,6 +225,20 @@ func cmdFsck(_ context.Context, std *stdio, args []string) error {
 	if path == "" {
 		if path, err = statfilePath(cfg); err != nil {
 			return err
+		}
+	}
+	if *repair {
+		rep, err := mmapstore.RepairJournal(path, writerOptions(cfg, nil))
+		if err != nil {
+			return fmt.Errorf("repair: %w", err)
+		}
+		fmt.Fprintf(std.out, "%s: journal repaired: %d good records kept (%d replayed into the statfile, now at seq %d), %d bad stretches dropped\n",
+			path, rep.Records, rep.Replayed, rep.Seq, len(rep.Dropped))
+		for _, d := range rep.Dropped {
+			fmt.Fprintf(std.out, "  dropped %s\n", d)
+		}
+		if rep.TornBytes > 0 {
+			fmt.Fprintf(std.out, "  dropped a torn tail of %d bytes\n", rep.TornBytes)
 		}
 	}
 	if err := mmapstore.Check(path); err != nil {
