@@ -48,7 +48,9 @@ func TestJournal_golden(t *testing.T) {
 	le := binary.LittleEndian
 	u32 := func(off int) uint64 { return uint64(le.Uint32(b[off:])) }
 	u64 := func(off int) uint64 { return le.Uint64(b[off:]) }
-	crc := func(from, to int) uint64 { return uint64(crc32.Checksum(b[from:to], crc32.MakeTable(crc32.Castagnoli))) }
+	crc := func(from, to int) uint64 {
+		return uint64(crc32.Checksum(b[from:to], crc32.MakeTable(crc32.Castagnoli)))
+	}
 	// Record 1 at 16: header 16 bytes, payload 8 + 2*16 + (24+1) = 65.
 	// Record 2 at 97: payload 8 + 16 + (24+1+8) = 57; the file ends at 170.
 	if len(b) != 170 || string(b[0:8]) != "SLUICEJL" {
