@@ -31,6 +31,13 @@ var (
 	// other tokenizer parameters than the caller's.
 	ErrParams = errors.New("mmapstore: tokenizer parameters differ")
 
+	// ErrTotalsChecksum is returned by OpenWriter (and reported by Check
+	// and Stat) when the learn totals (the shared totals in the header and
+	// the namespace directory) do not match the checksum the writer keeps
+	// with them: they were changed outside the writer. Scores computed on
+	// such totals are wrong; `sluice fsck` says more.
+	ErrTotalsChecksum = errors.New("mmapstore: learn totals do not match their checksum (changed outside the writer)")
+
 	// ErrVersion is returned (as a *VersionError) for an unknown format version.
 	ErrVersion = errors.New("mmapstore: unsupported format version")
 

@@ -466,7 +466,7 @@ func FuzzJournal(f *testing.F) {
 			checkScan(t, scan, ref, len(b))
 			checkPrefixes(t, b, applied, ref, m)
 		}
-		if verr := validateJournal(bytes.NewReader(b), int64(len(b)), applied); verr == nil && err != nil {
+		if _, verr := validateJournal(bytes.NewReader(b), int64(len(b)), applied); verr == nil && err != nil {
 			t.Fatalf("Check accepts the journal, replay refuses it: %v", err)
 		}
 	})
@@ -725,7 +725,7 @@ func problemKey(t *testing.T, p string) string {
 		}
 	}
 	for _, k := range []string{"header: used", "header: namespace count", "header: clean flag",
-		"header: superseded flag", "namespace directory:"} {
+		"header: superseded flag", "header: totals checksum", "namespace directory:"} {
 		if strings.HasPrefix(p, k) {
 			return k
 		}
@@ -764,11 +764,14 @@ func expectProblems(m *mapping) []string {
 		}
 	}
 	clean := m.load(wClean)
-	if clean == 1 && m.load(wUsed) != used {
+	if (clean == 1 && m.load(wUsed) != used) || m.load(wUsed) > m.hdr.capacity {
 		want = append(want, "header: used")
 	}
-	if clean == 1 && m.load(wNSUsed) != nsUsed {
+	if (clean == 1 && m.load(wNSUsed) != nsUsed) || m.load(wNSUsed) > m.hdr.nsCapacity {
 		want = append(want, "header: namespace count")
+	}
+	if m.hdr.version >= 2 && m.load(wTotalsSum) > 0xffffffff {
+		want = append(want, "header: totals checksum")
 	}
 	if clean > 1 {
 		want = append(want, "header: clean flag")

@@ -103,6 +103,7 @@ func (w *Writer) rebuild(capacity, nsCap uint64, target int64, keep func(uint64)
 	// The new file is at the path now: from here on the writer must use it.
 	old.store(wSuperseded, 1)
 	w.m = nm
+	w.sealed = uint32(nm.load(wTotalsSum))
 	if rerr := old.release(); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -159,6 +160,7 @@ func (w *Writer) writeFile(capacity, nsCap, gen uint64, fill func(*mapping) erro
 	if err := fill(nm); err != nil {
 		return nm, false, err
 	}
+	nm.seal()
 	if err := w.fsys.msync(data); err != nil {
 		return nm, false, fmt.Errorf("msync %s: %w", tmp, err)
 	}

@@ -340,7 +340,7 @@ func replay(r io.ReaderAt, size int64, applied uint64, repair bool, apply func(s
 // that decode (old ones too: a record that does not is corruption wherever
 // it is), consecutive sequence numbers, and no gap after applied. A torn
 // tail is not a problem. A journal it accepts, replayJournal accepts too (apply errors aside).
-func validateJournal(r io.ReaderAt, size int64, applied uint64) error {
+func validateJournal(r io.ReaderAt, size int64, applied uint64) (journalScan, error) {
 	scan, err := scanJournal(r, size, false, func(seq uint64, p []byte) error {
 		if _, _, err := decodePayload(p); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
@@ -348,12 +348,12 @@ func validateJournal(r io.ReaderAt, size int64, applied uint64) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return scan, err
 	}
 	if scan.records > 0 && scan.firstSeq > applied+1 {
-		return fmt.Errorf("starts at seq %d but the statfile holds seq %d: records are missing", scan.firstSeq, applied)
+		return scan, fmt.Errorf("starts at seq %d but the statfile holds seq %d: records are missing", scan.firstSeq, applied)
 	}
-	return nil
+	return scan, nil
 }
 
 // openJournal opens (creating if missing) the journal at path.

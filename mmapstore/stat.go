@@ -83,6 +83,7 @@ func Stat(path string) (Info, error) {
 		}
 		return 0
 	})
+	sealed := m.sealed() // before the journal is read: see totalsSettled
 	jpath := path + ".journal"
 	var scan journalScan
 	err = readJournalFile(jpath, func(r io.ReaderAt, size int64) (err error) {
@@ -93,6 +94,9 @@ func Stat(path string) (Info, error) {
 		info.Warnings = append(info.Warnings, fmt.Sprintf("journal %s: %v", jpath, err))
 	} else if err != nil {
 		return info, fmt.Errorf("mmapstore: stat %s: journal %s: %w", path, jpath, err)
+	}
+	if !sealed && totalsSettled(m, scan, err) && !m.sealed() {
+		info.Warnings = append(info.Warnings, fmt.Sprintf("%v: the learn totals shown were changed outside the writer", ErrTotalsChecksum))
 	}
 	info.JournalSeq = max(scan.lastSeq, info.AppliedSeq)
 	if fi, err := os.Stat(jpath); err == nil {

@@ -25,6 +25,7 @@ type Writer struct {
 	seq     uint64 // last sequence written to the journal
 	applied uint64 // last sequence applied to m
 	failed  error  // sticky: set when state became uncertain
+	sealed  uint32 // the totals checksum this writer last stored
 	closed  bool
 	repair  *RepairReport // set while RepairJournal opens the writer
 
@@ -115,6 +116,12 @@ func (w *Writer) open() error {
 	// the slots, tens of milliseconds for 10 M), and says so when the
 	// file was not closed cleanly or the stored counters were wrong.
 	c, storedUsed, storedNS := m.load(wClean), m.load(wUsed), m.load(wNSUsed)
+	if c == 1 && !m.sealed() {
+		// Closed cleanly, so the checksum was stored with the totals: they
+		// changed since, outside any writer. Learning on would keep them.
+		return fmt.Errorf("%w: shared totals spam %d, ham %d, or a namespace record; run `sluice fsck`",
+			ErrTotalsChecksum, m.load(wSharedSpam), m.load(wSharedHam))
+	}
 	used, nsUsed := m.recount()
 	if !created && (c != 1 || used != storedUsed || nsUsed != storedNS) { // a new file is not clean until its first close
 		w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "clean", c, "used", used, "namespaces", nsUsed,
@@ -136,18 +143,46 @@ func (w *Writer) open() error {
 		return fmt.Errorf("journal %s: %w", jpath, err)
 	}
 	w.j = j
+	replayed := 0
 	if created {
 		if err := w.fsys.syncDir(jpath); err != nil {
 			return fmt.Errorf("journal %s: %w", jpath, err)
 		}
-		return nil
+	} else if replayed, err = w.replay(); err != nil {
+		return err
 	}
-	return w.replay()
+	return w.sealOnOpen(c == 1, replayed)
+}
+
+// sealOnOpen checks and stores the totals checksum once the journal is
+// replayed. After a crash (not clean) the checksum can be one record
+// behind the totals, but only while that record awaits replay: every
+// Apply journals a record before it changes totals and seals after, and
+// a checkpoint (which empties the journal) comes after the seal. So when
+// nothing was replayed the checksum must match, clean or not. A version 1
+// file, which has no checksum, is upgraded here to version 2.
+func (w *Writer) sealOnOpen(clean bool, replayed int) error {
+	m := w.m
+	if from := m.hdr.version; from < Version {
+		h := m.hdr
+		h.version = Version
+		h.encodeStatic(m.data)
+		m.hdr = h
+		w.log.Info("mmapstore: upgraded statfile format", "from", from, "to", Version)
+	} else if !clean && replayed == 0 && !m.sealed() {
+		return fmt.Errorf("%w: shared totals spam %d, ham %d, or a namespace record; run `sluice fsck`",
+			ErrTotalsChecksum, m.load(wSharedSpam), m.load(wSharedHam))
+	}
+	w.sealed = m.seal()
+	if err := w.fsys.msync(m.data[:HeaderSize]); err != nil {
+		return fmt.Errorf("msync header: %w", err)
+	}
+	return nil
 }
 
 // replay applies the journal records newer than the statfile, drops a
-// torn tail, and checkpoints.
-func (w *Writer) replay() error {
+// torn tail, and checkpoints. It returns how many records it applied.
+func (w *Writer) replay() (int, error) {
 	jpath := w.j.path
 	replayed := 0
 	scan, err := replay(w.j.f, w.j.size, w.applied, w.repair != nil, func(seq uint64, es []entry, nss []nsEntry) error {
@@ -159,7 +194,7 @@ func (w *Writer) replay() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("replay journal %s: %w", jpath, err)
+		return 0, fmt.Errorf("replay journal %s: %w", jpath, err)
 	}
 	if scan.lastSeq > w.seq {
 		w.seq = scan.lastSeq
@@ -170,7 +205,7 @@ func (w *Writer) replay() error {
 	if scan.torn > 0 {
 		w.log.Warn("mmapstore: dropped torn journal tail", "bytes", scan.torn, "after_seq", scan.lastSeq)
 		if err := w.j.truncateTo(scan.validEnd, &w.fsys); err != nil {
-			return fmt.Errorf("truncate journal %s: %w", jpath, err)
+			return 0, fmt.Errorf("truncate journal %s: %w", jpath, err)
 		}
 	}
 	if replayed > 0 {
@@ -181,12 +216,12 @@ func (w *Writer) replay() error {
 		for _, d := range scan.dropped {
 			w.log.Warn("mmapstore: repair dropped a bad journal stretch", "drop", d.String())
 		}
-		return w.checkpoint() // the journal is rewritten empty: the bad stretches go
+		return replayed, w.checkpoint() // the journal is rewritten empty: the bad stretches go
 	}
 	if scan.records > 0 {
-		return w.checkpoint()
+		return replayed, w.checkpoint()
 	}
-	return nil
+	return replayed, nil
 }
 
 // replayRecord sets the absolute values of one journal record, making room
@@ -266,6 +301,11 @@ func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 	if err := w.usable(); err != nil {
 		return 0, wrap(err)
 	}
+	if sum := w.m.totalsSum(); sum != w.sealed {
+		w.fail(fmt.Errorf("%w: shared totals spam %d, ham %d, or a namespace record changed under the writer",
+			ErrTotalsChecksum, w.m.load(wSharedSpam), w.m.load(wSharedHam)))
+		return 0, wrap(w.failed)
+	}
 	keep := func(k uint64) bool { _, ok := w.idx[k]; return ok }
 	newKeys, newNS := w.compute(ops)
 	if !w.fits(newKeys, newNS) {
@@ -295,6 +335,7 @@ func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 		w.fail(err)
 		return 0, wrap(err)
 	}
+	w.sealed = w.m.seal()
 	w.applied = seq
 	if w.opts.CheckpointBytes > 0 && w.j.size > w.opts.CheckpointBytes {
 		if err := w.checkpoint(); err != nil {
