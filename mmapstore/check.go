@@ -59,7 +59,7 @@ func Check(path string) error {
 		add("journal %s: %w", jpath, err)
 	}
 	if !sealed && totalsSettled(m, scan, err) && !m.sealed() {
-		add("header: %w: shared totals spam %d, ham %d, or a namespace record were changed outside the writer",
+		add("header: %w: shared spam %d, ham %d, or a namespace record",
 			ErrTotalsChecksum, m.load(wSharedSpam), m.load(wSharedHam))
 	}
 	if len(ce.Problems) > 0 {

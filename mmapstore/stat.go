@@ -96,7 +96,7 @@ func Stat(path string) (Info, error) {
 		return info, fmt.Errorf("mmapstore: stat %s: journal %s: %w", path, jpath, err)
 	}
 	if !sealed && totalsSettled(m, scan, err) && !m.sealed() {
-		info.Warnings = append(info.Warnings, fmt.Sprintf("%v: the learn totals shown were changed outside the writer", ErrTotalsChecksum))
+		info.Warnings = append(info.Warnings, fmt.Sprintf("%v: the totals below are not to be trusted", ErrTotalsChecksum))
 	}
 	info.JournalSeq = max(scan.lastSeq, info.AppliedSeq)
 	if fi, err := os.Stat(jpath); err == nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
@@ -65,6 +66,9 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 			Network  *networkStat            `json:",omitempty"`
 			Profiles map[string]*networkStat `json:",omitempty"` // use_settings: each profile's network
 		}{info, net, profiles})
+	}
+	if err := learn.CheckTotals(path); errors.Is(err, learn.ErrTotalsMismatch) {
+		info.Warnings = append(info.Warnings, err.Error())
 	}
 	for _, w := range info.Warnings {
 		fmt.Fprintf(std.err, "sluice stat: WARNING: %s: run `sluice fsck`\n", w)
@@ -241,12 +245,16 @@ func cmdFsck(_ context.Context, std *stdio, args []string) error {
 			fmt.Fprintf(std.out, "  dropped a torn tail of %d bytes\n", rep.TornBytes)
 		}
 	}
-	if err := mmapstore.Check(path); err != nil {
-		var ce *mmapstore.CorruptError
-		if errors.As(err, &ce) || !errors.Is(err, fs.ErrNotExist) {
-			return &exitError{code: exitCorrupt, err: err}
-		}
+	err = mmapstore.Check(path)
+	var ce *mmapstore.CorruptError
+	if err != nil && !errors.As(err, &ce) && errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if terr := learn.CheckTotals(path); errors.Is(terr, learn.ErrTotalsMismatch) {
+		err = errors.Join(err, terr)
+	}
+	if err != nil {
+		return &exitError{code: exitCorrupt, err: err}
 	}
 	fmt.Fprintf(std.out, "%s: ok\n", path)
 	return nil

@@ -66,3 +66,29 @@ func TestFsckRepair(t *testing.T) {
 		t.Fatalf("fsck after repair: exit %d, %s", code, errs)
 	}
 }
+
+// TestFsckFlippedTotals: one bit flipped in the shared ham total (ham
+// 4,294,967,296 more, as in the finding) fails fsck and makes stat warn.
+func TestFsckFlippedTotals(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := sluice(t, sample(t), "learn", "--data-dir", dir, "ham"); code != 0 {
+		t.Fatalf("learn: exit %d: %s", code, errs)
+	}
+	path := filepath.Join(dir, "bayes.statfile")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[312+4] ^= 1 // bit 32 of the shared ham total
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := sluice(t, "", "fsck", "--data-dir", dir)
+	if code != exitCorrupt || !strings.Contains(errs, "checksum") || !strings.Contains(errs, "learn cache") {
+		t.Fatalf("fsck: exit %d, stderr %q", code, errs)
+	}
+	code, out, errs := sluice(t, "", "stat", "--data-dir", dir)
+	if code != 0 || !strings.Contains(errs, "WARNING") || !strings.Contains(out, "ham 4294967297") {
+		t.Fatalf("stat: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
