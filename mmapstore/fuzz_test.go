@@ -240,7 +240,7 @@ func checkAcceptedHeader(t *testing.T, b []byte, size int64, h header) {
 	t.Helper()
 	pow2 := func(v uint64) bool { return v != 0 && v&(v-1) == 0 }
 	switch {
-	case string(b[:len(Magic)]) != Magic || h.version != Version:
+	case string(b[:len(Magic)]) != Magic || h.version < minVersion || h.version > Version:
 		t.Fatalf("accepted magic %q version %d", b[:len(Magic)], h.version)
 	case h.slotSize != SlotSize || h.nsRecSize != NSRecordSize:
 		t.Fatalf("accepted slot size %d, record size %d", h.slotSize, h.nsRecSize)
