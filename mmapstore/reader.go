@@ -211,7 +211,7 @@ func (r *Reader) stale(m *mapping) bool {
 		r.markBroken(m, fmt.Sprintf("the file is %d bytes", fi.Size()))
 		return true // remap: the same file, if whole again, or a clear error
 	}
-	return broken && fi.Size() == int64(len(m.data))
+	return broken // try the file in place again: whole, it maps; if not, a clear error
 }
 
 // remap replaces old by a fresh mapping of the path.
