@@ -17,6 +17,10 @@
 // Forget unlearns a message and clears its cache entry (spamd's TELL with
 // Remove: local); a message the cache does not know is NotLearned.
 //
+// Every learn, relearn and forget changes the shared totals and the learn
+// cache namespace's totals by the same op, so the two are equal;
+// CheckTotals (run by `sluice fsck`) checks it.
+//
 // A Learner is used by one goroutine at a time (the learner daemon
 // serialises requests; `sluice learn` is one process). Its Tokenize* free
 // entry points (AddTokens, LearnTokens) let callers tokenize in parallel

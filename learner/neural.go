@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/internal/atomicfile"
 	"github.com/sluicemail/sluice/nn"
 )
 
@@ -429,7 +429,7 @@ func (t *trainer) save() error {
 	if err := gob.NewEncoder(&b).Encode(&p); err != nil {
 		return fmt.Errorf("encode neural pools: %w", err)
 	}
-	return writeAtomic(t.opts.PoolFile, b.Bytes())
+	return atomicfile.Write(t.opts.PoolFile, b.Bytes(), nil)
 }
 
 // ReadPools reads and checks a pool file (for `sluice stat`); the
@@ -461,38 +461,4 @@ func loadPools(path string) (*Pools, error) {
 	}
 	p.New = max(p.New, 0)
 	return &p, nil
-}
-
-// writeAtomic replaces path with b: a reader (or a crash) sees the old
-// file or the new one.
-func writeAtomic(path string, b []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicemail/sluice/internal/atomicfile"
 	"github.com/sluicemail/sluice/learn"
 )
 
@@ -87,46 +88,10 @@ func (s *Spool) Put(req *Request) error {
 	}
 	name := fmt.Sprintf("%019d-%s.req", time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
 	tmp := filepath.Join(s.dir, "."+name+".tmp")
-	if err := writeSync(tmp, b); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("learner: spool: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, name)); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("learner: spool: %w", err)
-	}
-	if err := syncDir(s.dir); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.dir, name), b, &atomicfile.Options{Perm: 0o660, TempPath: tmp}); err != nil {
 		return fmt.Errorf("learner: spool: %w", err)
 	}
 	return nil
-}
-
-func writeSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o660)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // list returns the names of spooled requests, oldest first.

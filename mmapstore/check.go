@@ -46,19 +46,40 @@ func Check(path string) error {
 			ce.Problems = append(ce.Problems, fmt.Errorf(format, args...))
 		}
 	}
+	sealed := m.sealed() // before the journal is read: see totalsSettled
 	checkMapping(m, add)
 	applied := m.load(wAppliedSeq)
 	jpath := path + ".journal"
-	err = readJournalFile(jpath, func(r io.Reader, size int64) error {
-		return validateJournal(r, size, applied)
+	var scan journalScan
+	err = readJournalFile(jpath, func(r io.ReaderAt, size int64) (err error) {
+		scan, err = validateJournal(r, size, applied)
+		return err
 	})
 	if err != nil {
 		add("journal %s: %w", jpath, err)
+	}
+	if !sealed && totalsSettled(m, scan, err) && !m.sealed() {
+		add("header: %w: shared spam %d, ham %d, or a namespace record",
+			ErrTotalsChecksum, m.load(wSharedSpam), m.load(wSharedHam))
 	}
 	if len(ce.Problems) > 0 {
 		return ce
 	}
 	return nil
+}
+
+// totalsSettled reports whether the totals checksum of m must match its
+// totals: the file was closed cleanly, or no journal record awaits replay
+// (a writer journals a record before it changes totals and seals them
+// after; a checkpoint, which empties the journal, comes after the seal).
+// The checksum is read before the journal, and a mismatch confirmed once
+// more after, so that a writer at work between the two reads is not taken
+// for damage.
+func totalsSettled(m *mapping, scan journalScan, journalErr error) bool {
+	if m.load(wClean) == 1 {
+		return true
+	}
+	return journalErr == nil && scan.lastSeq <= m.load(wAppliedSeq)
 }
 
 // checkMapping adds a problem for every broken invariant of the mapped
@@ -73,6 +94,15 @@ func checkMapping(m *mapping, add func(string, ...any)) {
 	}
 	if v := m.load(wSuperseded); v > 1 {
 		add("header: superseded flag is %d, want 0 or 1", v)
+	}
+	if v := m.load(wUsed); v > m.hdr.capacity {
+		add("header: used is %d, more than the %d slots", v, m.hdr.capacity)
+	}
+	if v := m.load(wNSUsed); v > m.hdr.nsCapacity {
+		add("header: namespace count is %d, more than the %d records", v, m.hdr.nsCapacity)
+	}
+	if v := m.load(wTotalsSum); m.hdr.version >= 2 && v > 0xffffffff {
+		add("header: totals checksum %#x has more than 32 bits", v)
 	}
 }
 

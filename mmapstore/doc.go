@@ -17,7 +17,7 @@
 //     [Writer.Apply] learns and unlearns messages durably.
 //   - [Stat] describes a file; [Check] verifies every invariant below (fsck).
 //
-// # File format (version 1)
+// # File format (version 2)
 //
 // All integers are little-endian. The file is a 4096-byte header page, a
 // table of Capacity 16-byte slots (Capacity a power of two), then a
@@ -30,7 +30,7 @@
 //
 //	offset size field
 //	     0    8 magic "SLUICEST"
-//	     8    4 format version (1)
+//	     8    4 format version (2; 1 is read and upgraded, see below)
 //	    12    4 slot size (16)
 //	    16    8 capacity: slots in the table, a power of two >= 1024
 //	    24    8 namespace directory capacity, a power of two >= 64
@@ -47,10 +47,11 @@
 //
 // Header, dynamic part: aligned 8-byte counters, changed while readers run
 // and therefore read and written with atomic loads and stores. They are
-// outside the checksum because a checksum over them would have to be
-// rewritten with every learn and would be torn for a concurrent reader;
-// instead the writer recounts them when they are impossible or when the
-// file was not closed cleanly (invariant 6).
+// outside the static checksum. The counters the writer can rebuild (used,
+// namespaces) it recounts on every open (invariant 6); the learn totals,
+// which nothing else records, have a checksum of their own (offset 320)
+// over the shared totals and the whole namespace directory, stored by the
+// writer after every change of them (invariant 9).
 //
 //	offset size field
 //	   256    8 used: slots holding a key
@@ -61,7 +62,9 @@
 //	   296    8 clean: 1 when the last writer closed the file, 0 while open
 //	   304    8 spam messages learned, shared namespace
 //	   312    8 ham messages learned, shared namespace
-//	   320 3776 reserved, zero
+//	   320    8 totals checksum: CRC32C (low 32 bits) of bytes [304, 320)
+//	            then of the whole namespace directory
+//	   328 3768 reserved, zero
 //
 // Slot (at 4096 + i*16):
 //
@@ -115,7 +118,15 @@
 // header; truncate the journal to its header and fsync it. A crash between
 // any two steps leaves records that replay idempotently: replay on open
 // sets the values of every record with seq > the applied seq, drops a torn
-// tail (a record cut short or failing its CRC), and checkpoints.
+// tail, and checkpoints. A torn tail is a bad record (cut short, an
+// impossible length, a CRC mismatch) with no good record after it: every
+// acknowledged record was fsynced, so a crash can tear only the last one.
+// A bad record followed by a good one is corruption in the middle: the
+// writer refuses to open (ErrJournalCorrupt, naming the record) and leaves
+// the journal as it is, because dropping the tail would silently lose
+// acknowledged learns; [RepairJournal] (`sluice fsck --repair`) replays
+// every good record and reports what it dropped. A flipped bit in the
+// very last record still reads as a torn tail.
 //
 // Group commit is not implemented: concurrent Apply calls are serialised,
 // each with its own fsync. To learn in bulk, pass many ops to one Apply
@@ -158,15 +169,36 @@
 //     table's; otherwise the next writer recounts them.
 //  7. The journal starts with its header; its records have consecutive
 //     sequence numbers, and the first is at most the applied seq + 1 (no
-//     acknowledged learn is missing). A torn last record is not an error.
+//     acknowledged learn is missing). A torn last record is not an error;
+//     a bad record with a good one after it is.
 //  8. The file at path is never superseded; a superseded file is unlinked.
+//  9. The totals checksum matches the totals, whenever it must: the file
+//     was closed cleanly, or no journal record awaits replay. (Apply
+//     journals a record, changes the totals, then seals them; a
+//     checkpoint, which empties the journal, comes after the seal. After a
+//     crash the checksum can lag by the one record that replay re-applies.)
+//     A mismatch is ErrTotalsChecksum: OpenWriter refuses the file, a
+//     running writer fails at its next Apply, Check and Stat report it.
+//     The header's counters are within the table's and directory's sizes.
+//
+// # Format versions
+//
+// Version 2 added the totals checksum. A version 1 file (its word at 320
+// is zero) is read by readers, Stat and Check as it is, without that
+// check; the next OpenWriter upgrades it in place (version field, static
+// checksum, totals checksum) and logs it. A build that knows only version
+// 1 refuses a version 2 file with a *VersionError.
 //
 // # Platforms and caveats
 //
 // The package needs a little-endian unix (linux, the BSDs, darwin): the
 // counters are read with native atomic loads. A statfile must not be
-// truncated or rewritten by anything but the Writer while mapped: readers
-// would fault (SIGBUS). Params are compared field by field; a file built
+// truncated or rewritten by anything but the Writer while mapped. If it is,
+// a Reader does not die of SIGBUS: its periodic stat of the path compares
+// the size with the mapping, and its lookups run with
+// debug.SetPanicOnFault, so a shrunk file gives errors wrapping
+// [ErrTruncated] (counted by [Reader.Faults], logged) until a whole file
+// is at the path again. Params are compared field by field; a file built
 // with other tokenizer parameters is refused with a [*ParamsError] naming
 // each difference.
 package mmapstore

@@ -31,6 +31,13 @@ var (
 	// other tokenizer parameters than the caller's.
 	ErrParams = errors.New("mmapstore: tokenizer parameters differ")
 
+	// ErrTotalsChecksum is returned by OpenWriter (and reported by Check
+	// and Stat) when the learn totals (the shared totals in the header and
+	// the namespace directory) do not match the checksum the writer keeps
+	// with them: they were changed outside the writer. Scores computed on
+	// such totals are wrong; `sluice fsck` says more.
+	ErrTotalsChecksum = errors.New("mmapstore: learn totals do not match their checksum (changed outside the writer)")
+
 	// ErrVersion is returned (as a *VersionError) for an unknown format version.
 	ErrVersion = errors.New("mmapstore: unsupported format version")
 
@@ -42,10 +49,11 @@ var (
 // These errors concern the journal (path + ".journal").
 var (
 	// ErrJournalCorrupt is returned by OpenWriter and Check when the journal
-	// header is not a Sluice journal, or when records are out of sequence.
-	// A torn tail (a record cut short by a crash) is not an error: it is
-	// dropped and logged. Moving the journal aside loses at most the learns
-	// since the last checkpoint.
+	// header is not a Sluice journal, when records are out of sequence, or
+	// when a bad record has good records after it (RepairJournal keeps
+	// those). A torn tail (a bad last record, as a crash leaves it) is not
+	// an error: it is dropped and logged. Moving the journal aside loses at
+	// most the learns since the last checkpoint.
 	ErrJournalCorrupt = errors.New("mmapstore: journal is corrupt")
 )
 

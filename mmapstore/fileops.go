@@ -3,6 +3,8 @@ package mmapstore
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/sluicemail/sluice/internal/atomicfile"
 )
 
 // hooks replace or precede I/O steps in tests (fault injection, in the
@@ -45,13 +47,15 @@ func (o *fileOps) msync(b []byte) error {
 	return msync(b)
 }
 
-func (o *fileOps) rename(oldpath, newpath string) error {
-	if o.h != nil && o.h.rename != nil {
-		if err := o.h.rename(oldpath, newpath); err != nil {
-			return err
-		}
+// atomicOptions are the options of a new statfile's replacement (write
+// tmp, fsync, rename over the path, fsync the directory), with the hooks
+// of its steps.
+func (o *fileOps) atomicOptions(tmp string) *atomicfile.Options {
+	a := &atomicfile.Options{Perm: 0o644, TempPath: tmp, NoSync: o.noSync}
+	if o.h != nil {
+		a.BeforeSync, a.BeforeRename, a.BeforeSyncDir = o.h.sync, o.h.rename, o.h.syncDir
 	}
-	return os.Rename(oldpath, newpath)
+	return a
 }
 
 // syncDir fsyncs the directory holding path, making a rename or a
@@ -66,13 +70,5 @@ func (o *fileOps) syncDir(path string) error {
 	if o.noSync {
 		return nil
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.SyncDir(dir)
 }

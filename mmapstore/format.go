@@ -10,8 +10,12 @@ import (
 const (
 	// Magic is the first 8 bytes of every statfile.
 	Magic = "SLUICEST"
-	// Version is the format version written by this package.
-	Version = 1
+	// Version is the format version written by this package. Version 2
+	// added the totals checksum; a version 1 file is read as it is and
+	// upgraded in place by the next writer (see doc.go).
+	Version = 2
+	// minVersion is the oldest format version this package reads.
+	minVersion = 1
 	// HeaderSize is the size of the header page; the slot table starts here.
 	HeaderSize = 4096
 	// SlotSize is the size of one table slot: u64 key, u32 spam, u32 ham.
@@ -60,7 +64,8 @@ const (
 	offClean      = 296 // u64 1 when the last writer closed cleanly
 	offSharedSpam = 304 // u64 spam messages learned, shared namespace
 	offSharedHam  = 312 // u64 ham messages learned, shared namespace
-	hdrDynamicEnd = 320
+	offTotalsSum  = 320 // u64 CRC32C of the shared totals and the namespace directory (version 2)
+	hdrDynamicEnd = 328
 )
 
 // Namespace record offsets, relative to the start of the record.
@@ -83,6 +88,7 @@ const (
 	wClean      = offClean / 8
 	wSharedSpam = offSharedSpam / 8
 	wSharedHam  = offSharedHam / 8
+	wTotalsSum  = offTotalsSum / 8
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -142,7 +148,7 @@ func decodeHeader(b []byte, size int64) (header, error) {
 	}
 	le := binary.LittleEndian
 	h.version = le.Uint32(b[offVersion:])
-	if h.version != Version {
+	if h.version < minVersion || h.version > Version {
 		return h, &VersionError{Got: h.version, Want: Version}
 	}
 	h.checksum = le.Uint32(b[offChecksum:])

@@ -40,13 +40,13 @@ func TestFormat_offsets(t *testing.T) {
 		t.Errorf("magic or hash name misplaced: %q", b[:80])
 	}
 	for name, off := range map[string]int{"used": 256, "ns used": 264, "applied seq": 272, "expired": 280,
-		"superseded": 288, "clean": 296, "shared spam": 304, "shared ham": 312} {
+		"superseded": 288, "clean": 296, "shared spam": 304, "shared ham": 312, "totals checksum": 320} {
 		if off%8 != 0 || off < hdrStaticEnd || off >= HeaderSize {
 			t.Errorf("%s at %d: not an aligned dynamic word", name, off)
 		}
 	}
 	if offUsed != 256 || offNSUsed != 264 || offAppliedSeq != 272 || offExpired != 280 || offSuperseded != 288 ||
-		offClean != 296 || offSharedSpam != 304 || offSharedHam != 312 {
+		offClean != 296 || offSharedSpam != 304 || offSharedHam != 312 || offTotalsSum != 320 || Version != 2 {
 		t.Error("dynamic header offsets moved")
 	}
 	if nsKey != 0 || nsSpam != 8 || nsHam != 16 || nsNameLen != 24 || nsName != 32 || MaxNameLen != 96 {

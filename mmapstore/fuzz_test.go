@@ -240,7 +240,7 @@ func checkAcceptedHeader(t *testing.T, b []byte, size int64, h header) {
 	t.Helper()
 	pow2 := func(v uint64) bool { return v != 0 && v&(v-1) == 0 }
 	switch {
-	case string(b[:len(Magic)]) != Magic || h.version != Version:
+	case string(b[:len(Magic)]) != Magic || h.version < minVersion || h.version > Version:
 		t.Fatalf("accepted magic %q version %d", b[:len(Magic)], h.version)
 	case h.slotSize != SlotSize || h.nsRecSize != NSRecordSize:
 		t.Fatalf("accepted slot size %d, record size %d", h.slotSize, h.nsRecSize)
@@ -283,7 +283,7 @@ type refRecord struct {
 type refJournal struct {
 	records []refRecord
 	end     int    // after the last good record
-	err     string // "header", "sequence" or "" (a torn tail is not an error)
+	err     string // "header", "sequence", "corrupt" (a bad record before a good one) or "" (a torn tail is not an error)
 }
 
 // refScan is a second, deliberately plain reading of the journal format
@@ -298,16 +298,45 @@ func refScan(b []byte) refJournal {
 		j.err = "header"
 		return j
 	}
+	// good reports whether a record with a valid CRC, a length that fits
+	// and a sequence above the last good one (never 0) starts at o.
+	good := func(o int) bool {
+		if len(b)-o < recordHeaderSize {
+			return false
+		}
+		n := uint64(le.Uint32(b[o:]))
+		seq := le.Uint64(b[o+8:])
+		if n > maxRecordSize || n > uint64(len(b)-o-recordHeaderSize) || seq == 0 ||
+			(len(j.records) > 0 && seq <= j.records[len(j.records)-1].seq) {
+			return false
+		}
+		rec := b[o : o+recordHeaderSize+int(n)]
+		return crc32.Checksum(rec[8:], castagnoli) == le.Uint32(rec[4:])
+	}
 	off := journalHeaderSize
-	for len(b)-off >= recordHeaderSize {
-		n := uint64(le.Uint32(b[off:]))
-		if n > maxRecordSize || n > uint64(len(b)-off-recordHeaderSize) {
+	for off < len(b) {
+		n := uint64(0)
+		ok := len(b)-off >= recordHeaderSize
+		if ok {
+			n = uint64(le.Uint32(b[off:]))
+			ok = n <= maxRecordSize && n <= uint64(len(b)-off-recordHeaderSize)
+		}
+		if ok {
+			rec := b[off : off+recordHeaderSize+int(n)]
+			ok = crc32.Checksum(rec[8:], castagnoli) == le.Uint32(rec[4:])
+		}
+		if !ok {
+			// A torn tail, unless a good record follows somewhere.
+			for o := off + 1; o < len(b); o++ {
+				if good(o) {
+					j.err = "corrupt"
+					j.end = off
+					return j
+				}
+			}
 			break
 		}
 		rec := b[off : off+recordHeaderSize+int(n)]
-		if crc32.Checksum(rec[8:], castagnoli) != le.Uint32(rec[4:]) {
-			break
-		}
 		seq := le.Uint64(rec[8:])
 		if k := len(j.records); k > 0 && seq != j.records[k-1].seq+1 {
 			j.err = "sequence"
@@ -426,7 +455,7 @@ func FuzzJournal(f *testing.F) {
 			t.Fatalf("replay: %v does not match ErrJournalCorrupt", err)
 		}
 		// Stat's scan (no callback) sees what the reference sees.
-		plain, perr := scanJournal(bytes.NewReader(b), int64(len(b)), nil)
+		plain, perr := scanJournal(bytes.NewReader(b), int64(len(b)), false, nil)
 		if (perr != nil) != (ref.err != "") {
 			t.Fatalf("scan: error %v, reference %q", perr, ref.err)
 		}
@@ -437,7 +466,7 @@ func FuzzJournal(f *testing.F) {
 			checkScan(t, scan, ref, len(b))
 			checkPrefixes(t, b, applied, ref, m)
 		}
-		if verr := validateJournal(bytes.NewReader(b), int64(len(b)), applied); verr == nil && err != nil {
+		if _, verr := validateJournal(bytes.NewReader(b), int64(len(b)), applied); verr == nil && err != nil {
 			t.Fatalf("Check accepts the journal, replay refuses it: %v", err)
 		}
 	})
@@ -696,7 +725,7 @@ func problemKey(t *testing.T, p string) string {
 		}
 	}
 	for _, k := range []string{"header: used", "header: namespace count", "header: clean flag",
-		"header: superseded flag", "namespace directory:"} {
+		"header: superseded flag", "header: totals checksum", "namespace directory:"} {
 		if strings.HasPrefix(p, k) {
 			return k
 		}
@@ -735,11 +764,14 @@ func expectProblems(m *mapping) []string {
 		}
 	}
 	clean := m.load(wClean)
-	if clean == 1 && m.load(wUsed) != used {
+	if (clean == 1 && m.load(wUsed) != used) || m.load(wUsed) > m.hdr.capacity {
 		want = append(want, "header: used")
 	}
-	if clean == 1 && m.load(wNSUsed) != nsUsed {
+	if (clean == 1 && m.load(wNSUsed) != nsUsed) || m.load(wNSUsed) > m.hdr.nsCapacity {
 		want = append(want, "header: namespace count")
+	}
+	if m.hdr.version >= 2 && m.load(wTotalsSum) > 0xffffffff {
+		want = append(want, "header: totals checksum")
 	}
 	if clean > 1 {
 		want = append(want, "header: clean flag")

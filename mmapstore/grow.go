@@ -2,11 +2,11 @@ package mmapstore
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
+
+	"github.com/sluicemail/sluice/internal/atomicfile"
 )
 
 // expireFill is the fraction of the load limit an expiry rebuild leaves in
@@ -103,6 +103,7 @@ func (w *Writer) rebuild(capacity, nsCap uint64, target int64, keep func(uint64)
 	// The new file is at the path now: from here on the writer must use it.
 	old.store(wSuperseded, 1)
 	w.m = nm
+	w.sealed = uint32(nm.load(wTotalsSum))
 	if rerr := old.release(); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -122,30 +123,24 @@ func (w *Writer) rebuild(capacity, nsCap uint64, target int64, keep func(uint64)
 // file at the path is the new one even if err is not nil).
 func (w *Writer) writeFile(capacity, nsCap, gen uint64, fill func(*mapping) error) (nm *mapping, renamed bool, err error) {
 	tmp := w.path + ".tmp"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, false, err
-	}
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := atomicfile.Create(w.path, w.fsys.atomicOptions(tmp))
 	if err != nil {
 		return nil, false, err
 	}
 	defer func() {
-		if f != nil {
-			f.Close()
-		}
 		if err != nil && !renamed {
 			if nm != nil {
 				nm.release()
 				nm = nil
 			}
-			os.Remove(tmp)
+			f.Abort()
 		}
 	}()
 	size := fileSize(capacity, nsCap)
 	if err := f.Truncate(size); err != nil {
 		return nil, false, err
 	}
-	data, err := mmapFile(f, size, true)
+	data, err := mmapFile(f.File, size, true)
 	if err != nil {
 		return nil, false, fmt.Errorf("mmap: %w", err)
 	}
@@ -165,25 +160,15 @@ func (w *Writer) writeFile(capacity, nsCap, gen uint64, fill func(*mapping) erro
 	if err := fill(nm); err != nil {
 		return nm, false, err
 	}
+	nm.seal()
 	if err := w.fsys.msync(data); err != nil {
 		return nm, false, fmt.Errorf("msync %s: %w", tmp, err)
-	}
-	if err := w.fsys.sync(f); err != nil {
-		return nm, false, fmt.Errorf("fsync %s: %w", tmp, err)
 	}
 	if fi, err := f.Stat(); err == nil {
 		nm.dev, nm.ino = fileIdentity(fi)
 	}
-	err = f.Close()
-	f = nil
-	if err != nil {
-		return nm, false, err
-	}
-	if err := w.fsys.rename(tmp, w.path); err != nil {
-		return nm, false, err
-	}
-	if err := w.fsys.syncDir(w.path); err != nil {
-		return nm, true, fmt.Errorf("fsync directory: %w", err)
+	if renamed, err = f.Commit(); err != nil {
+		return nm, renamed, err
 	}
 	return nm, true, nil
 }

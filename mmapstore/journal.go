@@ -120,25 +120,52 @@ func decodePayload(p []byte) ([]entry, []nsEntry, error) {
 type journalScan struct {
 	firstSeq, lastSeq uint64 // 0 when there are no records
 	records           int
-	validEnd          int64 // offset after the last good record
-	torn              int64 // bytes after validEnd (a torn or garbage tail)
+	validEnd          int64         // offset after the last good record
+	torn              int64         // bytes after validEnd (a torn or garbage tail)
+	dropped           []JournalDrop // repair scans only: bad stretches skipped
 }
 
-// scanJournal reads every record of r. fn, if not nil, is called for each
-// record in order. A record that is cut short or fails its CRC ends the
-// journal (reported in torn). A bad header or a sequence that does not
-// increase by one is an ErrJournalCorrupt error.
-func scanJournal(r io.Reader, size int64, fn func(seq uint64, payload []byte) error) (journalScan, error) {
+// JournalDrop is a stretch of a journal that RepairJournal dropped: a
+// record that failed its CRC (or its length, or its sequence) with good
+// records after it.
+type JournalDrop struct {
+	Record   int    // 1-based position of the first bad record in the journal
+	Offset   int64  // where the bad stretch starts
+	Bytes    int64  // its length, up to the next good record
+	AfterSeq uint64 // sequence of the good record before it (0: none)
+	NextSeq  uint64 // sequence of the good record after it
+	Reason   string
+}
+
+func (d JournalDrop) String() string {
+	return fmt.Sprintf("record %d at offset %d (after seq %d, before seq %d): %s; %d bytes dropped",
+		d.Record, d.Offset, d.AfterSeq, d.NextSeq, d.Reason, d.Bytes)
+}
+
+// scanJournal reads every record of r (size bytes) and calls fn, if not
+// nil, for each good record in order.
+//
+// A bad record (cut short, an impossible length, a CRC mismatch) is a torn
+// tail when no good record follows it: the writer fsyncs every record it
+// acknowledges, so a crash can only tear the last one, and the bytes from
+// there on are reported in torn. When a good record does follow, the
+// journal is corrupt in the middle: dropping the tail would silently drop
+// acknowledged learns, so scanJournal returns an ErrJournalCorrupt error
+// naming the bad record, unless repair is set, in which case it skips the
+// bad stretch (listed in dropped) and goes on. A bad header, or a good
+// record whose sequence does not follow the previous one (repair: does not
+// exceed it), is an ErrJournalCorrupt error too.
+func scanJournal(r io.ReaderAt, size int64, repair bool, fn func(seq uint64, payload []byte) error) (journalScan, error) {
 	var s journalScan
-	// A buffer of up to 1 MiB, but no larger than the journal: most are a
-	// few records, and Stat and Check scan them on every call.
-	br := bufio.NewReaderSize(r, int(max(min(size, 1<<20), 0)))
 	var hdr [journalHeaderSize]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+	if size < journalHeaderSize {
 		if size == 0 {
 			return s, nil // an empty file is an empty journal
 		}
 		return s, fmt.Errorf("%w: header cut short (%d bytes)", ErrJournalCorrupt, size)
+	}
+	if _, err := r.ReadAt(hdr[:], 0); err != nil && !errors.Is(err, io.EOF) {
+		return s, err
 	}
 	le := binary.LittleEndian
 	if string(hdr[:8]) != journalMagic {
@@ -148,30 +175,62 @@ func scanJournal(r io.Reader, size int64, fn func(seq uint64, payload []byte) er
 		return s, fmt.Errorf("%w: journal version %d, this build reads %d", ErrJournalCorrupt, v, journalVersion)
 	}
 	s.validEnd = journalHeaderSize
+	// A buffer of up to 1 MiB, but no larger than the journal: most are a
+	// few records, and Stat and Check scan them on every call.
+	bufSize := int(max(min(size, 1<<20), 16))
+	br := bufio.NewReaderSize(io.NewSectionReader(r, journalHeaderSize, size-journalHeaderSize), bufSize)
 	var payload []byte
-	for {
+	off := int64(journalHeaderSize)
+	for off < size {
+		bad := ""
 		var rh [recordHeaderSize]byte
+		var n uint32
+		var seq uint64
 		if _, err := io.ReadFull(br, rh[:]); err != nil {
-			break
+			bad = fmt.Sprintf("record header cut short (%d bytes left)", size-off)
+		} else if n = le.Uint32(rh[0:]); n > maxRecordSize || int64(n) > size-off-recordHeaderSize {
+			bad = fmt.Sprintf("length %d runs past the end of the journal", n)
+		} else {
+			if cap(payload) < int(n) {
+				payload = make([]byte, n)
+			}
+			payload = payload[:n]
+			if _, err := io.ReadFull(br, payload); err != nil {
+				return s, fmt.Errorf("read journal at offset %d: %w", off, err)
+			}
+			seq = le.Uint64(rh[8:])
+			crc := crc32.Update(crc32.Checksum(rh[8:], castagnoli), castagnoli, payload)
+			switch {
+			case crc != le.Uint32(rh[4:]):
+				bad = "CRC mismatch"
+			case s.records > 0 && seq <= s.lastSeq:
+				if !repair {
+					return s, fmt.Errorf("%w: record %d at offset %d has seq %d after seq %d", ErrJournalCorrupt, s.records+1, off, seq, s.lastSeq)
+				}
+				bad = fmt.Sprintf("seq %d after seq %d", seq, s.lastSeq)
+			case s.records > 0 && seq != s.lastSeq+1 && !repair:
+				return s, fmt.Errorf("%w: record %d at offset %d has seq %d after seq %d", ErrJournalCorrupt, s.records+1, off, seq, s.lastSeq)
+			}
 		}
-		n := le.Uint32(rh[0:])
-		if n > maxRecordSize || int64(n) > size-s.validEnd-recordHeaderSize {
-			break
-		}
-		if cap(payload) < int(n) {
-			payload = make([]byte, n)
-		}
-		payload = payload[:n]
-		if _, err := io.ReadFull(br, payload); err != nil {
-			break
-		}
-		crc := crc32.Update(crc32.Checksum(rh[8:], castagnoli), castagnoli, payload)
-		if crc != le.Uint32(rh[4:]) {
-			break
-		}
-		seq := le.Uint64(rh[8:])
-		if s.records > 0 && seq != s.lastSeq+1 {
-			return s, fmt.Errorf("%w: record at offset %d has seq %d after seq %d", ErrJournalCorrupt, s.validEnd, seq, s.lastSeq)
+		if bad != "" {
+			next, nextSeq, found, err := resyncJournal(r, off, size, s.lastSeq, s.records > 0)
+			if err != nil {
+				return s, fmt.Errorf("read journal after offset %d: %w", off, err)
+			}
+			if !found {
+				break // a torn tail
+			}
+			d := JournalDrop{Record: s.records + len(s.dropped) + 1, Offset: off, Bytes: next - off,
+				AfterSeq: s.lastSeq, NextSeq: nextSeq, Reason: bad}
+			if !repair {
+				return s, fmt.Errorf("%w: record %d at offset %d (after seq %d) is bad (%s), but a good record (seq %d) follows at offset %d: "+
+					"acknowledged learns after it would be lost; `sluice fsck --repair` keeps every good record",
+					ErrJournalCorrupt, d.Record, off, s.lastSeq, bad, nextSeq, next)
+			}
+			s.dropped = append(s.dropped, d)
+			off = next
+			br.Reset(io.NewSectionReader(r, off, size-off))
+			continue
 		}
 		if s.records == 0 {
 			s.firstSeq = seq
@@ -183,10 +242,54 @@ func scanJournal(r io.Reader, size int64, fn func(seq uint64, payload []byte) er
 		}
 		s.records++
 		s.lastSeq = seq
-		s.validEnd += recordHeaderSize + int64(n)
+		off += recordHeaderSize + int64(n)
+		s.validEnd = off
 	}
 	s.torn = size - s.validEnd
 	return s, nil
+}
+
+// resyncJournal looks for the first good record after the bad one at
+// from: a record header whose length fits in the file, whose sequence is
+// above lastSeq (when haveSeq; never 0) and whose CRC32C matches. It
+// reads the tail in 1 MiB windows, so its memory is bounded whatever the
+// journal's size.
+func resyncJournal(r io.ReaderAt, from, size int64, lastSeq uint64, haveSeq bool) (off int64, seq uint64, found bool, err error) {
+	const window = 1 << 20
+	le := binary.LittleEndian
+	buf := make([]byte, window+recordHeaderSize)
+	var payload []byte
+	for base := from + 1; base+recordHeaderSize <= size; base += window {
+		b := buf[:min(int64(len(buf)), size-base)]
+		if _, err := r.ReadAt(b, base); err != nil && !errors.Is(err, io.EOF) {
+			return 0, 0, false, err
+		}
+		for i := 0; i < window && i+recordHeaderSize <= len(b); i++ {
+			o := base + int64(i)
+			h := b[i : i+recordHeaderSize]
+			n := le.Uint32(h)
+			sq := le.Uint64(h[8:])
+			if n > maxRecordSize || int64(n) > size-o-recordHeaderSize || sq == 0 || (haveSeq && sq <= lastSeq) {
+				continue
+			}
+			var p []byte
+			if end := i + recordHeaderSize + int(n); end <= len(b) {
+				p = b[i+recordHeaderSize : end]
+			} else {
+				if cap(payload) < int(n) {
+					payload = make([]byte, n)
+				}
+				p = payload[:n]
+				if _, err := r.ReadAt(p, o+recordHeaderSize); err != nil && !errors.Is(err, io.EOF) {
+					return 0, 0, false, err
+				}
+			}
+			if crc32.Update(crc32.Checksum(h[8:], castagnoli), castagnoli, p) == le.Uint32(h[4:]) {
+				return o, sq, true, nil
+			}
+		}
+	}
+	return 0, 0, false, nil
 }
 
 // replayJournal scans the journal in r (size bytes) and calls apply, in
@@ -196,15 +299,29 @@ func scanJournal(r io.Reader, size int64, fn func(seq uint64, payload []byte) er
 // applied+1 (no acknowledged learn may be missing), and a record that does
 // not decode is corruption, not a torn tail: its CRC was valid. It is
 // OpenWriter's replay without the statfile, so it runs on any bytes.
-func replayJournal(r io.Reader, size int64, applied uint64, apply func(seq uint64, es []entry, nss []nsEntry) error) (journalScan, error) {
-	return scanJournal(r, size, func(seq uint64, p []byte) error {
+func replayJournal(r io.ReaderAt, size int64, applied uint64, apply func(seq uint64, es []entry, nss []nsEntry) error) (journalScan, error) {
+	return replay(r, size, applied, false, apply)
+}
+
+// replay is replayJournal; with repair, it skips bad stretches, sequence
+// gaps and records that do not decode (they are reported in dropped), and
+// applies every good record newer than applied.
+func replay(r io.ReaderAt, size int64, applied uint64, repair bool, apply func(seq uint64, es []entry, nss []nsEntry) error) (journalScan, error) {
+	var undecodable []JournalDrop
+	records := 0
+	scan, err := scanJournal(r, size, repair, func(seq uint64, p []byte) error {
+		records++
 		if seq <= applied {
 			return nil
 		}
-		if seq != applied+1 {
+		if seq != applied+1 && !repair {
 			return fmt.Errorf("%w: journal jumps to seq %d but the statfile holds seq %d", ErrJournalCorrupt, seq, applied)
 		}
 		es, nss, err := decodePayload(p)
+		if err != nil && repair {
+			undecodable = append(undecodable, JournalDrop{Record: records, AfterSeq: applied, NextSeq: seq, Reason: err.Error()})
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
@@ -214,6 +331,8 @@ func replayJournal(r io.Reader, size int64, applied uint64, apply func(seq uint6
 		applied = seq
 		return nil
 	})
+	scan.dropped = append(scan.dropped, undecodable...)
+	return scan, err
 }
 
 // validateJournal is Check's verdict on the journal in r (size bytes) of a
@@ -221,20 +340,20 @@ func replayJournal(r io.Reader, size int64, applied uint64, apply func(seq uint6
 // that decode (old ones too: a record that does not is corruption wherever
 // it is), consecutive sequence numbers, and no gap after applied. A torn
 // tail is not a problem. A journal it accepts, replayJournal accepts too (apply errors aside).
-func validateJournal(r io.Reader, size int64, applied uint64) error {
-	scan, err := scanJournal(r, size, func(seq uint64, p []byte) error {
+func validateJournal(r io.ReaderAt, size int64, applied uint64) (journalScan, error) {
+	scan, err := scanJournal(r, size, false, func(seq uint64, p []byte) error {
 		if _, _, err := decodePayload(p); err != nil {
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return scan, err
 	}
 	if scan.records > 0 && scan.firstSeq > applied+1 {
-		return fmt.Errorf("starts at seq %d but the statfile holds seq %d: records are missing", scan.firstSeq, applied)
+		return scan, fmt.Errorf("starts at seq %d but the statfile holds seq %d: records are missing", scan.firstSeq, applied)
 	}
-	return nil
+	return scan, nil
 }
 
 // openJournal opens (creating if missing) the journal at path.
@@ -304,7 +423,7 @@ func (j *journal) append(rec []byte, fsys *fileOps) (synced bool, err error) {
 // readJournalFile opens the journal at path for reading and passes it, with
 // its size, to read. A missing journal is an empty one (0 bytes), which
 // scanJournal reads as no records.
-func readJournalFile(path string, read func(r io.Reader, size int64) error) error {
+func readJournalFile(path string, read func(r io.ReaderAt, size int64) error) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return read(bytes.NewReader(nil), 0)

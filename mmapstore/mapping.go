@@ -3,6 +3,7 @@ package mmapstore
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
@@ -29,6 +30,7 @@ type mapping struct {
 	maxProbe uint64
 	dev, ino uint64
 	refs     atomic.Int64
+	broken   atomic.Bool // a Reader found the file shrunk under this mapping
 }
 
 const nsWords = NSRecordSize / 8
@@ -116,6 +118,12 @@ func (m *mapping) release() error {
 		return munmap(m.data)
 	}
 	return nil
+}
+
+// contains reports whether addr lies inside the mapped memory.
+func (m *mapping) contains(addr uintptr) bool {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.data)))
+	return addr >= base && addr-base < uintptr(len(m.data))
 }
 
 func (m *mapping) load(w int) uint64            { return atomic.LoadUint64(&m.words[w]) }
@@ -273,6 +281,30 @@ func (m *mapping) setTotals(ns Namespace, t Totals, name string) {
 		atomic.StoreUint64(&r[nsKey/8], uint64(ns))
 		m.store(wNSUsed, m.load(wNSUsed)+1)
 	}
+}
+
+// totalsSum returns the CRC32C of the learn totals: the shared totals in
+// the header and the whole namespace directory (ids, totals, names). The
+// writer stores it at offTotalsSum (seal) after every change of the
+// totals, so a bit flipped in them outside the writer is noticed.
+func (m *mapping) totalsSum() uint32 {
+	nsStart := HeaderSize + m.hdr.capacity*SlotSize
+	sum := crc32.Checksum(m.data[offSharedSpam:offSharedHam+8], castagnoli)
+	return crc32.Update(sum, castagnoli, m.data[nsStart:nsStart+m.hdr.nsCapacity*NSRecordSize])
+}
+
+// seal stores the checksum of the current totals and returns it. Only the
+// writer calls it.
+func (m *mapping) seal() uint32 {
+	sum := m.totalsSum()
+	m.store(wTotalsSum, uint64(sum))
+	return sum
+}
+
+// sealed reports whether the stored totals checksum matches the totals.
+// A version 1 file has none: it reports true.
+func (m *mapping) sealed() bool {
+	return m.hdr.version < 2 || m.load(wTotalsSum) == uint64(m.totalsSum())
 }
 
 // recount sets the used counters from the table (after an unclean close).

@@ -5,6 +5,7 @@ package mmapstore
 import (
 	"errors"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,8 +44,11 @@ func lockFile(f *os.File) (locked bool, err error) {
 func unlockFile(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
 
 // fileIdentity returns the device and inode of fi, to notice a rename.
+// os.FileInfo.Sys is a *syscall.Stat_t (not x/sys/unix's type of the same
+// name): asserting the wrong one gave 0, 0 for every file, and readers
+// never noticed a replacement whose superseded flag was not set.
 func fileIdentity(fi os.FileInfo) (dev, ino uint64) {
-	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Dev), uint64(st.Ino)
 	}
 	return 0, 0

@@ -1,6 +1,7 @@
 package mmapstore
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,9 @@ type Info struct {
 	Clean         bool   // the last writer closed the file cleanly (false while one is open)
 	Shared        Totals
 	Namespaces    []NamespaceInfo // other than Shared, sorted by name then id
+	// Warnings say what is wrong with the file or its journal, as far as
+	// Stat sees without reading every slot: run Check (fsck) for the rest.
+	Warnings []string `json:",omitempty"`
 }
 
 // NamespaceInfo is one namespace's learn totals.
@@ -79,14 +83,20 @@ func Stat(path string) (Info, error) {
 		}
 		return 0
 	})
+	sealed := m.sealed() // before the journal is read: see totalsSettled
 	jpath := path + ".journal"
 	var scan journalScan
-	err = readJournalFile(jpath, func(r io.Reader, size int64) (err error) {
-		scan, err = scanJournal(r, size, nil)
+	err = readJournalFile(jpath, func(r io.ReaderAt, size int64) (err error) {
+		scan, err = scanJournal(r, size, false, nil)
 		return err
 	})
-	if err != nil {
+	if errors.Is(err, ErrJournalCorrupt) {
+		info.Warnings = append(info.Warnings, fmt.Sprintf("journal %s: %v", jpath, err))
+	} else if err != nil {
 		return info, fmt.Errorf("mmapstore: stat %s: journal %s: %w", path, jpath, err)
+	}
+	if !sealed && totalsSettled(m, scan, err) && !m.sealed() {
+		info.Warnings = append(info.Warnings, fmt.Sprintf("%v: the totals below are not to be trusted", ErrTotalsChecksum))
 	}
 	info.JournalSeq = max(scan.lastSeq, info.AppliedSeq)
 	if fi, err := os.Stat(jpath); err == nil {

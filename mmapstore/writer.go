@@ -3,7 +3,6 @@ package mmapstore
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -26,7 +25,9 @@ type Writer struct {
 	seq     uint64 // last sequence written to the journal
 	applied uint64 // last sequence applied to m
 	failed  error  // sticky: set when state became uncertain
+	sealed  uint32 // the totals checksum this writer last stored
 	closed  bool
+	repair  *RepairReport // set while RepairJournal opens the writer
 
 	// scratch space of Apply, reused between calls
 	idx   map[uint64]int
@@ -41,6 +42,12 @@ type Writer struct {
 // another writer holds the file, and with a *ParamsError if the file was
 // built with other tokenizer parameters.
 func OpenWriter(path string, opts *Options) (*Writer, error) {
+	return openWriter(path, opts, nil)
+}
+
+// openWriter is OpenWriter; with repair set, the journal replay keeps
+// every good record past bad ones and reports in repair what it did.
+func openWriter(path string, opts *Options, repair *RepairReport) (*Writer, error) {
 	o := opts.withDefaults()
 	wrap := func(err error) error { return fmt.Errorf("mmapstore: open statfile %s: %w", path, err) }
 	if !supportedPlatform || !isLittleEndian() {
@@ -62,13 +69,14 @@ func OpenWriter(path string, opts *Options) (*Writer, error) {
 		return nil, wrap(fmt.Errorf("lock %s.lock: %w", path, err))
 	}
 	w := &Writer{
-		path:  path,
-		opts:  o,
-		log:   o.Logger.With("statfile", path),
-		fsys:  fileOps{noSync: o.NoSync, h: o.hooks},
-		lock:  lock,
-		idx:   make(map[uint64]int),
-		nsIdx: make(map[Namespace]int),
+		path:   path,
+		opts:   o,
+		log:    o.Logger.With("statfile", path),
+		fsys:   fileOps{noSync: o.NoSync, h: o.hooks},
+		lock:   lock,
+		idx:    make(map[uint64]int),
+		nsIdx:  make(map[Namespace]int),
+		repair: repair,
 	}
 	if err := w.open(); err != nil {
 		if w.m != nil {
@@ -108,6 +116,12 @@ func (w *Writer) open() error {
 	// the slots, tens of milliseconds for 10 M), and says so when the
 	// file was not closed cleanly or the stored counters were wrong.
 	c, storedUsed, storedNS := m.load(wClean), m.load(wUsed), m.load(wNSUsed)
+	if c == 1 && !m.sealed() {
+		// Closed cleanly, so the checksum was stored with the totals: they
+		// changed since, outside any writer. Learning on would keep them.
+		return fmt.Errorf("%w: shared totals spam %d, ham %d, or a namespace record; run `sluice fsck`",
+			ErrTotalsChecksum, m.load(wSharedSpam), m.load(wSharedHam))
+	}
 	used, nsUsed := m.recount()
 	if !created && (c != 1 || used != storedUsed || nsUsed != storedNS) { // a new file is not clean until its first close
 		w.log.Info("mmapstore: statfile was not closed cleanly, recounted", "clean", c, "used", used, "namespaces", nsUsed,
@@ -129,21 +143,49 @@ func (w *Writer) open() error {
 		return fmt.Errorf("journal %s: %w", jpath, err)
 	}
 	w.j = j
+	replayed := 0
 	if created {
 		if err := w.fsys.syncDir(jpath); err != nil {
 			return fmt.Errorf("journal %s: %w", jpath, err)
 		}
-		return nil
+	} else if replayed, err = w.replay(); err != nil {
+		return err
 	}
-	return w.replay()
+	return w.sealOnOpen(c == 1, replayed)
+}
+
+// sealOnOpen checks and stores the totals checksum once the journal is
+// replayed. After a crash (not clean) the checksum can be one record
+// behind the totals, but only while that record awaits replay: every
+// Apply journals a record before it changes totals and seals after, and
+// a checkpoint (which empties the journal) comes after the seal. So when
+// nothing was replayed the checksum must match, clean or not. A version 1
+// file, which has no checksum, is upgraded here to version 2.
+func (w *Writer) sealOnOpen(clean bool, replayed int) error {
+	m := w.m
+	if from := m.hdr.version; from < Version {
+		h := m.hdr
+		h.version = Version
+		h.encodeStatic(m.data)
+		m.hdr = h
+		w.log.Info("mmapstore: upgraded statfile format", "from", from, "to", Version)
+	} else if !clean && replayed == 0 && !m.sealed() {
+		return fmt.Errorf("%w: shared totals spam %d, ham %d, or a namespace record; run `sluice fsck`",
+			ErrTotalsChecksum, m.load(wSharedSpam), m.load(wSharedHam))
+	}
+	w.sealed = m.seal()
+	if err := w.fsys.msync(m.data[:HeaderSize]); err != nil {
+		return fmt.Errorf("msync header: %w", err)
+	}
+	return nil
 }
 
 // replay applies the journal records newer than the statfile, drops a
-// torn tail, and checkpoints.
-func (w *Writer) replay() error {
+// torn tail, and checkpoints. It returns how many records it applied.
+func (w *Writer) replay() (int, error) {
 	jpath := w.j.path
 	replayed := 0
-	scan, err := replayJournal(io.NewSectionReader(w.j.f, 0, w.j.size), w.j.size, w.applied, func(seq uint64, es []entry, nss []nsEntry) error {
+	scan, err := replay(w.j.f, w.j.size, w.applied, w.repair != nil, func(seq uint64, es []entry, nss []nsEntry) error {
 		if err := w.replayRecord(es, nss); err != nil {
 			return err
 		}
@@ -152,7 +194,7 @@ func (w *Writer) replay() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("replay journal %s: %w", jpath, err)
+		return 0, fmt.Errorf("replay journal %s: %w", jpath, err)
 	}
 	if scan.lastSeq > w.seq {
 		w.seq = scan.lastSeq
@@ -163,16 +205,23 @@ func (w *Writer) replay() error {
 	if scan.torn > 0 {
 		w.log.Warn("mmapstore: dropped torn journal tail", "bytes", scan.torn, "after_seq", scan.lastSeq)
 		if err := w.j.truncateTo(scan.validEnd, &w.fsys); err != nil {
-			return fmt.Errorf("truncate journal %s: %w", jpath, err)
+			return 0, fmt.Errorf("truncate journal %s: %w", jpath, err)
 		}
 	}
 	if replayed > 0 {
 		w.log.Info("mmapstore: replayed journal", "records", replayed, "seq", w.applied)
 	}
-	if scan.records > 0 {
-		return w.checkpoint()
+	if w.repair != nil {
+		*w.repair = RepairReport{Records: scan.records, Replayed: replayed, Dropped: scan.dropped, TornBytes: scan.torn, Seq: w.applied}
+		for _, d := range scan.dropped {
+			w.log.Warn("mmapstore: repair dropped a bad journal stretch", "drop", d.String())
+		}
+		return replayed, w.checkpoint() // the journal is rewritten empty: the bad stretches go
 	}
-	return nil
+	if scan.records > 0 {
+		return replayed, w.checkpoint()
+	}
+	return replayed, nil
 }
 
 // replayRecord sets the absolute values of one journal record, making room
@@ -252,6 +301,11 @@ func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 	if err := w.usable(); err != nil {
 		return 0, wrap(err)
 	}
+	if sum := w.m.totalsSum(); sum != w.sealed {
+		w.fail(fmt.Errorf("%w: shared totals spam %d, ham %d, or a namespace record changed under the writer",
+			ErrTotalsChecksum, w.m.load(wSharedSpam), w.m.load(wSharedHam)))
+		return 0, wrap(w.failed)
+	}
 	keep := func(k uint64) bool { _, ok := w.idx[k]; return ok }
 	newKeys, newNS := w.compute(ops)
 	if !w.fits(newKeys, newNS) {
@@ -281,6 +335,7 @@ func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 		w.fail(err)
 		return 0, wrap(err)
 	}
+	w.sealed = w.m.seal()
 	w.applied = seq
 	if w.opts.CheckpointBytes > 0 && w.j.size > w.opts.CheckpointBytes {
 		if err := w.checkpoint(); err != nil {

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/sluicemail/sluice/internal/atomicfile"
 )
 
 // File format constants.
@@ -227,39 +227,8 @@ func Save(path string, n *Network) (err error) {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, b, &atomicfile.Options{Perm: 0o644}); err != nil {
 		return fmt.Errorf("nn: save: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("nn: save: %w", err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("nn: save: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("nn: save: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("nn: save: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("nn: save: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("nn: save: sync directory: %w", err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("nn: save: sync directory: %w", err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/mmapstore"
 )
@@ -62,6 +63,12 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 			Network  *learner.NetworkStat            `json:",omitempty"`
 			Profiles map[string]*learner.NetworkStat `json:",omitempty"` // use_settings: each profile's network
 		}{info, net, profiles})
+	}
+	if err := learn.CheckTotals(path); errors.Is(err, learn.ErrTotalsMismatch) {
+		info.Warnings = append(info.Warnings, err.Error())
+	}
+	for _, w := range info.Warnings {
+		fmt.Fprintf(std.err, "sluice stat: WARNING: %s: run `sluice fsck`\n", w)
 	}
 	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "statfile\t%s\n", info.Path)
@@ -138,9 +145,12 @@ func statNetwork(cfg config.Config, profile string) (*learner.NetworkStat, error
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2
-// and describes each problem when it finds any.
+// and describes each problem when it finds any. --repair first replays
+// every good journal record past a corrupt one into the statfile (the
+// learner must be stopped) and says what it dropped.
 func cmdFsck(_ context.Context, std *stdio, args []string) error {
 	fset, c := newFlags("fsck", "[STATFILE]", std, false)
+	repair := fset.Bool("repair", false, "keep every good journal record past a corrupt one, report the dropped ones, then check (stop the learner first)")
 	if err := parse(fset, args); err != nil {
 		return err
 	}
@@ -154,12 +164,30 @@ func cmdFsck(_ context.Context, std *stdio, args []string) error {
 			return err
 		}
 	}
-	if err := mmapstore.Check(path); err != nil {
-		var ce *mmapstore.CorruptError
-		if errors.As(err, &ce) || !errors.Is(err, fs.ErrNotExist) {
-			return &exitError{code: exitCorrupt, err: err}
+	if *repair {
+		rep, err := mmapstore.RepairJournal(path, writerOptions(cfg, nil))
+		if err != nil {
+			return fmt.Errorf("repair: %w", err)
 		}
+		fmt.Fprintf(std.out, "%s: journal repaired: %d good records kept (%d replayed into the statfile, now at seq %d), %d bad stretches dropped\n",
+			path, rep.Records, rep.Replayed, rep.Seq, len(rep.Dropped))
+		for _, d := range rep.Dropped {
+			fmt.Fprintf(std.out, "  dropped %s\n", d)
+		}
+		if rep.TornBytes > 0 {
+			fmt.Fprintf(std.out, "  dropped a torn tail of %d bytes\n", rep.TornBytes)
+		}
+	}
+	err = mmapstore.Check(path)
+	var ce *mmapstore.CorruptError
+	if err != nil && !errors.As(err, &ce) && errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if terr := learn.CheckTotals(path); errors.Is(terr, learn.ErrTotalsMismatch) {
+		err = errors.Join(err, terr)
+	}
+	if err != nil {
+		return &exitError{code: exitCorrupt, err: err}
 	}
 	fmt.Fprintf(std.out, "%s: ok\n", path)
 	return nil
