@@ -34,15 +34,15 @@ func TestCheckTotals(t *testing.T) {
 		}
 		l := New(w, opts)
 		for i, s := range []string{"one", "two", "three"} {
-			class := mmapstore.Spam
+			class := Spam
 			if i == 1 {
-				class = mmapstore.Ham
+				class = Ham
 			}
 			if _, err := l.Learn(strings.NewReader(msg(s, "body of "+s)), class, "alice"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if out, err := l.Learn(strings.NewReader(msg("one", "body of one")), mmapstore.Ham, "alice"); err != nil || out != Relearned {
+		if out, err := l.Learn(strings.NewReader(msg("one", "body of one")), Ham, "alice"); err != nil || out != Relearned {
 			t.Fatalf("relearn: %v %v", out, err)
 		}
 		if out, err := l.Forget(strings.NewReader(msg("three", "body of three")), "alice"); err != nil || out != Forgotten {
