@@ -68,6 +68,7 @@ type Followed struct {
 	state   FollowState
 	lastErr string
 	closed  atomic.Bool
+	faults  atomic.Uint64
 }
 
 // Follow returns the statfile at path, mapped now if it can be.
@@ -99,8 +100,21 @@ func (f *Followed) Lookup(ns Namespace, hashes []uint64, out []Counts) (Totals, 
 		clear(out[:len(hashes)])
 		return Totals{}, nil
 	}
-	return r.Lookup(ns, hashes, out)
+	t, err := r.Lookup(ns, hashes, out)
+	if errors.Is(err, ErrTruncated) {
+		// The file was cut short under the mapping: the Reader logged and
+		// counted it and maps the file again once it is whole. Until then
+		// this message is scored without Bayes, not failed.
+		f.faults.Add(1)
+		clear(out[:len(hashes)])
+		return Totals{}, nil
+	}
+	return t, err
 }
+
+// Faults counts the lookups answered without Bayes because the mapped
+// file was found truncated.
+func (f *Followed) Faults() uint64 { return f.faults.Load() }
 
 // State says what the statfile is now.
 func (f *Followed) State() FollowState {

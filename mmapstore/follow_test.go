@@ -1,6 +1,7 @@
 package mmapstore
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -90,5 +91,34 @@ func TestFollowClosed(t *testing.T) {
 	out := make([]Counts, 1)
 	if tot, err := f.Lookup(Shared, []uint64{9}, out); err != nil || tot != (Totals{}) {
 		t.Fatalf("lookup after Close: %v %v", tot, err)
+	}
+}
+
+// A statfile cut short under a scanner: its lookups are answered without
+// Bayes (empty counts, no error), counted, and Bayes returns with a whole
+// file. The scanner never fails a message because of it.
+func TestFollowTruncated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "stats.db")
+	hs := randHashes(rand.New(rand.NewPCG(3, 4)), 100)
+	writeStatfile(t, path, hs, 2)
+	f := Follow(path, testParams, FollowOptions{})
+	defer f.Close()
+	out := make([]Counts, len(hs))
+	if _, err := f.Lookup(Shared, hs, out); err != nil || out[0].Spam != 2 {
+		t.Fatalf("before: %+v %v", out[0], err)
+	}
+	if err := os.Truncate(path, HeaderSize); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		out[0] = Counts{Spam: 9}
+		tot, err := f.Lookup(Shared, hs, out)
+		if err != nil || tot != (Totals{}) || out[0] != (Counts{}) {
+			t.Fatalf("lookup %d after truncation: %v %+v %v", i, tot, out[0], err)
+		}
+	}
+	if f.Faults() != 3 {
+		t.Errorf("Faults() = %d, want 3", f.Faults())
 	}
 }
