@@ -155,10 +155,13 @@ func (s *Scanner) runNeural(w *worker, n *nn.Network, v *Verdict, explain bool) 
 	}
 	w.nnx = n.Fill(w.nnx, s.inputNames, v.Inputs)
 	out := n.SpamScore(n.Forward(w.nnx))
+	if !finite(out) {
+		s.skip(v, "neural")
+		return
+	}
 	sym := NeuralSymbol(s.opts.Neural, out)
 	v.Neural = out
 	v.Symbols = append(v.Symbols, sym)
-	v.Score += sym.Score
 	if use != nil {
 		use.Used, use.Output, use.Symbol = true, out, &sym
 	}
