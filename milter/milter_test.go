@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 func TestSpamAndHamHeaders(t *testing.T) {
@@ -26,7 +27,8 @@ func TestSpamAndHamHeaders(t *testing.T) {
 	}
 	hd := headersOf(mods)
 	if hd["X-Spam-Flag"] != "YES" || !strings.HasPrefix(hd["X-Spam-Status"], "Yes, score=") ||
-		!strings.Contains(hd["X-Spam-Status"], "required=6.0 tests=BAYES_SPAM(") || !strings.HasPrefix(hd["X-Spam-Bar"], "++++++") || hd["X-Spam-Score"] == "" {
+		!strings.Contains(hd["X-Spam-Status"], "required=6.0 tests=BAYES_SPAM") || !strings.HasPrefix(hd["X-Spam-Bar"], "++++++") ||
+		!strings.HasPrefix(hd["X-Spam-Level"], "******") || hd["X-Spam-Score"] == "" {
 		t.Fatalf("spam headers: %q", hd)
 	}
 	mods, act = h.sendOne(t, envelope{}, newMessage(2, "minutes", hamWords, 0))
@@ -131,7 +133,7 @@ func TestSpoofedHeadersRemoved(t *testing.T) {
 	h := start(t, Options{})
 	m := newMessage(10, "offer", spamWords, 0)
 	m.header = append(m.header, [2]string{"X-Spam-Status", "No, score=-10"}, [2]string{"x-spam-status", "No"},
-		[2]string{"X-Spam-Flag", "NO"}, [2]string{"X-Spam-Level", "kept"})
+		[2]string{"X-Spam-Flag", "NO"}, [2]string{"X-Spam-Report", "kept"}, [2]string{"x-spam-level", "*"})
 	mods, _ := h.sendOne(t, envelope{}, m)
 	var removed []string
 	for _, m := range mods {
@@ -139,11 +141,38 @@ func TestSpoofedHeadersRemoved(t *testing.T) {
 			removed = append(removed, m.HeaderName+"#"+string(rune('0'+m.HeaderIndex)))
 		}
 	}
-	if strings.Join(removed, " ") != "X-Spam-Flag#1 X-Spam-Status#2 X-Spam-Status#1" {
+	if strings.Join(removed, " ") != "X-Spam-Flag#1 X-Spam-Status#2 X-Spam-Status#1 X-Spam-Level#1" {
 		t.Fatalf("removed %v", removed)
 	}
 	if headersOf(mods)["X-Spam-Flag"] != "YES" {
 		t.Fatalf("mods %+v", mods)
+	}
+}
+
+// TestFieldsAreSpamheaders checks that the fields the milter adds are,
+// byte for byte and in order, spamheader's rendering of the verdict the
+// scanner gives the same message (the spamd listener has the same test).
+func TestFieldsAreSpamheaders(t *testing.T) {
+	sc := testScanner(t, defaultThresholds)
+	h := start(t, Options{Scanner: sc})
+	for i, m := range []message{newMessage(31, "offer", spamWords, 0), newMessage(32, "minutes", hamWords, 0)} {
+		mods, act := h.sendOne(t, envelope{}, m)
+		if act.Code != milter.ActAccept {
+			t.Fatalf("message %d: action %+v", i, act)
+		}
+		var got []byte
+		for _, m := range mods {
+			if m.Code == milter.ActAddHeader {
+				got = append(got, m.HeaderName+": "+m.HeaderValue+"\r\n"...)
+			}
+		}
+		v, err := sc.Scan(context.Background(), strings.NewReader(m.String()), scan.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := spamheader.Append(nil, v, "\r\n"); string(got) != string(want) {
+			t.Errorf("message %d: the milter added\n%s\nspamheader renders\n%s", i, got, want)
+		}
 	}
 }
 

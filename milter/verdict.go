@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 // apply turns a verdict into header edits and a reply, counts it, and sends
@@ -35,18 +36,8 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 	if err := x.removeOurs(m); err != nil {
 		return nil, err
 	}
-	spam := v.Action >= scan.AddHeader
-	if spam {
-		if err := m.AddHeader("X-Spam-Flag", "YES"); err != nil {
-			return nil, err
-		}
-	}
-	for _, h := range [...][2]string{
-		{"X-Spam-Score", fmt.Sprintf("%.2f", v.Score)},
-		{"X-Spam-Status", statusValue(v, spam)},
-		{"X-Spam-Bar", bar(v.Score)},
-	} {
-		if err := m.AddHeader(h[0], h[1]); err != nil {
+	for _, f := range spamheader.Fields(v) {
+		if err := m.AddHeader(f.Name, f.Value); err != nil {
 			return nil, err
 		}
 	}
@@ -82,41 +73,6 @@ func (x *session) removeOurs(m *milter.Modifier) error {
 		}
 	}
 	return nil
-}
-
-// statusValue is the X-Spam-Status value in SpamAssassin's shape:
-// "Yes, score=7.2 required=6.0 tests=BAYES_SPAM(5.10),...".
-func statusValue(v *scan.Verdict, spam bool) string {
-	var b strings.Builder
-	if spam {
-		b.WriteString("Yes")
-	} else {
-		b.WriteString("No")
-	}
-	fmt.Fprintf(&b, ", score=%.1f required=%.1f tests=", v.Score, v.Required)
-	if len(v.Symbols) == 0 {
-		b.WriteString("none")
-	}
-	for i, s := range v.Symbols {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s(%.2f)", s.Name, s.Score)
-	}
-	return b.String()
-}
-
-// bar is one + per point of score (- when negative), at most 50, and "/"
-// below one point: Exim's $spam_bar.
-func bar(score float64) string {
-	n := min(int(math.Abs(score)), 50)
-	switch {
-	case n == 0:
-		return "/"
-	case score < 0:
-		return strings.Repeat("-", n)
-	}
-	return strings.Repeat("+", n)
 }
 
 // escapeReply doubles %: Postfix and Sendmail read the reply text as a
