@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -241,11 +242,20 @@ func TestScanRecords(t *testing.T) {
 	if r2.User != "carol@example.org" || r2.Local || r2.Action != "no action" {
 		t.Fatalf("record 2 %+v", r2)
 	}
-	// The network's input vector, by name, even without a network.
-	names := h.srv.opts.Scanner.(InputNamer).InputNames()
-	for _, r := range []*feed.Record{r1, r2} {
-		if len(r.Inputs) != len(names) || float64(r.Inputs["bayes:prob"]) != float64(float32(r.BayesProb)) {
-			t.Fatalf("record inputs %v (%d names), bayes %v", r.Inputs, len(names), r.BayesProb)
+	// The network's input vector even without a network: the scanner's
+	// values and input set, the names with the first record of the set
+	// only (feed.Sender).
+	sc := h.srv.opts.Scanner.(*scan.Scanner)
+	names := sc.InputNames()
+	bayes := slices.Index(names, scan.InputBayesProb)
+	for i, r := range []*feed.Record{r1, r2} {
+		in := r.Inputs
+		if in == nil || len(in.Values) != len(names) || [32]byte(in.Set) != sc.InputSet() ||
+			float64(in.Values[bayes]) != float64(float32(r.BayesProb)) {
+			t.Fatalf("record %d inputs %+v (%d names), bayes %v", i+1, in, len(names), r.BayesProb)
+		}
+		if withNames := in.Names != nil; withNames != (i == 0) || (withNames && !slices.Equal(in.Names, names)) {
+			t.Fatalf("record %d names %v", i+1, in.Names)
 		}
 	}
 	if c := h.srv.Counters(); c.RecordsSent != 2 || c.RecordsDropped != 0 {

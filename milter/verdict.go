@@ -107,10 +107,9 @@ func (x *session) sendRecord(v *scan.Verdict) {
 		Trusted:       x.c.trusted,
 	}
 	if names := x.s.inputs; names != nil && len(v.Inputs) == len(names) {
-		r.Inputs = make(feed.Inputs, len(names))
-		for i, name := range names {
-			r.Inputs[name] = v.Inputs[i]
-		}
+		// The scanner's vector as it is: the sender decides whether the
+		// names go along (feed.Sender).
+		r.Inputs = &feed.Inputs{Set: v.InputSet, Names: names, Values: v.Inputs}
 	}
 	r.Symbols = make([]feed.Symbol, len(v.Symbols))
 	for i, s := range v.Symbols {

@@ -87,6 +87,10 @@ func metaValues(dst []float32, f tokenizer.Features) []float32 {
 // the rule set changes them, and the learner starts a new network.
 func (s *Scanner) InputNames() []string { return slices.Clone(s.inputNames) }
 
+// InputSet is the digest of InputNames (nn.InputDigest): it names the
+// input set in scan records and in the learner's pools.
+func (s *Scanner) InputSet() [32]byte { return s.inputSet }
+
 func inputNames(o Options) []string {
 	var names []string
 	if o.Rules != nil {

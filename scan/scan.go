@@ -52,6 +52,7 @@ import (
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -136,8 +137,12 @@ type Verdict struct {
 	// only with Request.KeepTokens.
 	Tokens []uint64 `json:"-"`
 	// Inputs are the neural network's inputs (Scanner.InputNames order),
-	// with a network in service or Request.KeepInputs.
-	Inputs []float32 `json:"-"`
+	// with a network in service or Request.KeepInputs; InputSet is then
+	// the digest of those names (nn.InputDigest, Scanner.InputSet). The
+	// pair is the form the inputs keep on their way to the learner
+	// (feed.Inputs).
+	Inputs   []float32 `json:"-"`
+	InputSet [32]byte  `json:"-"`
 	// Neural is the network's output in [-1, 1] (> 0 spam), 0 without one.
 	Neural float64 `json:"neural,omitempty"`
 	// Network describes the network in service for this message and what
@@ -155,6 +160,7 @@ type Scanner struct {
 	stats      Stats
 	opts       Options
 	inputNames []string
+	inputSet   [32]byte  // nn.InputDigest(inputNames)
 	pool       sync.Pool // *worker
 	nonFinite  atomic.Uint64
 }
@@ -175,6 +181,7 @@ type worker struct {
 // New returns a Scanner reading stats.
 func New(stats Stats, opts Options) *Scanner {
 	s := &Scanner{stats: stats, opts: opts, inputNames: inputNames(opts)}
+	s.inputSet = nn.InputDigest(s.inputNames)
 	s.pool.New = func() any {
 		explain := opts.Tokenizer
 		explain.Explain = true
@@ -211,6 +218,7 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	net := s.opts.Neural.network(req.Profile)
 	if req.KeepInputs || net != nil {
 		v.Inputs = s.inputs(make([]float32, 0, len(s.inputNames)), v, w.res.Features)
+		v.InputSet = s.inputSet
 	}
 	if net != nil {
 		s.runNeural(w, net, v, req.Explain)
