@@ -32,14 +32,21 @@
 // only a burst from many connections while the learner is descheduled
 // loses records; raise the sysctl on a busy site that wants every sample.
 //
-// To train the neural network the learner needs the scan's input vector:
-// field "inputs" maps each input name the scanner computes (rule symbols,
-// the Bayes probability and evidence, metatokens; zeros included, so the
-// input set is known) to its value. It is bounded (MaxInputs names of at
-// most 255 bytes, finite values; Encode leaves out anything else, and
-// drops the inputs after the tokens when a record would be too large).
-// A milter whose scanner names its inputs (milter.InputNamer) sends them
-// whenever a feed is configured; a learner that predates the field
-// ignores it, and one that has it treats a record without it as no
-// training sample.
+// To train the neural network the learner needs the scan's input vector.
+// It travels in one form from the scanner to the learner's pools (Inputs,
+// field "input_vector"): the input set's digest (nn.InputDigest of the
+// names, computed once per scanner), the values in the scanner's order as
+// base64 of little-endian float32s (every input, zeros included), and the
+// names in that order only with the first record of a set, the first
+// after a record with names was lost, and every NamesEvery-th (a Sender's
+// namesPolicy), so that a learner started later learns them within
+// NamesEvery records. It replaced a name → value JSON object ("inputs"),
+// which the milter built from the vector and the learner sorted back into
+// one: about 25 bytes per input per record against about 5 now. It is
+// bounded (MaxInputs values, names of 1 to 255 bytes, finite values;
+// Encode leaves out anything else, and drops the inputs after the tokens
+// when a record would be too large). A learner that predates the field
+// ignores it, one that has it ignores the former "inputs" object (no
+// training sample from a milter that predates it) and treats a record
+// without input_vector as no training sample.
 package feed

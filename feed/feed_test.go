@@ -2,9 +2,10 @@ package feed
 
 import (
 	"errors"
+	"math"
 	"path/filepath"
 	"reflect"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -189,7 +190,7 @@ func TestTokensRoundTrip(t *testing.T) {
 
 func TestInputs(t *testing.T) {
 	r := sample()
-	r.Inputs = Inputs{"bayes:prob": 0.75, "meta:size": 0, "R_SHOUTING": 1}
+	r.Inputs = &Inputs{Set: Digest{1, 2, 3}, Names: []string{"bayes:prob", "meta:size", "R_SHOUTING"}, Values: []float32{0.75, 0, 1}}
 	b, err := Encode(r)
 	if err != nil {
 		t.Fatal(err)
@@ -208,32 +209,68 @@ func TestInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "inputs") {
+	if strings.Contains(string(b), "input") {
 		t.Fatalf("empty inputs encoded: %s", b)
 	}
 	if got, err := Decode(b); err != nil || got.Inputs != nil {
 		t.Fatalf("old record: %v, inputs %v", err, got.Inputs)
 	}
+	// A record of a sender of the former name → value form: no inputs.
+	former := `{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","inputs":{"bayes:prob":0.5}}`
+	if got, err := Decode([]byte(former)); err != nil || got.Inputs != nil {
+		t.Fatalf("former inputs: %v, inputs %+v", err, got.Inputs)
+	}
 
 	// Out of bounds: left out by Encode, refused by Decode.
-	big := sample()
-	big.Inputs = Inputs{}
-	for i := 0; i <= MaxInputs; i++ {
-		big.Inputs[strings.Repeat("x", 1+i%200)+string(rune('a'+i%26))+strconv.Itoa(i)] = 1
-	}
-	b, err = Encode(big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := Decode(b); err != nil || got.Inputs != nil {
-		t.Fatalf("too many inputs: %v, %d decoded", err, len(got.Inputs))
+	for name, in := range map[string]*Inputs{
+		"too many":       {Values: make([]float32, MaxInputs+1)},
+		"none":           {Values: []float32{}},
+		"names ≠ values": {Names: []string{"a"}, Values: []float32{1, 2}},
+		"empty name":     {Names: []string{""}, Values: []float32{1}},
+		"long name":      {Names: []string{strings.Repeat("n", 256)}, Values: []float32{1}},
+		"NaN":            {Values: []float32{float32(math.NaN())}},
+	} {
+		big := sample()
+		big.Inputs = in
+		b, err = Encode(big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Decode(b); err != nil || got.Inputs != nil {
+			t.Fatalf("%s: %v, %+v decoded", name, err, got.Inputs)
+		}
 	}
 	for _, in := range []string{
-		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","inputs":{"":1}}`,
-		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","inputs":{"` + strings.Repeat("n", 256) + `":1}}`,
+		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","input_vector":{"set":"` + strings.Repeat("0", 64) + `","names":[""],"values":"AAAAAA=="}}`,
+		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","input_vector":{"set":"` + strings.Repeat("0", 64) + `","values":"AAAA"}}`,
+		`{"v":1,"action":"reject","time":"2026-01-01T00:00:00Z","input_vector":{"set":"` + strings.Repeat("0", 64) + `","values":"AADAfw=="}}`,
 	} {
 		if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("Decode(%.60q) = %v, want ErrMalformed", in, err)
 		}
+	}
+}
+
+// TestNamesPolicy: the names of an input set go with its first record,
+// every NamesEvery-th after, the first of a new set, and the first after
+// a record with names was lost.
+func TestNamesPolicy(t *testing.T) {
+	var p namesPolicy
+	a, b := Digest{1}, Digest{2}
+	var got []int
+	for i := range 2*NamesEvery + 1 {
+		if p.send(a) {
+			got = append(got, i)
+		}
+	}
+	if !slices.Equal(got, []int{0, NamesEvery, 2 * NamesEvery}) {
+		t.Fatalf("names sent with records %v of one set", got)
+	}
+	if !p.send(b) || p.send(b) || !p.send(a) {
+		t.Fatal("a change of set must send the names once")
+	}
+	p.lost()
+	if !p.send(a) || p.send(a) {
+		t.Fatal("after a lost record with names, the next must carry them, once")
 	}
 }

@@ -51,33 +51,89 @@ type Record struct {
 	// having it. Omitted beyond MaxTokens. Added in a compatible way:
 	// receivers that predate it ignore the field.
 	Tokens Tokens `json:"tokens,omitempty"`
-	// Inputs are the neural network's input vector by name (every input
-	// the scanner computes, zeros included), so that the learner can
-	// train the network from scan records. At most MaxInputs names of 1
-	// to 255 bytes, finite values; otherwise the field is left out.
-	// Added compatibly like Tokens.
-	Inputs Inputs `json:"inputs,omitempty"`
+	// Inputs are the neural network's input vector (every input the
+	// scanner computes, zeros included), so that the learner can train the
+	// network from scan records; nil without one. Out of bounds, the field
+	// is left out. JSON field "input_vector": it replaced the name → value
+	// object "inputs", which a receiver now ignores (such a record is no
+	// training sample), as a receiver that predates "input_vector" ignores
+	// it.
+	Inputs *Inputs `json:"input_vector,omitempty"`
 }
 
-// MaxInputs bounds the named inputs of a record (nn's limit).
+// MaxInputs bounds the inputs of a record (nn's limit).
 const MaxInputs = 4096
 
-// Inputs are named network inputs.
-type Inputs map[string]float32
+// Inputs are the network's input vector in the one form it has from the
+// scanner to the learner's pools: the input set's digest
+// (nn.InputDigest of the names), the values in the scanner's input order,
+// and the names in that order when the sender sends them (see Sender: the
+// first record of a set, and every NamesEvery-th). A receiver keeps the
+// names of the sets it has seen, by digest.
+type Inputs struct {
+	Set    Digest   `json:"set"`
+	Names  []string `json:"names,omitempty"`
+	Values Floats   `json:"values"`
+}
 
 // valid reports whether in is within the bounds a record carries.
-func (in Inputs) valid() error {
-	if len(in) > MaxInputs {
-		return fmt.Errorf("%d inputs exceed %d", len(in), MaxInputs)
+func (in *Inputs) valid() error {
+	if in == nil {
+		return nil
 	}
-	for name, v := range in {
+	if len(in.Values) == 0 || len(in.Values) > MaxInputs {
+		return fmt.Errorf("%d inputs, want 1 to %d", len(in.Values), MaxInputs)
+	}
+	if in.Names != nil && len(in.Names) != len(in.Values) {
+		return fmt.Errorf("%d input names for %d values", len(in.Names), len(in.Values))
+	}
+	for _, name := range in.Names {
 		if name == "" || len(name) > 255 {
 			return fmt.Errorf("input name of %d bytes", len(name))
 		}
+	}
+	for i, v := range in.Values {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("input %q is not finite", name)
+			return fmt.Errorf("input %d is not finite", i)
 		}
 	}
+	return nil
+}
+
+// Floats are float32 values, written as base64 of their little-endian
+// bytes (about 5.3 bytes per value).
+type Floats []float32
+
+// MarshalText writes the values as standard base64.
+func (f Floats) MarshalText() ([]byte, error) {
+	raw := make([]byte, 4*len(f))
+	for i, v := range f {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
+	base64.StdEncoding.Encode(out, raw)
+	return out, nil
+}
+
+// UnmarshalText reads base64 of a multiple of 4 bytes, at most MaxInputs
+// values.
+func (f *Floats) UnmarshalText(b []byte) error {
+	if base64.StdEncoding.DecodedLen(len(b)) > 4*MaxInputs+4 {
+		return fmt.Errorf("more than %d values", MaxInputs)
+	}
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
+	n, err := base64.StdEncoding.Decode(raw, b)
+	if err != nil {
+		return fmt.Errorf("values: %w", err)
+	}
+	if n%4 != 0 || n/4 > MaxInputs {
+		return fmt.Errorf("values: %d bytes is not at most %d float32s", n, MaxInputs)
+	}
+	out := make(Floats, n/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	*f = out
 	return nil
 }
 

@@ -22,6 +22,7 @@ type Sender struct {
 	fd      int
 	sent    atomic.Uint64
 	dropped atomic.Uint64
+	names   namesPolicy
 }
 
 // NewSender opens a non-blocking datagram socket that sends to path. The
@@ -46,6 +47,21 @@ func NewSender(path string) (*Sender, error) {
 // receiver is absent or full the record is dropped, counted, and an error
 // wrapping ErrDropped and the errno is returned.
 func (s *Sender) Send(r *Record) error {
+	withNames := true
+	if in := r.Inputs; in != nil && in.Names != nil {
+		if withNames = s.names.send(in.Set); !withNames {
+			c, ni := *r, *in
+			ni.Names = nil
+			c.Inputs = &ni
+			r = &c
+		}
+	}
+	sent := false
+	defer func() {
+		if !sent && withNames && r.Inputs != nil && r.Inputs.Names != nil {
+			s.names.lost() // the names did not go out: send them again next time
+		}
+	}()
 	b, err := Encode(r)
 	if err != nil {
 		s.dropped.Add(1)
@@ -65,6 +81,7 @@ func (s *Sender) Send(r *Record) error {
 		return fmt.Errorf("%w: send to %s: %w", ErrDropped, s.addr.Name, err)
 	}
 	s.sent.Add(1)
+	sent = true
 	return nil
 }
 

@@ -91,11 +91,16 @@
 // over the score, moves a sample already pooled, and is kept for records
 // that come later; a forget drops label and sample). A message seen again
 // replaces its sample. Each class keeps at most pool_size samples, the
-// oldest dropped. The pools belong to one input set (nn.InputDigest of the
-// record's input names): a record of another set starts new pools and a
-// new network, and the replaced set is remembered (the last 8), so that
-// scanners of old and new rules during a rollout do not reset the pools
-// back and forth.
+// oldest dropped. The pools belong to one input set (the record's
+// feed.Inputs.Set, nn.InputDigest of its input names; records carry the
+// names only now and then, and the trainer remembers them by digest: a
+// record of a set it has no names for yet is no sample, counted as
+// unknown_inputs). A record's values are copied as they are when they come
+// in the pools' order, placed by name otherwise (pools files written
+// before hold their names sorted). A record of another set starts new
+// pools and a new network, and the replaced set is remembered (the last
+// 8), so that scanners of old and new rules during a rollout do not reset
+// the pools back and forth.
 //
 // After max_train new samples (and at least MinClass of each class) the
 // daemon's training goroutine takes the newest k samples of each class,

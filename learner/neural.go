@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -74,8 +73,12 @@ type ExplicitLabel struct {
 // Pools are the training samples of one input set: what the pool file
 // holds. Exported for encoding/gob and tests.
 type Pools struct {
-	Version   int
-	Names     []string // input names, sorted
+	Version int
+	// Names are the input names in the order of the samples' X and of
+	// the network's inputs: the scanner's order for pools started from
+	// feed.Inputs, sorted in files written before; either reads the same,
+	// since a record's values are placed by name (trainer.place).
+	Names     []string
 	Digest    [32]byte // nn.InputDigest(Names)
 	Spam, Ham []Sample // oldest first, at most PoolSize each
 	New       int      // samples added since the last training
@@ -102,7 +105,20 @@ type trainer struct {
 	saveMu sync.Mutex // one pool file write at a time
 
 	training func() // tests: called as a training starts
+
+	// sets are the names of the input sets seen in scan records, by
+	// digest (records carry the names only now and then: feed.Sender);
+	// at most maxSets, under mu.
+	sets map[[32]byte][]string
+	// perm places a record's values into pool order when its names are
+	// the same set in another order: permOf is the names it was made for
+	// (nil: pool order itself); under mu.
+	perm   []int
+	permOf []string
 }
+
+// maxSets bounds the input sets whose names the trainer remembers.
+const maxSets = 16
 
 func newTrainer(opts Neural, log *slog.Logger, m *Metrics) *trainer {
 	opts.withDefaults()
@@ -168,13 +184,17 @@ func (t *trainer) due() bool {
 // are ignored, so that scanners of two rule sets during a rollout do not
 // reset the pools back and forth.
 func (t *trainer) observe(r *feed.Record) {
-	if len(r.Inputs) == 0 {
+	in := r.Inputs
+	if in == nil || len(in.Values) == 0 {
 		return
 	}
-	names := slices.Sorted(maps.Keys(r.Inputs))
-	digest := nn.InputDigest(names)
+	digest := [32]byte(in.Set)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	names, ok := t.namesOf(in)
+	if !ok {
+		return
+	}
 	if digest != t.p.Digest {
 		if slices.Contains(t.p.Retired, digest) {
 			t.m.nnSamples.WithLabelValues("retired_inputs").Inc()
@@ -193,16 +213,75 @@ func (t *trainer) observe(r *feed.Record) {
 		t.m.nnSamples.WithLabelValues("between_thresholds").Inc()
 		return
 	}
-	x := make([]float32, len(names))
-	for i, name := range names {
-		x[i] = r.Inputs[name]
-	}
-	t.add(Sample{Digest: [32]byte(r.Digest), X: x, Label: labelled}, spam)
+	t.add(Sample{Digest: [32]byte(r.Digest), X: t.place(names, in.Values), Label: labelled}, spam)
 	if spam {
 		t.m.nnSamples.WithLabelValues("spam").Inc()
 	} else {
 		t.m.nnSamples.WithLabelValues("ham").Inc()
 	}
+}
+
+// namesOf returns the names of the record's input set, in the order of
+// its values: the record's own, checked against its digest and
+// remembered, or those remembered for its digest. A record whose names
+// do not match its digest, or of a set not seen yet without names, is no
+// sample (counted); under mu.
+func (t *trainer) namesOf(in *feed.Inputs) ([]string, bool) {
+	digest := [32]byte(in.Set)
+	known, ok := t.sets[digest]
+	if in.Names == nil {
+		if !ok || len(known) != len(in.Values) {
+			t.m.nnSamples.WithLabelValues("unknown_inputs").Inc()
+			return nil, false
+		}
+		return known, true
+	}
+	if ok && slices.Equal(known, in.Names) {
+		return known, true
+	}
+	if nn.InputDigest(in.Names) != digest {
+		t.m.nnSamples.WithLabelValues("bad_inputs").Inc()
+		return nil, false
+	}
+	if t.sets == nil {
+		t.sets = make(map[[32]byte][]string)
+	}
+	if len(t.sets) >= maxSets && !ok {
+		for d := range t.sets { // forget any other set
+			if d != t.p.Digest {
+				delete(t.sets, d)
+				break
+			}
+		}
+	}
+	names := slices.Clone(in.Names)
+	t.sets[digest] = names
+	return names, true
+}
+
+// place returns values, given in the order of names (the pools' input
+// set), as a new vector in pool order; under mu.
+func (t *trainer) place(names []string, values []float32) []float32 {
+	x := make([]float32, len(t.p.Names))
+	if slices.Equal(names, t.p.Names) {
+		copy(x, values)
+		return x
+	}
+	if !slices.Equal(t.permOf, names) {
+		at := make(map[string]int, len(t.p.Names))
+		for i, n := range t.p.Names {
+			at[n] = i
+		}
+		t.perm = make([]int, len(names))
+		for j, n := range names {
+			t.perm[j] = at[n] // the same set: every name is there
+		}
+		t.permOf = names
+	}
+	for j, v := range values {
+		x[t.perm[j]] = v
+	}
+	return x
 }
 
 // reset starts new pools for another input set; under mu.
@@ -215,7 +294,8 @@ func (t *trainer) reset(names []string, digest [32]byte) {
 			t.p.Retired = t.p.Retired[len(t.p.Retired)-maxRetired:]
 		}
 	}
-	t.p.Names, t.p.Digest = names, digest
+	t.p.Names, t.p.Digest = slices.Clone(names), digest
+	t.perm, t.permOf = nil, nil
 	t.p.Spam, t.p.Ham, t.p.New, t.p.Epoch = nil, nil, 0, 0
 	clear(t.where)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,20 +30,73 @@ func digestOf(i int) feed.Digest {
 	return d
 }
 
-// nnRecord is a scan record of message i with inputs named names that a
-// network can tell apart: spam has a high Bayes probability.
+// nnRecord is a scan record of message i with inputs named names (in
+// that order, names included) that a network can tell apart: spam has a
+// high Bayes probability.
 func nnRecord(i int, score float64, names []string) *feed.Record {
 	rng := rand.New(rand.NewPCG(uint64(i), 9))
-	in := feed.Inputs{}
-	for _, n := range names {
-		in[n] = float32(rng.Float64())
-	}
-	if score > 0 {
-		in["bayes:prob"] = 0.8 + 0.2*float32(rng.Float64())
-	} else {
-		in["bayes:prob"] = 0.2 * float32(rng.Float64())
+	in := &feed.Inputs{Set: nn.InputDigest(names), Names: names, Values: make([]float32, len(names))}
+	for j, n := range names {
+		in.Values[j] = float32(rng.Float64())
+		if n != "bayes:prob" {
+			continue
+		}
+		if score > 0 {
+			in.Values[j] = 0.8 + 0.2*float32(rng.Float64())
+		} else {
+			in.Values[j] = 0.2 * float32(rng.Float64())
+		}
 	}
 	return &feed.Record{Version: feed.Version, Time: time.Now(), Action: "no action", Score: score, Digest: digestOf(i), Inputs: in}
+}
+
+// TestNeuralInputsByName: records carry their names now and then
+// (feed.Sender); one without names is placed by the names remembered for
+// its set, one of a set never named is no sample, one whose names do not
+// match its digest neither, and a vector in another order of the pools'
+// set lands by name.
+func TestNeuralInputsByName(t *testing.T) {
+	m := &testDaemon{reg: prometheus.NewRegistry()}
+	tr := newTrainer(testNeural(t.TempDir()), slog.New(slog.DiscardHandler), NewMetrics(m.reg))
+	count := func(result string) float64 {
+		return m.counter(t, "sluice_learner_neural_samples_total", map[string]string{"result": result})
+	}
+	unnamed := nnRecord(1, 10, []string{"X_NEVER_NAMED", "bayes:prob"})
+	unnamed.Inputs.Names = nil
+	tr.observe(unnamed)
+	if p := tr.snapshot(); len(p.Spam) != 0 || count("unknown_inputs") != 1 {
+		t.Fatalf("a record of an unnamed set: %d spam samples, %v counted", len(p.Spam), count("unknown_inputs"))
+	}
+	lying := nnRecord(2, 10, inputSetA)
+	lying.Inputs.Set = nn.InputDigest([]string{"other"})
+	tr.observe(lying)
+	if p := tr.snapshot(); len(p.Spam) != 0 || count("bad_inputs") != 1 {
+		t.Fatalf("names that do not match the digest: %d spam samples, %v counted", len(p.Spam), count("bad_inputs"))
+	}
+
+	named := nnRecord(3, 10, inputSetA)
+	tr.observe(named)
+	without := nnRecord(4, 10, inputSetA)
+	want := slices.Clone(without.Inputs.Values)
+	without.Inputs.Names = nil
+	tr.observe(without)
+	// The same set in another order: placed by name.
+	rev := slices.Clone(inputSetA)
+	slices.Reverse(rev)
+	other := nnRecord(5, -5, rev)
+	tr.observe(other)
+	p := tr.snapshot()
+	if !slices.Equal(p.Names, inputSetA) || len(p.Spam) != 2 || len(p.Ham) != 1 {
+		t.Fatalf("pools %v: %d spam, %d ham", p.Names, len(p.Spam), len(p.Ham))
+	}
+	if !slices.Equal(p.Spam[1].X, want) {
+		t.Errorf("the record without names: X %v, want %v", p.Spam[1].X, want)
+	}
+	for j, n := range rev {
+		if i := slices.Index(p.Names, n); p.Ham[0].X[i] != other.Inputs.Values[j] {
+			t.Errorf("%s: %v in the pools, %v in the record", n, p.Ham[0].X[i], other.Inputs.Values[j])
+		}
+	}
 }
 
 func testNeural(dir string) Neural {

@@ -45,9 +45,11 @@
 // envelope recipient that has one: one verdict per message, so a message
 // to several profiles is judged by the first.
 //
-// Verdicts (scan.Action): every scanned message gets X-Spam-Score,
-// X-Spam-Status and X-Spam-Bar, and X-Spam-Flag: YES when it is spam; any
-// such headers that came from outside are deleted first. Rewrite subject
+// Verdicts (scan.Action): every scanned message gets the X-Spam-* fields
+// of package spamheader (X-Spam-Status, X-Spam-Score, X-Spam-Level,
+// X-Spam-Bar, and X-Spam-Flag: YES when its action is add header or
+// stronger), byte for byte what the spamd listener writes; any fields of
+// those names that came from outside are deleted first. Rewrite subject
 // changes the Subject from a template; greylist answers with the configured
 // 4xx reply (stateless: a real greylist with triplet memory is a later
 // feature); reject answers with the configured 5xx reply, or quarantines

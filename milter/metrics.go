@@ -30,20 +30,25 @@ type metrics struct {
 	skipped     [numSkips]atomic.Uint64
 	errors      atomic.Uint64 // default verdicts given for our own failures
 	timeouts    atomic.Uint64
+	nonFinite   atomic.Uint64 // verdicts with a stage left out for a non-finite result
 }
 
 // Counters is a snapshot of the server's counters.
 type Counters struct {
-	Connections    uint64            `json:"connections"`
-	Scanned        uint64            `json:"scanned"`
-	Actions        map[string]uint64 `json:"actions"` // by scan.Action name
-	Quarantined    uint64            `json:"quarantined"`
-	Skipped        map[string]uint64 `json:"skipped"` // authenticated, trusted, oversize
-	Errors         uint64            `json:"errors"`
-	Timeouts       uint64            `json:"timeouts"`
-	Refused        uint64            `json:"refused"` // connections over max_connections
-	RecordsSent    uint64            `json:"records_sent"`
-	RecordsDropped uint64            `json:"records_dropped"`
+	Connections uint64            `json:"connections"`
+	Scanned     uint64            `json:"scanned"`
+	Actions     map[string]uint64 `json:"actions"` // by scan.Action name
+	Quarantined uint64            `json:"quarantined"`
+	Skipped     map[string]uint64 `json:"skipped"` // authenticated, trusted, oversize
+	Errors      uint64            `json:"errors"`
+	Timeouts    uint64            `json:"timeouts"`
+	Refused     uint64            `json:"refused"` // connections over max_connections
+	// NonFinite counts verdicts from which a stage (Bayes, the network, a
+	// symbol) was left out because its result was not a finite number
+	// (scan.Verdict.Skipped).
+	NonFinite      uint64 `json:"non_finite"`
+	RecordsSent    uint64 `json:"records_sent"`
+	RecordsDropped uint64 `json:"records_dropped"`
 }
 
 func (m *metrics) snapshot() Counters {
@@ -55,6 +60,7 @@ func (m *metrics) snapshot() Counters {
 		Skipped:     make(map[string]uint64, numSkips),
 		Errors:      m.errors.Load(),
 		Timeouts:    m.timeouts.Load(),
+		NonFinite:   m.nonFinite.Load(),
 	}
 	for i := range m.actions {
 		c.Actions[scan.Action(i).String()] = m.actions[i].Load()
@@ -71,6 +77,7 @@ func (c Counters) LogValue() slog.Value {
 		slog.Uint64("connections", c.Connections), slog.Uint64("scanned", c.Scanned),
 		slog.Uint64("quarantined", c.Quarantined), slog.Uint64("errors", c.Errors),
 		slog.Uint64("timeouts", c.Timeouts), slog.Uint64("refused", c.Refused),
+		slog.Uint64("non_finite", c.NonFinite),
 		slog.Uint64("records_sent", c.RecordsSent), slog.Uint64("records_dropped", c.RecordsDropped),
 	}
 	for i := range numActions {

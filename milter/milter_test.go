@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 func TestSpamAndHamHeaders(t *testing.T) {
@@ -27,7 +29,8 @@ func TestSpamAndHamHeaders(t *testing.T) {
 	}
 	hd := headersOf(mods)
 	if hd["X-Spam-Flag"] != "YES" || !strings.HasPrefix(hd["X-Spam-Status"], "Yes, score=") ||
-		!strings.Contains(hd["X-Spam-Status"], "required=6.0 tests=BAYES_SPAM(") || !strings.HasPrefix(hd["X-Spam-Bar"], "++++++") || hd["X-Spam-Score"] == "" {
+		!strings.Contains(hd["X-Spam-Status"], "required=6.0 tests=BAYES_SPAM") || !strings.HasPrefix(hd["X-Spam-Bar"], "++++++") ||
+		!strings.HasPrefix(hd["X-Spam-Level"], "******") || hd["X-Spam-Score"] == "" {
 		t.Fatalf("spam headers: %q", hd)
 	}
 	mods, act = h.sendOne(t, envelope{}, newMessage(2, "minutes", hamWords, 0))
@@ -132,7 +135,7 @@ func TestSpoofedHeadersRemoved(t *testing.T) {
 	h := start(t, Options{})
 	m := newMessage(10, "offer", spamWords, 0)
 	m.header = append(m.header, [2]string{"X-Spam-Status", "No, score=-10"}, [2]string{"x-spam-status", "No"},
-		[2]string{"X-Spam-Flag", "NO"}, [2]string{"X-Spam-Level", "kept"})
+		[2]string{"X-Spam-Flag", "NO"}, [2]string{"X-Spam-Report", "kept"}, [2]string{"x-spam-level", "*"})
 	mods, _ := h.sendOne(t, envelope{}, m)
 	var removed []string
 	for _, m := range mods {
@@ -140,11 +143,38 @@ func TestSpoofedHeadersRemoved(t *testing.T) {
 			removed = append(removed, m.HeaderName+"#"+string(rune('0'+m.HeaderIndex)))
 		}
 	}
-	if strings.Join(removed, " ") != "X-Spam-Flag#1 X-Spam-Status#2 X-Spam-Status#1" {
+	if strings.Join(removed, " ") != "X-Spam-Flag#1 X-Spam-Status#2 X-Spam-Status#1 X-Spam-Level#1" {
 		t.Fatalf("removed %v", removed)
 	}
 	if headersOf(mods)["X-Spam-Flag"] != "YES" {
 		t.Fatalf("mods %+v", mods)
+	}
+}
+
+// TestFieldsAreSpamheaders checks that the fields the milter adds are,
+// byte for byte and in order, spamheader's rendering of the verdict the
+// scanner gives the same message (the spamd listener has the same test).
+func TestFieldsAreSpamheaders(t *testing.T) {
+	sc := testScanner(t, defaultThresholds)
+	h := start(t, Options{Scanner: sc})
+	for i, m := range []message{newMessage(31, "offer", spamWords, 0), newMessage(32, "minutes", hamWords, 0)} {
+		mods, act := h.sendOne(t, envelope{}, m)
+		if act.Code != milter.ActAccept {
+			t.Fatalf("message %d: action %+v", i, act)
+		}
+		var got []byte
+		for _, m := range mods {
+			if m.Code == milter.ActAddHeader {
+				got = append(got, m.HeaderName+": "+m.HeaderValue+"\r\n"...)
+			}
+		}
+		v, err := sc.Scan(context.Background(), strings.NewReader(m.String()), scan.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := spamheader.Append(nil, v, "\r\n"); string(got) != string(want) {
+			t.Errorf("message %d: the milter added\n%s\nspamheader renders\n%s", i, got, want)
+		}
 	}
 }
 
@@ -213,11 +243,20 @@ func TestScanRecords(t *testing.T) {
 	if r2.User != "carol@example.org" || r2.Local || r2.Action != "no action" {
 		t.Fatalf("record 2 %+v", r2)
 	}
-	// The network's input vector, by name, even without a network.
-	names := h.srv.opts.Scanner.(InputNamer).InputNames()
-	for _, r := range []*feed.Record{r1, r2} {
-		if len(r.Inputs) != len(names) || float64(r.Inputs["bayes:prob"]) != float64(float32(r.BayesProb)) {
-			t.Fatalf("record inputs %v (%d names), bayes %v", r.Inputs, len(names), r.BayesProb)
+	// The network's input vector even without a network: the scanner's
+	// values and input set, the names with the first record of the set
+	// only (feed.Sender).
+	sc := h.srv.opts.Scanner.(*scan.Scanner)
+	names := sc.InputNames()
+	bayes := slices.Index(names, scan.InputBayesProb)
+	for i, r := range []*feed.Record{r1, r2} {
+		in := r.Inputs
+		if in == nil || len(in.Values) != len(names) || [32]byte(in.Set) != sc.InputSet() ||
+			float64(in.Values[bayes]) != float64(float32(r.BayesProb)) {
+			t.Fatalf("record %d inputs %+v (%d names), bayes %v", i+1, in, len(names), r.BayesProb)
+		}
+		if withNames := in.Names != nil; withNames != (i == 0) || (withNames && !slices.Equal(in.Names, names)) {
+			t.Fatalf("record %d names %v", i+1, in.Names)
 		}
 	}
 	if c := h.srv.Counters(); c.RecordsSent != 2 || c.RecordsDropped != 0 {

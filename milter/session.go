@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-milter"
 
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 // session is go-milter's backend: the state of one message. go-milter makes
@@ -45,9 +46,9 @@ func newSession(s *Server, c *conn) *session {
 	return x
 }
 
-// ourHeaders are the headers Sluice writes; copies that arrive from
-// outside are deleted.
-var ourHeaders = []string{"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status", "X-Spam-Bar"}
+// ourHeaders are the headers Sluice writes (spamheader, the same on every
+// front end); copies that arrive from outside are deleted.
+var ourHeaders = spamheader.Names()
 
 func isOurs(canonical string) bool {
 	for _, h := range ourHeaders {

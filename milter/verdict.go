@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 // apply turns a verdict into header edits and a reply, counts it, and sends
@@ -24,6 +25,10 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 	x.s.log.Info("message scanned", "conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
 		"profile", v.Profile, "action", v.Action.String(), "quarantine", quarantine, "score", round2(v.Score), "prob", v.Prob,
 		"size", x.size, "elapsed", elapsed)
+	if v.Skipped != "" {
+		x.s.m.nonFinite.Add(1)
+		x.s.log.Warn("scan stage left out: its result was not a finite number", "conn", x.c.id, "queue_id", x.queueID, "skipped", v.Skipped)
+	}
 	x.sendRecord(v)
 
 	switch {
@@ -35,18 +40,8 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 	if err := x.removeOurs(m); err != nil {
 		return nil, err
 	}
-	spam := v.Action >= scan.AddHeader
-	if spam {
-		if err := m.AddHeader("X-Spam-Flag", "YES"); err != nil {
-			return nil, err
-		}
-	}
-	for _, h := range [...][2]string{
-		{"X-Spam-Score", fmt.Sprintf("%.2f", v.Score)},
-		{"X-Spam-Status", statusValue(v, spam)},
-		{"X-Spam-Bar", bar(v.Score)},
-	} {
-		if err := m.AddHeader(h[0], h[1]); err != nil {
+	for _, f := range spamheader.Fields(v) {
+		if err := m.AddHeader(f.Name, f.Value); err != nil {
 			return nil, err
 		}
 	}
@@ -84,41 +79,6 @@ func (x *session) removeOurs(m *milter.Modifier) error {
 	return nil
 }
 
-// statusValue is the X-Spam-Status value in SpamAssassin's shape:
-// "Yes, score=7.2 required=6.0 tests=BAYES_SPAM(5.10),...".
-func statusValue(v *scan.Verdict, spam bool) string {
-	var b strings.Builder
-	if spam {
-		b.WriteString("Yes")
-	} else {
-		b.WriteString("No")
-	}
-	fmt.Fprintf(&b, ", score=%.1f required=%.1f tests=", v.Score, v.Required)
-	if len(v.Symbols) == 0 {
-		b.WriteString("none")
-	}
-	for i, s := range v.Symbols {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s(%.2f)", s.Name, s.Score)
-	}
-	return b.String()
-}
-
-// bar is one + per point of score (- when negative), at most 50, and "/"
-// below one point: Exim's $spam_bar.
-func bar(score float64) string {
-	n := min(int(math.Abs(score)), 50)
-	switch {
-	case n == 0:
-		return "/"
-	case score < 0:
-		return strings.Repeat("-", n)
-	}
-	return strings.Repeat("+", n)
-}
-
 // escapeReply doubles %: Postfix and Sendmail read the reply text as a
 // format.
 func escapeReply(s string) string { return strings.ReplaceAll(s, "%", "%%") }
@@ -147,10 +107,9 @@ func (x *session) sendRecord(v *scan.Verdict) {
 		Trusted:       x.c.trusted,
 	}
 	if names := x.s.inputs; names != nil && len(v.Inputs) == len(names) {
-		r.Inputs = make(feed.Inputs, len(names))
-		for i, name := range names {
-			r.Inputs[name] = v.Inputs[i]
-		}
+		// The scanner's vector as it is: the sender decides whether the
+		// names go along (feed.Sender).
+		r.Inputs = &feed.Inputs{Set: v.InputSet, Names: names, Values: v.Inputs}
 	}
 	r.Symbols = make([]feed.Symbol, len(v.Symbols))
 	for i, s := range v.Symbols {

@@ -1,8 +1,7 @@
 // Package nn is Sluice's neural post-classifier: a small multilayer
 // perceptron over the symbol vector, its weights file, its training and
 // the watcher that keeps the newest file in service. Beyond the standard
-// library it uses github.com/edsrzf/mmap-go to map the file and
-// golang.org/x/sys/unix for inotify.
+// library it uses golang.org/x/sys/unix for inotify.
 //
 // # The network
 //
@@ -61,51 +60,42 @@
 // that overrun, a digest that does not match the names, non-finite
 // weights. Unmarshal applies the same checks to bytes in memory.
 //
-// # Mapping
+// # Loading: private memory, not a mapping
 //
-// Load maps the file read-only (github.com/edsrzf/mmap-go) instead of
-// reading it, and validates the mapping. The floats are stored in the
-// order a little-endian machine keeps them in memory, and they start on a
-// 4-byte boundary (a mapping starts on a page, the float area at the
-// header length, a multiple of 4), so on a little-endian host the
-// network's Offset, Scale, W1, B1 and W2 are slices of the mapping itself:
-// nothing is copied, and the pages are shared with the page cache and
-// with every other process that maps the file. On a big-endian host, or
-// if the area were ever misaligned, Load decodes copies as Unmarshal does
-// and unmaps the file at once; it unmaps a refused file at once too. Those
-// slices are read-only memory: writing to them faults.
+// Load reads the file into memory the network owns and validates it
+// there; on a little-endian host the weight slices are views of that
+// buffer (no second copy). Until December 2026 Load mapped the file and
+// used the mapping in place. That left the network in service at the
+// mercy of the file: a NaN written into it in place passed no check (the
+// watcher refused the new contents, but the network in service read the
+// same pages) and reached every verdict, and a truncation in place made a
+// read past the new end raise SIGBUS in Forward. The alternatives were
+// re-validating the mapping (a CRC over the weights before each use: a
+// cost per message for a file that changes once per publication) and
+// copying on load. Reading is copying on load, done once per publication,
+// and it costs what the mapping did: for a 100×150 network (60 KB; real
+// ones are smaller), interleaved runs of BenchmarkLoad on the shared
+// 2-core machine gave 96–255 µs per load mapped and 90–244 µs read into
+// private memory (the machine's noise is larger than the difference),
+// against 160–450 µs for mapping then copying and 180–360 µs for reading
+// then Unmarshal's second copy (go test -run '^$' -bench Load ./nn, old
+// and new code). The file's pages are no longer shared between processes,
+// which at these sizes does not matter.
 //
-// A mapped network keeps its mapping for as long as it is reachable: a
-// cleanup (runtime.AddCleanup) attached to the *Network unmaps the file
-// once the garbage collector finds the network unreachable, so a scan
-// that took the previous network from a Watcher can finish with it after
-// the swap. Slices of the mapping are not Go pointers and do not keep the
-// network alive; the methods that read them keep their receiver alive
-// until they are done (runtime.KeepAlive), and a caller that reads the
-// slices itself must hold the *Network meanwhile. Since the runtime
-// collects at least every two minutes (unless collection is off), a
-// replaced network's mapping, and the replaced file's blocks, are
-// released within minutes of its last use.
-//
-// Replace the file only by renaming a new one over it. Save writes a
-// temporary file in the same directory, fsyncs it, renames it into place
-// and fsyncs the directory, so that readers see the old file or the new
-// one, and a network mapped from the old file keeps its inode, which
-// lives on, unlinked, while it is mapped. Rewriting the file in place
-// (cp over it, or a write without rename) would instead change the
-// weights under a network in service, and truncating it would make a read
-// of a page past the new end fault with SIGBUS and kill the process. Load
-// turns such a fault during its own validation into an ErrSize refusal
-// (debug.SetPanicOnFault), but it cannot protect Forward afterwards.
+// Save still replaces the file by renaming a new one over it, so that a
+// reader sees the old file or the new one; a file changed in place is
+// simply read again by the next Load, which refuses it if it is invalid
+// (checksum, sizes, non-finite weights).
 //
 // # Reloading
 //
 // A Watcher loads the file at start and, on Linux, watches its directory
 // with inotify (IN_CLOSE_WRITE, IN_MOVED_TO for the file's name; a queue
 // overflow reloads too); elsewhere it polls once a second. The new file is
-// mapped and validated, and the network swapped in with an atomic pointer,
-// so a scan that already took the old one finishes with it (its mapping
-// stays until then); a file that fails validation is logged and refused,
-// and the previous network stays in service. The caller owns the
-// goroutine that runs Watcher.Run, which returns when its context ends.
+// read and validated, and the network swapped in with an atomic pointer,
+// so a scan that already took the old one finishes with it; a file that
+// fails validation is logged and refused, and the previous network, which
+// does not share memory with the file, stays in service unchanged. The
+// caller owns the goroutine that runs Watcher.Run, which returns when its
+// context ends.
 package nn

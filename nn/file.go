@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"runtime"
 	"time"
 
 	"github.com/sluicemail/sluice/internal/atomicfile"
@@ -75,7 +74,6 @@ func (n *Network) Marshal() ([]byte, error) {
 			p += 4
 		}
 	}
-	runtime.KeepAlive(n) // the slices may be n's mapping: see Forward
 	le.PutUint32(b[p:], crc32.Checksum(b[:p], crcTable))
 	return b, nil
 }
@@ -93,7 +91,8 @@ type layout struct {
 
 // decode validates b and builds the network it holds. With alias, the
 // network's weight slices point into b instead of being copies when b's
-// float area can be used in place (floatView); n.mapped says so.
+// float area can be used in place (floatView): b must then be private to
+// the network (Load's buffer).
 func decode(b []byte, alias bool) (*Network, error) {
 	l, err := checkLayout(b)
 	if err != nil {
@@ -117,7 +116,6 @@ func decode(b []byte, alias bool) (*Network, error) {
 	var floats []float32
 	if alias {
 		floats = floatView(area)
-		n.mapped = floats != nil
 	}
 	if floats == nil {
 		floats = decodeFloats(area)
@@ -161,7 +159,7 @@ func checkLayout(b []byte) (layout, error) {
 func (l layout) floats() int { return 2*l.in + l.in*l.hid + 2*l.hid + 1 }
 
 // decodeNames reads in length-prefixed names that must fill b exactly.
-// The strings are copies, so the names never point into a mapping.
+// The strings are copies, so the names never point into b.
 func decodeNames(b []byte, in int) ([]string, error) {
 	names := make([]string, 0, in)
 	p := 0
@@ -189,8 +187,7 @@ func decodeFloats(b []byte) []float32 {
 
 // setWeights cuts the file's float area into n's parameters, in file
 // order. Each slice's capacity is its length, so an append to one
-// reallocates instead of writing over its neighbour (or faulting on a
-// mapping).
+// reallocates instead of writing over its neighbour.
 func (n *Network) setWeights(f []float32) {
 	take := func(k int) []float32 {
 		s := f[:k:k]
@@ -202,26 +199,11 @@ func (n *Network) setWeights(f []float32) {
 	n.B2 = f[0]
 }
 
-// Load maps the network file at path read-only and validates it, with the
-// same checks as Unmarshal. On a little-endian host the network's weight
-// slices point into the mapping, which stays until the network is
-// unreachable (see Network); elsewhere they are copies and the mapping is
-// released at once, as it is for a refused file.
-//
-// Replace a network file only by renaming a new file over it, as Save
-// does: the old inode, and so a mapping of it, lives on. Truncating or
-// rewriting the file in place (cp over it, for instance) changes the
-// weights of a network in service, and reading a page past the new end
-// of a truncated file raises SIGBUS, which kills the process (Load itself
-// refuses a file truncated while it validates it, but Forward cannot).
-func Load(path string) (*Network, error) { return load(path, true) }
-
 // Save writes n to path atomically: a temporary file in the same
 // directory, fsync, rename over path, fsync of the directory. A reader
-// sees the old file or the new one, never a part. The rename also keeps
-// networks already loaded from path valid: they map the old inode, which
-// lives as long as it is mapped, whereas writing into the file in place
-// would change their weights under them or make their pages fault.
+// sees the old file or the new one, never a part. (Networks already
+// loaded are private copies; the file can change under them without
+// effect.)
 func Save(path string, n *Network) (err error) {
 	b, err := n.Marshal()
 	if err != nil {

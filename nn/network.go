@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"time"
 )
@@ -45,19 +44,8 @@ func (a Activation) apply(z float64) float64 {
 
 // Network is a trained multilayer perceptron: inputs (by name), one hidden
 // layer, one output. It is immutable once built and safe for concurrent
-// use.
-//
-// A Network from Load may have its float slices (Offset, Scale, W1, B1,
-// W2) in a read-only mapping of its file rather than in Go memory:
-// writing to them faults and kills the process; copy them to change
-// them. The mapping is released by a cleanup once the *Network is
-// unreachable, and the slices do not keep it reachable (they are not Go
-// memory), so a slice taken from a loaded network is valid only while
-// the caller also keeps the *Network: do not keep W1 and drop the
-// network, and do not copy a loaded Network by value. The methods that
-// read the slices (Forward, Marshal) keep their receiver alive until they
-// are done; Fill and Index read only the names and the name index, which
-// are always Go memory.
+// use. A Network from Load owns its memory (see Load): the file it came
+// from can change without changing it.
 type Network struct {
 	Inputs    []string   // input names, in vector order
 	Digest    [32]byte   // InputDigest(Inputs)
@@ -75,8 +63,7 @@ type Network struct {
 	Epoch                   uint64 // publications since this network's input set started
 	Created                 time.Time
 
-	index  map[string]int
-	mapped bool // the float slices point into a file mapping (Load)
+	index map[string]int
 }
 
 // InputDigest identifies an input set: SHA-256 over the names sorted,
@@ -96,8 +83,6 @@ func InputDigest(names []string) [32]byte {
 }
 
 // check validates the shapes and values of n and builds its name index.
-// It reads the float slices, which may be mapped: its callers (decode,
-// Marshal) use n after it returns, which keeps n reachable meanwhile.
 func (n *Network) check() error {
 	in := len(n.Inputs)
 	switch {
@@ -170,17 +155,6 @@ func (n *Network) Forward(x []float32) float64 {
 		}
 		out += float64(n.W2[j]) * n.HiddenAct.apply(z)
 	}
-	// The slices read above may be n's file mapping, which n's cleanup
-	// unmaps once n is unreachable. A slice into the mapping is not a Go
-	// pointer and does not keep n reachable; and a receiver may become
-	// unreachable at the last point the function mentions it, which the
-	// compiler is free to place before the loop ends (it may load n.W1,
-	// n.Hidden and the rest into registers up front). If the caller's
-	// reference was the last one — the Watcher swapped networks while a
-	// scan runs this one — a collection during the loop could then unmap
-	// the memory being read. KeepAlive marks n as used here, after the
-	// last read of its slices.
-	runtime.KeepAlive(n)
 	return n.OutAct.apply(out)
 }
 

@@ -1,6 +1,10 @@
 package rules
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/sluicemail/sluice/tokenizer"
+)
 
 // authResults are the spf, dkim and dmarc results of the trusted
 // Authentication-Results field, "" when absent.
@@ -13,7 +17,7 @@ type authResults struct {
 // down were added before our MTA and may be forged, even with our id.
 // Several dkim results combine as pass if any passed, else fail if any
 // failed, else the first.
-func parseAuth(h Header, trusted []string) authResults {
+func parseAuth(h *tokenizer.HeaderFields, trusted []string) authResults {
 	var res authResults
 	if len(trusted) == 0 {
 		return res

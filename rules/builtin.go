@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"github.com/emersion/go-message/charset"
+
+	"github.com/sluicemail/sluice/tokenizer"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -184,7 +186,7 @@ func domainOf(addr string) string {
 
 func replyToDomain(m *Message) (float64, string) {
 	rt, ok := m.Header.Lookup("Reply-To")
-	if !ok || isListMail(m.Header) {
+	if !ok || isListMail(&m.Header) {
 		return 0, ""
 	}
 	_, ra := fromAddr(rt)
@@ -267,7 +269,7 @@ func short(s string) string {
 
 // isListMail reports mail from a mailing list (RFC 2369 / 2919 fields),
 // which sets Reply-To to the list as a matter of course.
-func isListMail(h Header) bool {
+func isListMail(h *tokenizer.HeaderFields) bool {
 	for _, f := range [...]string{"List-Id", "List-Post", "List-Unsubscribe", "Mailing-List"} {
 		if _, ok := h.Lookup(f); ok {
 			return true

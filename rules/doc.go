@@ -2,9 +2,11 @@
 // header and structure, each giving a named, weighted symbol that the scan
 // pipeline adds to the Bayes symbol and the neural network learns from.
 //
-// A rule looks at a Message: the top-level header (parsed again here, a
-// cheap second pass over the bytes the scanner kept while the tokenizer
-// read them), the tokenizer's numeric Features and its list of problems.
+// A rule looks at a Message: the top-level header as the tokenizer parsed
+// it (tokenizer.Result.Header: one parse per scan, so the rules see the
+// fields the tokens came from; tokenizer.ParseHeader gives the same parse
+// of bare header bytes), the tokenizer's numeric Features and its list of
+// problems.
 // It returns a strength in (0, 1]; its score is its weight times the
 // strength. Weights are configuration ([rules] weights in the config
 // file); a weight of 0 turns a rule off. Builtin lists the rules with

@@ -10,10 +10,11 @@ import (
 	"github.com/sluicemail/sluice/tokenizer"
 )
 
-// Message is what the rules look at: the top-level header, the tokenizer's
-// structure facts and problems, and the time of the scan.
+// Message is what the rules look at: the top-level header as the tokenizer
+// parsed it (tokenizer.Result.Header: one parse for the whole scan), the
+// tokenizer's structure facts and problems, and the time of the scan.
 type Message struct {
-	Header   Header
+	Header   tokenizer.HeaderFields
 	Features tokenizer.Features
 	Problems []string  // tokenizer.Result.Problems
 	Now      time.Time // when the message is scanned; zero: time.Now()
@@ -108,7 +109,7 @@ func (s *Set) Check(m *Message, dst []Hit) []Hit {
 	if m.Now.IsZero() {
 		m.Now = time.Now()
 	}
-	m.auth = parseAuth(m.Header, s.trusted)
+	m.auth = parseAuth(&m.Header, s.trusted)
 	for _, r := range s.rules {
 		if st, detail := r.check(m); st > 0 {
 			dst = append(dst, Hit{Name: r.Name, Score: r.Weight * min(st, 1), Detail: detail})

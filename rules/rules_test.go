@@ -20,7 +20,7 @@ func hits(t *testing.T, raw string, f tokenizer.Features, problems ...string) []
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Message{Header: ParseHeader([]byte(raw)), Features: f, Problems: problems,
+	m := &Message{Header: tokenizer.ParseHeader([]byte(raw)), Features: f, Problems: problems,
 		Now: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)}
 	var names []string
 	for _, h := range s.Check(m, nil) {
@@ -105,7 +105,7 @@ func TestWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Message{Header: ParseHeader([]byte("From: a@b.example\r\n\r\n"))}
+	m := &Message{Header: tokenizer.ParseHeader([]byte("From: a@b.example\r\n\r\n"))}
 	got := s.Check(m, nil)
 	if len(got) != 1 || got[0].Name != "MISSING_DATE" || got[0].Score != 3 {
 		t.Fatalf("got %+v", got)
@@ -115,13 +115,6 @@ func TestWeights(t *testing.T) {
 	}
 	if _, err := New(Options{Weights: map[string]float64{"NO_SUCH": 1}}); err == nil {
 		t.Error("unknown rule accepted")
-	}
-}
-
-func TestParseHeader(t *testing.T) {
-	h := ParseHeader([]byte("From nobody Mon\nSubject: a\n  b\r\nX-A: 1\nx-a: 2\nnocolon\n\nBody: no\n"))
-	if h.Get("subject") != "a b" || !slices.Equal(h.Values("X-A"), []string{"1", "2"}) || h.Get("Body") != "" || h.Len() != 3 {
-		t.Fatalf("%+v", h)
 	}
 }
 

@@ -24,6 +24,11 @@ func (a Action) String() string {
 	return "unknown"
 }
 
+// IsSpam reports whether a message with this action is spam: its action
+// is add header or stronger. Every front end uses this one rule (X-Spam-Flag,
+// spamd's "Spam: True", rspamd's is_spam).
+func (a Action) IsSpam() bool { return a >= AddHeader }
+
 // MarshalJSON writes the action's name.
 func (a Action) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
 

@@ -87,6 +87,10 @@ func metaValues(dst []float32, f tokenizer.Features) []float32 {
 // the rule set changes them, and the learner starts a new network.
 func (s *Scanner) InputNames() []string { return slices.Clone(s.inputNames) }
 
+// InputSet is the digest of InputNames (nn.InputDigest): it names the
+// input set in scan records and in the learner's pools.
+func (s *Scanner) InputSet() [32]byte { return s.inputSet }
+
 func inputNames(o Options) []string {
 	var names []string
 	if o.Rules != nil {
@@ -155,10 +159,13 @@ func (s *Scanner) runNeural(w *worker, n *nn.Network, v *Verdict, explain bool) 
 	}
 	w.nnx = n.Fill(w.nnx, s.inputNames, v.Inputs)
 	out := n.SpamScore(n.Forward(w.nnx))
+	if !finite(out) {
+		s.skip(v, "neural")
+		return
+	}
 	sym := NeuralSymbol(s.opts.Neural, out)
 	v.Neural = out
 	v.Symbols = append(v.Symbols, sym)
-	v.Score += sym.Score
 	if use != nil {
 		use.Used, use.Output, use.Symbol = true, out, &sym
 	}

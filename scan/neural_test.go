@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -136,5 +137,33 @@ func TestScanProfiles(t *testing.T) {
 				t.Fatalf("profile %q: symbols %s, action %v, required %v, verdict profile %q", tt.profile, symbolNames(v), v.Action, v.Required, v.Profile)
 			}
 		})
+	}
+}
+
+// TestNonFiniteSkipped: a network in service whose output is NaN (a NaN
+// weight set in memory; no valid file can carry one) is left out of the
+// verdict, named in Skipped and counted, and the score stays finite.
+func TestNonFiniteSkipped(t *testing.T) {
+	f := newFixture(t)
+	net := constNet(t, 1)
+	opts := Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 6, Reject: 15},
+		Neural: Neural{Source: staticNet{net}, SpamWeight: 4, HamWeight: -3}}
+	s := New(f.w, opts)
+	msg := "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
+	v, err := s.Scan(context.Background(), strings.NewReader(msg), Request{})
+	if err != nil || !strings.Contains(symbolNames(v), SymbolNeuralSpam) || v.Skipped != "" || s.NonFinite() != 0 {
+		t.Fatalf("finite network: %v, symbols %+v, skipped %q", err, v.Symbols, v.Skipped)
+	}
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+		net.B1[0] = bad
+		before := s.NonFinite()
+		v, err := s.Scan(context.Background(), strings.NewReader(msg), Request{Explain: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(symbolNames(v), "NEURAL") || v.Skipped != "neural" || s.NonFinite() != before+1 ||
+			math.IsNaN(v.Score) || math.IsInf(v.Score, 0) || v.Neural != 0 {
+			t.Fatalf("B1 %v: symbols %+v, skipped %q, score %v, neural %v, counted %d", bad, v.Symbols, v.Skipped, v.Score, v.Neural, s.NonFinite()-before)
+		}
 	}
 }

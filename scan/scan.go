@@ -8,11 +8,20 @@
 // message. A Scanner is safe for concurrent use; each Scan borrows a
 // tokenizer and scratch buffers from a pool and allocates little.
 //
-// Rules: with Options.Rules set, the scanner keeps a copy of the top-level
-// header while the tokenizer reads it (at most maxHeaderBytes) and runs the
-// rules over it and the tokenizer's Features; their symbols follow BAYES_*
-// in Verdict.Symbols and add to the score. ScanTokens has no header and
-// runs no rules.
+// Rules: with Options.Rules set, the scanner runs the rules over the
+// top-level header as the tokenizer parsed it (tokenizer.Result.Header: the
+// header is read once per scan) and the tokenizer's Features; their symbols
+// follow BAYES_* in Verdict.Symbols. ScanTokens runs no rules.
+//
+// Score and action: every stage only appends symbols; one function
+// (decide) sums them into Verdict.Score and maps the score to the action
+// by the thresholds, once per message, after the last stage.
+//
+// Numbers are checked: a stage whose result is not a finite number (a
+// Bayes probability or evidence, the network's output, a symbol's score)
+// is skipped as if it had been silent, named in Verdict.Skipped and
+// counted (Scanner.NonFinite), so that a score is always finite and a
+// front end never renders NaN.
 //
 // Neural: with Options.Neural.Source set, each Scan takes the source's
 // current network once (an *nn.Watcher swaps networks atomically, so a new
@@ -32,15 +41,17 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -125,8 +136,12 @@ type Verdict struct {
 	// only with Request.KeepTokens.
 	Tokens []uint64 `json:"-"`
 	// Inputs are the neural network's inputs (Scanner.InputNames order),
-	// with a network in service or Request.KeepInputs.
-	Inputs []float32 `json:"-"`
+	// with a network in service or Request.KeepInputs; InputSet is then
+	// the digest of those names (nn.InputDigest, Scanner.InputSet). The
+	// pair is the form the inputs keep on their way to the learner
+	// (feed.Inputs).
+	Inputs   []float32 `json:"-"`
+	InputSet [32]byte  `json:"-"`
 	// Neural is the network's output in [-1, 1] (> 0 spam), 0 without one.
 	Neural float64 `json:"neural,omitempty"`
 	// Network describes the network in service for this message and what
@@ -134,6 +149,9 @@ type Verdict struct {
 	Network *NetworkUse `json:"network,omitempty"`
 	// Features are the message's structure facts, for later stages.
 	Features tokenizer.Features `json:"-"`
+	// Skipped names the stages whose result was not a finite number and
+	// that were left out of the score ("" none).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Scanner runs the pipeline against one statfile.
@@ -141,7 +159,9 @@ type Scanner struct {
 	stats      Stats
 	opts       Options
 	inputNames []string
+	inputSet   [32]byte  // nn.InputDigest(inputNames)
 	pool       sync.Pool // *worker
+	nonFinite  atomic.Uint64
 }
 
 // worker is the per-scan scratch: a tokenizer and lookup buffers.
@@ -153,7 +173,6 @@ type worker struct {
 	stats   []bayes.TokenStat
 	scratch bayes.Scratch
 	res     tokenizer.Result // reused by every scan of this worker
-	header  headerCapture
 	hits    []rules.Hit
 	nnx     []float32
 }
@@ -161,6 +180,7 @@ type worker struct {
 // New returns a Scanner reading stats.
 func New(stats Stats, opts Options) *Scanner {
 	s := &Scanner{stats: stats, opts: opts, inputNames: inputNames(opts)}
+	s.inputSet = nn.InputDigest(s.inputNames)
 	s.pool.New = func() any {
 		explain := opts.Tokenizer
 		explain.Explain = true
@@ -178,13 +198,7 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	if req.Explain {
 		tok = w.explain
 	}
-	if s.opts.Rules != nil {
-		w.header.reset(r)
-		r = &w.header
-	}
-	err := tok.TokenizeInto(r, &w.res)
-	w.header.r = nil
-	if err != nil {
+	if err := tok.TokenizeInto(r, &w.res); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -203,31 +217,71 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	net := s.opts.Neural.network(req.Profile)
 	if req.KeepInputs || net != nil {
 		v.Inputs = s.inputs(make([]float32, 0, len(s.inputNames)), v, w.res.Features)
+		v.InputSet = s.inputSet
 	}
 	if net != nil {
 		s.runNeural(w, net, v, req.Explain)
-		v.Action = v.Thresholds.Decide(v.Score)
 	}
+	s.decide(v)
 	return v, nil
 }
 
-// runRules adds the rules' symbols to v and recomputes its score and action.
+// runRules adds the rules' symbols to v.
 func (s *Scanner) runRules(w *worker, res *tokenizer.Result, v *Verdict) {
-	m := rules.Message{Header: rules.ParseHeader(w.header.buf), Features: res.Features, Problems: res.Problems}
+	m := rules.Message{Header: res.Header, Features: res.Features, Problems: res.Problems}
 	w.hits = s.opts.Rules.Check(&m, w.hits[:0])
 	for _, h := range w.hits {
 		v.Symbols = append(v.Symbols, Symbol{Name: h.Name, Score: h.Score, Detail: h.Detail})
-		v.Score += h.Score
 	}
-	v.Action = v.Thresholds.Decide(v.Score)
 }
 
-// ScanTokens classifies an already tokenized message.
+// ScanTokens classifies an already tokenized message (Bayes only: no
+// rules, no network).
 func (s *Scanner) ScanTokens(res *tokenizer.Result, req Request) (*Verdict, error) {
 	w := s.pool.Get().(*worker)
 	defer s.pool.Put(w)
-	return s.classify(w, res, req)
+	v, err := s.classify(w, res, req)
+	if err != nil {
+		return nil, err
+	}
+	s.decide(v)
+	return v, nil
 }
+
+// decide is the one place where a verdict's score and action are set: the
+// sum of its symbols' scores, and the strongest action whose threshold the
+// sum reaches. A symbol whose score is not finite is dropped and counted.
+func (s *Scanner) decide(v *Verdict) {
+	v.Score = 0
+	kept := v.Symbols[:0]
+	for _, sym := range v.Symbols {
+		if !finite(sym.Score) {
+			s.skip(v, sym.Name)
+			continue
+		}
+		kept = append(kept, sym)
+		v.Score += sym.Score
+	}
+	v.Symbols = kept
+	v.Action = v.Thresholds.Decide(v.Score)
+}
+
+// skip records that a stage's result was not a finite number and was left
+// out.
+func (s *Scanner) skip(v *Verdict, stage string) {
+	s.nonFinite.Add(1)
+	if v.Skipped != "" {
+		v.Skipped += ","
+	}
+	v.Skipped += stage
+}
+
+// NonFinite is how many stage results (Bayes, network output, symbol
+// scores) were not finite numbers and were left out of verdicts since the
+// scanner was made.
+func (s *Scanner) NonFinite() uint64 { return s.nonFinite.Load() }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verdict, error) {
 	n := len(res.Tokens)
@@ -265,6 +319,10 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 		cfg.TopTokens = s.opts.TopTokens
 	}
 	br := bayes.ClassifyWith(cfg, bayes.Totals{Spam: totals.Spam, Ham: totals.Ham}, w.stats, &w.scratch)
+	if !finite(br.Prob) || !finite(br.Evidence) {
+		s.skip(v, "bayes")
+		br = bayes.Result{Prob: 0.5, Silent: true, Reason: "not a finite result"}
+	}
 	v.Prob, v.Evidence = br.Prob, br.Evidence
 	if br.Silent {
 		v.Silent = br.Reason
@@ -281,10 +339,6 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 			v.Top = append(v.Top, tw)
 		}
 	}
-	for _, sym := range v.Symbols {
-		v.Score += sym.Score
-	}
-	v.Action = v.Thresholds.Decide(v.Score)
 	return v, nil
 }
 
@@ -324,36 +378,4 @@ func (s *Scanner) lookup(w *worker, user, lang string) (mmapstore.Totals, string
 		return totals, "", fmt.Errorf("scan: look up tokens: %w", err)
 	}
 	return totals, "", nil
-}
-
-// maxHeaderBytes bounds the header kept for the rules.
-const maxHeaderBytes = 64 << 10
-
-// headerCapture passes reads through and keeps a copy of the bytes up to
-// the end of the top-level header (the first empty line).
-type headerCapture struct {
-	r    io.Reader
-	buf  []byte
-	done bool
-}
-
-func (h *headerCapture) reset(r io.Reader) {
-	h.r, h.buf, h.done = r, h.buf[:0], false
-}
-
-func (h *headerCapture) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if !h.done && n > 0 {
-		from := max(len(h.buf)-3, 0)
-		h.buf = append(h.buf, p[:min(n, maxHeaderBytes-len(h.buf))]...)
-		tail := h.buf[from:]
-		if i := bytes.Index(tail, []byte("\n\n")); i >= 0 {
-			h.buf, h.done = h.buf[:from+i+2], true
-		} else if i := bytes.Index(tail, []byte("\n\r\n")); i >= 0 {
-			h.buf, h.done = h.buf[:from+i+3], true
-		} else if len(h.buf) >= maxHeaderBytes {
-			h.done = true
-		}
-	}
-	return n, err
 }

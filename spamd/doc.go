@@ -8,21 +8,28 @@
 // Files: request.go (framing of spamd and legacy rspamd requests, limits),
 // spamd.go (PING, CHECK, SYMBOLS, REPORT, REPORT_IFSPAM, HEADERS, PROCESS,
 // TELL), rspamc.go (CHECK RSPAMC/1.3), http.go (/checkv2, /ping, /learnspam,
-// /learnham), report.go (report text and X-Spam-* fields), server.go
-// (connections, deadlines, panics, shutdown, counters), learner.go (the
-// Learner that TELL and /learn* go through: the learner's Door). Listening
-// on unix:/path and inet:host:port is package socket's.
+// /learnham), report.go (report text; the X-Spam-* fields come from package
+// spamheader, as the milter's do), server.go (connections, deadlines,
+// panics, shutdown, counters), learner.go (the Learner that TELL and
+// /learn* go through: the learner's Door). Listening on unix:/path and
+// inet:host:port is package socket's.
 //
 // Decisions:
 //
 //   - One request per connection, then the server closes (after a
 //     half-close, so that Exim, which reads to EOF, returns at once). spamd
 //     does the same; HTTP replies say Connection: close.
-//   - Scores: spamd's required score is the add-header threshold (a message
-//     from there on is "spam" for spamc -c and Exim's plain spam condition);
+//   - Scores: a message is spam (Spam: True, X-Spam-Flag: YES, spamc -c,
+//     Exim's plain spam condition) when its action is add
+//     header or stronger (scan.Action.IsSpam), as on the milter; spamd's
+//     required score is the add-header threshold;
 //     the rspamd protocols, like rspamd, give the reject threshold as the
 //     required score and the action by name. The Exim ACLs in contrib/exim
 //     follow from that.
+//   - Header fields: PROCESS and HEADERS delete the message's fields of the
+//     names package spamheader writes (a sender could forge them) and append
+//     spamheader's fields, the milter's byte for byte. Other X-Spam-* fields
+//     (another filter's X-Spam-Report, say) are left alone.
 //   - Versions: SPAMC/1.0 to 1.x are read alike; from 1.3 on replies carry
 //     Content-length before Spam: (as spamd does), and a 1.2 client, which
 //     Exim is, gets exactly the lines Exim's parser expects.

@@ -6,14 +6,15 @@ import (
 	"strings"
 
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 // This file turns a verdict into the texts the protocols carry: the report,
 // the symbol list and the X-Spam-* header fields of a processed message.
 
-// isSpam is the spamd notion: the score reaches the required score (the
-// add-header threshold: from there on the message is marked).
-func isSpam(v *scan.Verdict) bool { return v.Required > 0 && v.Score >= v.Required }
+// isSpam is every front end's rule (scan.Action.IsSpam): the action is
+// add header or stronger.
+func isSpam(v *scan.Verdict) bool { return v.Action.IsSpam() }
 
 // symbolNames lists the symbols, comma-separated (spamd's SYMBOLS body).
 func symbolNames(v *scan.Verdict) string {
@@ -60,32 +61,6 @@ func describe(s scan.Symbol) string {
 	return s.Name
 }
 
-// spamLevel is one '*' per whole point, at most 50 (SpamAssassin's
-// X-Spam-Level).
-func spamLevel(score float64) string {
-	n := int(score)
-	return strings.Repeat("*", min(max(n, 0), 50))
-}
-
-// spamHeaders are the header fields a processed message gets.
-func spamHeaders(v *scan.Verdict, eol string) string {
-	var b strings.Builder
-	yes := "No"
-	if isSpam(v) {
-		yes = "Yes"
-		b.WriteString("X-Spam-Flag: YES" + eol)
-	}
-	fmt.Fprintf(&b, "X-Spam-Score: %.1f%s", v.Score, eol)
-	fmt.Fprintf(&b, "X-Spam-Level: %s%s", spamLevel(v.Score), eol)
-	tests := symbolNames(v)
-	if tests == "" {
-		tests = "none"
-	}
-	fmt.Fprintf(&b, "X-Spam-Status: %s, score=%.1f required=%.1f tests=%s action=%q%s", yes, v.Score, v.Required, tests, v.Action.String(), eol)
-	b.WriteString("X-Spam-Checker-Version: Sluice" + eol)
-	return b.String()
-}
-
 // splitHeader returns the message's header section (without the empty
 // line), the separator and body that follow, and the line end it uses.
 func splitHeader(msg []byte) (head, rest []byte, eol string) {
@@ -106,13 +81,14 @@ func splitHeader(msg []byte) (head, rest []byte, eol string) {
 	return msg, nil, eol
 }
 
-// processed returns the message with our X-Spam-* fields in place of any it
-// carried (a sender could forge them), appended to its header section.
+// processed returns the message with our X-Spam-* fields (package
+// spamheader, the milter's too) in place of any of those names it carried
+// (a sender could forge them), appended to its header section.
 func processed(msg []byte, v *scan.Verdict) []byte {
 	head, rest, eol := splitHeader(msg)
 	out := make([]byte, 0, len(msg)+256)
 	out = appendWithoutSpamFields(out, head)
-	out = append(out, spamHeaders(v, eol)...)
+	out = spamheader.Append(out, v, eol)
 	if rest == nil {
 		rest = []byte(eol)
 	}
@@ -124,12 +100,12 @@ func processed(msg []byte, v *scan.Verdict) []byte {
 func processedHeaders(msg []byte, v *scan.Verdict) []byte {
 	head, _, eol := splitHeader(msg)
 	out := appendWithoutSpamFields(nil, head)
-	out = append(out, spamHeaders(v, eol)...)
+	out = spamheader.Append(out, v, eol)
 	return append(out, eol...)
 }
 
 // appendWithoutSpamFields appends the header section head minus every
-// X-Spam-* field and its continuation lines.
+// field that spamheader writes (spamheader.Is) and its continuation lines.
 func appendWithoutSpamFields(out, head []byte) []byte {
 	skipping := false
 	for len(head) > 0 {
@@ -144,7 +120,8 @@ func appendWithoutSpamFields(out, head []byte) []byte {
 			}
 			continue
 		}
-		skipping = len(line) >= 7 && strings.EqualFold(string(line[:7]), "x-spam-")
+		name, _, ok := bytes.Cut(line, []byte{':'})
+		skipping = ok && spamheader.Is(string(bytes.TrimRight(name, " \t")))
 		if !skipping {
 			out = append(out, line...)
 		}

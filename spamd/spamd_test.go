@@ -1,8 +1,12 @@
 package spamd
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 const (
@@ -14,9 +18,8 @@ const (
 		"---- ---------------------- --------------------------------------------------\n" +
 		" 8.0 BAYES_SPAM             Bayes spam probability is 99.99%\n"
 	hamHead = "From: b@example.org\r\nSubject: lunch\r\n" +
-		"X-Spam-Score: -4.0\r\nX-Spam-Level: \r\n" +
-		"X-Spam-Status: No, score=-4.0 required=6.0 tests=BAYES_HAM action=\"no action\"\r\n" +
-		"X-Spam-Checker-Version: Sluice\r\n\r\n"
+		"X-Spam-Status: No, score=-4.0 required=6.0 tests=BAYES_HAM\r\n" +
+		"X-Spam-Score: -4.0\r\nX-Spam-Level: \r\nX-Spam-Bar: ----\r\n\r\n"
 )
 
 // Each spamd verb and each malformed request: the request bytes and the
@@ -41,8 +44,8 @@ func TestSpamdVerbs(t *testing.T) {
 			"SPAMD/1.1 0 EX_OK\r\nContent-length: " + itoa(len(hamHead)+len("See you at noon\r\n")) + "\r\nSpam: False ; -4.0 / 6.0\r\n\r\n" + hamHead + "See you at noon\r\n"},
 		{"headers", spamc("HEADERS SPAMC/1.5", "", hamMsg), "SPAMD/1.1 0 EX_OK\r\nContent-length: " + itoa(len(hamHead)) + "\r\nSpam: False ; -4.0 / 6.0\r\n\r\n" + hamHead},
 		{"process LF message", spamc("PROCESS SPAMC/1.5", "", "Subject: x\n\nviagra\n"),
-			"SPAMD/1.1 0 EX_OK\r\nContent-length: 188\r\nSpam: True ; 8.0 / 6.0\r\n\r\nSubject: x\nX-Spam-Flag: YES\nX-Spam-Score: 8.0\nX-Spam-Level: ********\n" +
-				"X-Spam-Status: Yes, score=8.0 required=6.0 tests=BAYES_SPAM action=\"add header\"\nX-Spam-Checker-Version: Sluice\n\nviagra\n"},
+			"SPAMD/1.1 0 EX_OK\r\nContent-length: 158\r\nSpam: True ; 8.0 / 6.0\r\n\r\nSubject: x\nX-Spam-Flag: YES\n" +
+				"X-Spam-Status: Yes, score=8.0 required=6.0 tests=BAYES_SPAM\nX-Spam-Score: 8.0\nX-Spam-Level: ********\nX-Spam-Bar: ++++++++\n\nviagra\n"},
 		{"skip", "SKIP SPAMC/1.5\r\n\r\n", ""},
 		{"connect and close", "", ""},
 
@@ -100,5 +103,44 @@ func TestSpamdNoLearner(t *testing.T) {
 	}
 	if got := exchange(t, addr, spamc("CHECK SPAMC/1.5", "", spamMsg)); got != okSpam {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestFieldsAreSpamheaders checks that PROCESS and HEADERS write,
+// byte for byte and in order, spamheader's rendering of the verdict (the
+// milter has the same test), after the message's own fields minus forged
+// copies of ours.
+func TestFieldsAreSpamheaders(t *testing.T) {
+	_, addr := startServer(t, Options{})
+	for _, msg := range []string{spamMsg, hamMsg, "From: c@example.org\r\nX-Spam-Level: ****\r\nX-Spam-Report: theirs\r\n\r\nreject-me\r\n"} {
+		v, err := fakeScanner{}.Scan(context.Background(), strings.NewReader(msg), scan.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := string(spamheader.Append(nil, v, "\r\n"))
+		head, body, _ := strings.Cut(msg, "\r\n\r\n")
+		var kept strings.Builder
+		skipping := false
+		for _, line := range strings.SplitAfter(head+"\r\n", "\r\n") {
+			if line == "" {
+				continue
+			}
+			if line[0] != ' ' && line[0] != '\t' {
+				name, _, _ := strings.Cut(line, ":")
+				skipping = spamheader.Is(name)
+			}
+			if !skipping {
+				kept.WriteString(line)
+			}
+		}
+		want := kept.String() + fields + "\r\n" + body
+		reply := exchange(t, addr, spamc("PROCESS SPAMC/1.5", "", msg))
+		if _, got, _ := strings.Cut(reply, "\r\n\r\n"); got != want {
+			t.Errorf("PROCESS wrote\n%q\nwant\n%q", got, want)
+		}
+		reply = exchange(t, addr, spamc("HEADERS SPAMC/1.5", "", msg))
+		if _, got, _ := strings.Cut(reply, "\r\n\r\n"); got != kept.String()+fields+"\r\n" {
+			t.Errorf("HEADERS wrote\n%q\nwant\n%q", got, kept.String()+fields+"\r\n")
+		}
 	}
 }

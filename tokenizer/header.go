@@ -7,13 +7,21 @@ import (
 	"strings"
 )
 
-// header is a parsed header block: unfolded fields, values kept raw (not
-// RFC 2047-decoded). It implements the one method the walk needs from a
-// header, shared with go-message's textproto.Header.
-type header struct {
+// HeaderFields is a parsed header block: field names as written, unfolded
+// values with surrounding white space removed, kept raw (not RFC
+// 2047-decoded), in order. Result.Header is the message's top-level header
+// as the tokenizer read it, so that later stages (the rules) use the same
+// parse instead of reading the header a second time. How lines are read is
+// readHeader's business (mbox "From " line skipped, a line that is neither
+// a field nor a continuation ends the header, a field is cut at
+// Options.MaxLineBytes). The zero HeaderFields has no fields.
+type HeaderFields struct {
 	buf    []byte
 	fields []field
 }
+
+// header is the tokenizer's name for HeaderFields inside the package.
+type header = HeaderFields
 
 type field struct {
 	k0, k1, v0, v1 int // key and value spans in buf
@@ -32,13 +40,54 @@ func (h *header) key(f field) []byte   { return h.buf[f.k0:f.k1] }
 func (h *header) value(f field) []byte { return h.buf[f.v0:f.v1] }
 
 // Get returns the first value of key (case-insensitive), or "".
-func (h *header) Get(key string) string {
+func (h *HeaderFields) Get(key string) string {
+	v, _ := h.Lookup(key)
+	return v
+}
+
+// Lookup returns the first value of key (case-insensitive) and whether
+// the header has such a field.
+func (h *HeaderFields) Lookup(key string) (string, bool) {
 	for _, f := range h.fields {
 		if strings.EqualFold(string(h.key(f)), key) {
-			return string(h.value(f))
+			return string(h.value(f)), true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// Values returns the values of every field named key (case-insensitive),
+// in order.
+func (h *HeaderFields) Values(key string) []string {
+	var out []string
+	for _, f := range h.fields {
+		if strings.EqualFold(string(h.key(f)), key) {
+			out = append(out, string(h.value(f)))
+		}
+	}
+	return out
+}
+
+// Len is the number of fields.
+func (h *HeaderFields) Len() int { return len(h.fields) }
+
+// copyTo makes dst a copy of h that shares no memory with it, reusing
+// dst's buffers.
+func (h *HeaderFields) copyTo(dst *HeaderFields) {
+	dst.buf = append(dst.buf[:0], h.buf...)
+	dst.fields = append(dst.fields[:0], h.fields...)
+}
+
+// ParseHeader reads the header block at the start of raw with the
+// tokenizer's rules (default options), up to the first empty line or the
+// end of raw. It never fails. Scanning gets the header from
+// Result.Header; this is for callers that have a header and no message
+// to tokenize (tests, tools).
+func ParseHeader(raw []byte) HeaderFields {
+	t := &Tokenizer{opts: Options{}.withDefaults()}
+	var h HeaderFields
+	_, _, _ = t.readHeader(bufio.NewReader(bytes.NewReader(raw)), &h)
+	return h
 }
 
 // count returns the number of fields named key.

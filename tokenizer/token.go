@@ -76,6 +76,9 @@ type Result struct {
 	Problems   []string
 	BodyTokens int // tokens of Kind Body, Header and URL
 	MetaTokens int // tokens of Kind Meta
+	// Header is the message's top-level header as read for tokenizing
+	// (see HeaderFields), for stages that look at header fields.
+	Header HeaderFields
 	// Language is the body text's language as an ISO 639-1 code ("en",
 	// "de", "ru", "zh", ...), or "" when the text says too little; it
 	// selects the per-language statistics (see lang.go).

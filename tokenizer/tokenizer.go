@@ -330,7 +330,10 @@ func (t *Tokenizer) finish(res *Result) {
 	}
 
 	text := res.Text[:0]
+	hdr := res.Header
+	t.top.copyTo(&hdr)
 	*res = Result{
+		Header:          hdr,
 		Tokens:          append(res.Tokens[:0], t.toks...),
 		Features:        t.feat,
 		Truncated:       t.truncated != "",
