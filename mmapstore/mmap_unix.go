@@ -7,16 +7,20 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/edsrzf/mmap-go"
 	"golang.org/x/sys/unix"
 )
 
-// mmapFile maps size bytes of f, shared, read-only unless writable.
+// mmapFile maps size bytes of f, shared, read-only unless writable. The
+// mapping is mmap-go's (the project's mapping library, also what a
+// Windows port would need); the advice and the locks below are Unix
+// calls it does not offer.
 func mmapFile(f *os.File, size int64, writable bool) ([]byte, error) {
-	prot := unix.PROT_READ
+	prot := mmap.RDONLY
 	if writable {
-		prot |= unix.PROT_WRITE
+		prot = mmap.RDWR
 	}
-	b, err := unix.Mmap(int(f.Fd()), 0, int(size), prot, unix.MAP_SHARED)
+	b, err := mmap.MapRegion(f, int(size), prot, 0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -27,10 +31,14 @@ func mmapFile(f *os.File, size int64, writable bool) ([]byte, error) {
 	return b, nil
 }
 
-func munmap(b []byte) error { return unix.Munmap(b) }
+// munmap unmaps a mapping made by mmapFile (the whole of it).
+func munmap(b []byte) error {
+	m := mmap.MMap(b)
+	return m.Unmap()
+}
 
 // msync writes dirty pages of b back to the file and waits for the I/O.
-func msync(b []byte) error { return unix.Msync(b, unix.MS_SYNC) }
+func msync(b []byte) error { return mmap.MMap(b).Flush() }
 
 // lockFile takes an exclusive, non-blocking flock on f.
 func lockFile(f *os.File) (locked bool, err error) {
