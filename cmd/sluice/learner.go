@@ -26,6 +26,9 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := learnerFlags(&cfg, *listen, *httpListen); err != nil {
 		return err
 	}

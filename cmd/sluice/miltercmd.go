@@ -26,6 +26,9 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Milter.Listen); err != nil {
 		return err
 	}

@@ -40,15 +40,18 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Milter.Listen); err != nil {
 		return err
 	}
-	withSpamd := *spamdListen != "off"
-	if withSpamd {
-		if err := listenFlag(*spamdListen, &cfg.Spamd.Listen); err != nil {
-			return err
-		}
+	if *spamdListen == config.Off {
+		cfg.Spamd.Listen = config.Off
+	} else if err := listenFlag(*spamdListen, &cfg.Spamd.Listen); err != nil {
+		return err
 	}
+	withSpamd := cfg.Spamd.Listen != config.Off // "off" in the file as on the line
 	if err := learnerFlags(&cfg, *learnerListen, *httpListen); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/sluicemail/sluice/config"
@@ -25,8 +26,14 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Spamd.Listen); err != nil {
 		return err
+	}
+	if cfg.Spamd.Listen == config.Off {
+		return &exitError{code: 78, err: fmt.Errorf("spamd.listen is off: give --listen or set an address")}
 	}
 	logger := newLogger(cfg, std.err)
 	scanningGC()
