@@ -37,6 +37,7 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer onHUP(ctx, newReloader(c, cfg, nil, logger).reload)()
 	return svc.Run(ctx)
 }
 

@@ -75,13 +75,15 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	stopWatcher := stack.start(logger)
 	defer stopWatcher() // on an early return; idempotent
 
-	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.scanner, logger.With("part", "milter"))
+	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.live, logger.With("part", "milter"))
 	if err != nil {
 		svc.Abort()
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
 	mopts.Feed = svc.Daemon().Feed()
+	mopts.Profiles = stack.live
+	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
@@ -94,7 +96,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
 	if withSpamd {
-		sopts := spamdOptions(cfg, stack.scanner, logger.With("part", "spamd"))
+		sopts := spamdOptions(cfg, stack.live, logger.With("part", "spamd"))
 		if cfg.Spamd.AllowLearn {
 			// The daemon in process; no direct way (it holds the
 			// statfile) and no spool (spamd clients retry).
