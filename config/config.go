@@ -27,7 +27,7 @@ import (
 // Config is the whole configuration. The zero value is not useful: start from
 // Default or Load.
 type Config struct {
-	DataDir    string     `toml:"data_dir" comment:"Directory for the statfile, its journal, the learn cache and the network file.\nCreated on first use. The --data-dir flag overrides it."`
+	DataDir    string     `toml:"data_dir" comment:"Directory for the statfile, its journal, the learn cache and the network file.\nCreated by the daemons on first use (sluice learn never creates it). The --data-dir flag overrides it."`
 	Log        Log        `toml:"log"`
 	Tokenizer  Tokenizer  `toml:"tokenizer"`
 	Statfile   Statfile   `toml:"statfile"`
