@@ -101,3 +101,57 @@ func TestSpamdReloadsOnSIGHUP(t *testing.T) {
 		t.Fatalf("after an invalid file: %q", got)
 	}
 }
+
+// The learner alone survives SIGHUP too: it logs what changed (nothing
+// of its own reloads yet) and keeps learning.
+func TestLearnerSurvivesSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	stderr := startLearner(t, dir)
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "configuration reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload in the log:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, out, errs := sluice(t, sample(t), "learn", "--data-dir", dir, "spam"); code != 0 || !strings.Contains(out, "via learner") {
+		t.Fatalf("learn after SIGHUP: exit %d: %s / %s", code, out, errs)
+	}
+}
+
+// listen = "off" in the file turns spamd off as --spamd-listen off does;
+// `sluice spamd` alone then has nothing to run.
+func TestSpamdListenOffInFile(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeFile(t, filepath.Join(dir, "sluice.toml"), "[spamd]\nlisten = \"off\"\n")
+	code, _, errs := sluice(t, "", "spamd", "--config", cfgPath, "--data-dir", dir)
+	if code != 78 || !strings.Contains(errs, "spamd.listen is off") {
+		t.Fatalf("spamd with listen off: exit %d: %s", code, errs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", cfgPath, "--data-dir", dir, "--listen", "unix:" + filepath.Join(dir, "m.sock"),
+			"--http", "off"}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "milter listening") {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 || strings.Contains(stderr.String(), "spamd listening") {
+			t.Fatalf("serve: exit %d, spamd started:\n%s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
