@@ -149,41 +149,54 @@ func TestLearnCreatesNoDataDir(t *testing.T) {
 	}
 }
 
-// stat --json has snake_case keys like every other --json output.
-func TestStatJSONSnakeCase(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, errs := sluice(t, sample(t), "learn", "--data-dir", dir, "spam"); code != 0 {
-		t.Fatal(errs)
-	}
-	code, out, errs := sluice(t, "", "stat", "--data-dir", dir, "--json")
-	if code != 0 {
-		t.Fatal(errs)
-	}
-	var tree any
-	if err := json.Unmarshal([]byte(out), &tree); err != nil {
-		t.Fatal(err)
+// Every --json output has snake_case keys (stat --json had PascalCase).
+func TestJSONSnakeCase(t *testing.T) {
+	dir, lists := t.TempDir(), t.TempDir()
+	writeEvalLists(t, lists, 12)
+	msg := writeFile(t, filepath.Join(t.TempDir(), "m.eml"), sample(t))
+	outputs := map[string]string{}
+	for _, args := range [][]string{
+		{"learn", "--data-dir", dir, "spam", msg},
+		{"stat", "--data-dir", dir},
+		{"scan", "--data-dir", dir, "--explain", msg},
+		{"tokens", msg},
+		{"version"},
+		{"eval", "--train", filepath.Join(lists, "train.list"), "--test", filepath.Join(lists, "test.list")},
+	} {
+		code, out, errs := sluice(t, "", append(args, "--json")...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		outputs[args[0]] = out
 	}
 	snake := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	var check func(any)
-	check = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				if !snake.MatchString(k) {
-					t.Errorf("key %q is not snake_case", k)
+	symbol := regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`) // symbol names are data: BAYES_SPAM
+	for cmd, out := range outputs {
+		var tree any
+		if err := json.Unmarshal([]byte(out), &tree); err != nil {
+			t.Fatalf("%s: %v: %s", cmd, err, out)
+		}
+		var check func(any)
+		check = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, e := range v {
+					if !snake.MatchString(k) && !symbol.MatchString(k) {
+						t.Errorf("%s --json: key %q is not snake_case", cmd, k)
+					}
+					check(e)
 				}
-				check(e)
-			}
-		case []any:
-			for _, e := range v {
-				check(e)
+			case []any:
+				for _, e := range v {
+					check(e)
+				}
 			}
 		}
+		check(tree)
 	}
-	check(tree)
 	for _, want := range []string{`"bytes_per_token"`, `"applied_seq"`, `"shared":{"ham":0,"spam":1}`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("stat --json lacks %s: %s", want, out)
+		if !strings.Contains(outputs["stat"], want) {
+			t.Errorf("stat --json lacks %s: %s", want, outputs["stat"])
 		}
 	}
 }
