@@ -130,6 +130,20 @@ func TestLearnCreatesNoDataDir(t *testing.T) {
 	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
 		t.Fatalf("sluice learn left %v in the current directory", entries)
 	}
+	// No data directory, but a configured spool elsewhere (writable by
+	// the mail users' group): the message is queued there.
+	spool := filepath.Join(t.TempDir(), "spool")
+	if err := os.Mkdir(spool, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := writeFile(t, filepath.Join(t.TempDir(), "sluice.toml"), "data_dir = \"/nonexistent/sluice\"\n[learner]\nspool_dir = \""+spool+"\"\n")
+	code, _, errs = sluice(t, msg, "learn", "--config", cfgPath, "spam")
+	if queued, _ := os.ReadDir(spool); code != 0 || !strings.Contains(errs, "queued in "+spool) || len(queued) != 1 {
+		t.Fatalf("spool without a data directory: exit %d, %d queued: %s", code, len(queued), errs)
+	}
+	if _, err := os.Stat("/nonexistent/sluice"); err == nil {
+		t.Fatal("the data directory was created")
+	}
 	// The configured data directory exists but the statfile may not be
 	// written there (another user's): the spool takes it.
 	if os.Geteuid() == 0 {
