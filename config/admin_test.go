@@ -33,14 +33,14 @@ func TestAdminErrors(t *testing.T) {
 			[]string{`sluice.toml:2: milter.read_timeout: "soon" is not a duration`}},
 		{"add_header above reject", "[actions]\nadd_header = 20\nreject = 10\n",
 			[]string{`sluice.toml:3: actions.reject: actions.add_header = 20 must be below actions.reject = 10`}},
-		{"greylist above reject", "[actions]\ngreylist = 16\n",
-			[]string{`sluice.toml:2: actions.greylist: actions.greylist = 16 must be below actions.reject = 15`}},
-		{"rewrite_subject below add_header", "[actions]\nrewrite_subject = 4\n",
-			[]string{`sluice.toml:2: actions.rewrite_subject: actions.add_header = 6 must be below actions.rewrite_subject = 4`}},
-		{"profile reject below add_header", "[profiles.finance]\nrecipients = [\"@f.example\"]\nreject = 5\n",
-			[]string{`sluice.toml:3: profiles.finance.reject: actions.add_header = 5`[:0] + `profiles.finance.reject: actions.add_header = 6 (from [actions], for profile finance) must be below profiles.finance.reject = 5`}},
-		{"profile add_header above [actions] reject", "[profiles.kids]\nadd_header = 16\n",
-			[]string{`sluice.toml:2: profiles.kids.add_header: profiles.kids.add_header = 16 must be below actions.reject = 15 (from [actions], for profile kids)`}},
+		{"greylist above reject", "[actions]\ngreylist = 16\nreject = 15\n",
+			[]string{`sluice.toml:3: actions.reject: actions.greylist = 16 must be below actions.reject = 15`}},
+		{"rewrite_subject below the default add_header", "[actions]\nrewrite_subject = 0.5\n", // the line of the key the file sets
+			[]string{`sluice.toml:2: actions.rewrite_subject: actions.add_header = `, `must be below actions.rewrite_subject = 0.5`}},
+		{"profile reject below add_header", "[actions]\nadd_header = 6\n[profiles.finance]\nrecipients = [\"@f.example\"]\nreject = 5\n",
+			[]string{`sluice.toml:5: profiles.finance.reject: actions.add_header = 6 (from [actions], for profile finance) must be below profiles.finance.reject = 5`}},
+		{"profile add_header above [actions] reject", "[actions]\nreject = 15\n[profiles.kids]\nadd_header = 16\n",
+			[]string{`sluice.toml:4: profiles.kids.add_header: profiles.kids.add_header = 16 must be below actions.reject = 15 (from [actions], for profile kids)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,9 +66,9 @@ func TestAdminErrors(t *testing.T) {
 func TestThresholdsAllowed(t *testing.T) {
 	for _, in := range []string{
 		"[actions]\nadd_header = 5\nrewrite_subject = 8\ngreylist = 7\nreject = 12\n",
-		"[actions]\nadd_header = 0\nreject = 3\n",             // add_header off
-		"[actions]\nreject = 0\nadd_header = 30\n",            // reject off
-		"[profiles.a]\nrecipients = [\"a@b\"]\nreject = 10\n", // above [actions] add_header
+		"[actions]\nadd_header = 0\nreject = 3\n",                                        // add_header off
+		"[actions]\nreject = 0\nadd_header = 30\n",                                       // reject off
+		"[actions]\nadd_header = 6\n[profiles.a]\nrecipients = [\"a@b\"]\nreject = 10\n", // above [actions] add_header
 	} {
 		if _, err := Parse("sluice.toml", []byte(in)); err != nil {
 			t.Errorf("%q: %v", in, err)

@@ -22,7 +22,8 @@ import (
 // SIGHUP reloads the configuration in every daemon (systemd's
 // ExecReload=kill -HUP $MAINPID) without dropping a connection: what the
 // scanners judge by — [actions], [profiles], [classifier] and [rules] —
-// is swapped in atomically between messages; a change anywhere else
+// is swapped in atomically between messages (but users_enabled and
+// languages_enabled, which the learner shares); a change anywhere else
 // (listen addresses, limits, the learner, the tokenizer, [neural]) is
 // logged as needing a restart and does not take effect. A file that does
 // not load is logged and the running configuration stays.
@@ -85,6 +86,10 @@ func (r *reloader) reload() {
 		for _, s := range []string{"actions", "profiles", "classifier", "rules"} {
 			copySection(&in, next, s)
 		}
+		// Which statistics a message is learned into is the learner's
+		// too: it changes with a restart of both.
+		in.Classifier.UsersEnabled = r.running.Classifier.UsersEnabled
+		in.Classifier.LanguagesEnabled = r.running.Classifier.LanguagesEnabled
 		if kept := r.stack.swap(in, r.running.Rules); kept != "" {
 			restart = append(restart, kept)
 			applied = drop(applied, "rules.")
@@ -122,10 +127,12 @@ func changes(old, next config.Config) (applied, restart []string) {
 		} else {
 			keys = append(keys, name)
 		}
-		if reloadable[name] {
-			applied = append(applied, keys...)
-		} else {
-			restart = append(restart, keys...)
+		for _, k := range keys {
+			if reloadable[name] && !strings.HasPrefix(k, "classifier.users_enabled") && !strings.HasPrefix(k, "classifier.languages_enabled") {
+				applied = append(applied, k)
+			} else {
+				restart = append(restart, k)
+			}
 		}
 	}
 	return applied, restart
