@@ -71,6 +71,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	defer stack.Close()
 	stopWatcher := stack.start(logger)
 	defer stopWatcher() // on an early return; idempotent
+	reg.MustRegister(networkInService(stack.nets.Default()))
 
 	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.scanner, logger.With("part", "milter"))
 	if err != nil {
