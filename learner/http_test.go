@@ -13,10 +13,11 @@ import (
 
 func TestHTTPEndpoints(t *testing.T) {
 	d := startDaemon(t, Options{MaxMessage: 4096}, false)
-	h := NewHTTPHandler(d.Daemon, HTTPOptions{Gatherer: d.reg})
+	h := NewHTTPHandler(d.Daemon, HTTPOptions{Gatherer: d.reg, Password: "pw"})
 	post := func(path string, body []byte, hdr ...string) (int, string) {
 		t.Helper()
 		r := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		r.Header.Set("Password", "pw")
 		for i := 0; i+1 < len(hdr); i += 2 {
 			r.Header.Set(hdr[i], hdr[i+1])
 		}
@@ -68,6 +69,34 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 }
 
+// TestHTTPLearnNeedsPassword: with no password set, learning over HTTP is
+// off: every learn is refused (403), counted and logged, and nothing is
+// learned; /ping still answers.
+func TestHTTPLearnNeedsPassword(t *testing.T) {
+	d := startDaemon(t, Options{}, false)
+	h := NewHTTPHandler(d.Daemon, HTTPOptions{})
+	for i, path := range []string{"/learnspam", "/learnham", "/learnspam"} {
+		r := httptest.NewRequest("POST", path, bytes.NewReader(spam(i)))
+		r.Header.Set("Password", "")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "learner.password") {
+			t.Errorf("%s without a password set: %d %q, want 403", path, w.Code, w.Body)
+		}
+	}
+	if tot := d.totals(t, mmapstore.Shared); tot != (mmapstore.Totals{}) {
+		t.Fatalf("totals %+v: refused learns were learned", tot)
+	}
+	if got := d.counter(t, "sluice_learner_refused_total", map[string]string{"listener": "http", "reason": "no_password"}); got != 3 {
+		t.Fatalf("refused learns counted %v times, want 3", got)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/ping", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("/ping: %d", w.Code)
+	}
+}
+
 func TestHTTPPassword(t *testing.T) {
 	d := startDaemon(t, Options{}, false)
 	h := NewHTTPHandler(d.Daemon, HTTPOptions{Password: "s3cret"})
@@ -87,5 +116,8 @@ func TestHTTPPassword(t *testing.T) {
 	}
 	if tot := d.totals(t, mmapstore.Shared); tot.Spam != 1 {
 		t.Fatalf("totals %+v: refused requests were learned", tot)
+	}
+	if got := d.counter(t, "sluice_learner_refused_total", map[string]string{"reason": "wrong_password"}); got != 4 {
+		t.Fatalf("refused learns counted %v times, want 4", got)
 	}
 }

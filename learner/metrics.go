@@ -14,6 +14,8 @@ type Metrics struct {
 	spool       *prometheus.CounterVec // event: drained, rejected, failed
 	nnSamples   *prometheus.CounterVec // result: spam, ham, between_thresholds, retired_inputs
 	nnTrainings *prometheus.CounterVec // result: published, failed, discarded
+	refused     *prometheus.CounterVec // listener, reason
+	busy        *prometheus.CounterVec // listener
 	batchSize   prometheus.Histogram
 	commitDur   prometheus.Histogram
 }
@@ -46,6 +48,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sluice_learner_neural_trainings_total",
 			Help: "Trainings of the neural network: published, failed (or cancelled), discarded (the input set changed meanwhile).",
 		}, []string{"result"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_refused_total",
+			Help: "Learn requests refused as not authorized, by listener (http) and reason (no_password: learning over TCP is off without learner.password; wrong_password).",
+		}, []string{"listener", "reason"}),
+		busy: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_busy_total",
+			Help: "Learn requests refused at once because the listener (socket, http) already served its most concurrent learns.",
+		}, []string{"listener"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sluice_learner_commit_messages",
 			Help:    "Messages journaled per commit (group commit: one fsync each).",
@@ -58,7 +68,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.batchSize, m.commitDur)
+		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.refused, m.busy, m.batchSize, m.commitDur)
 	}
 	return m
 }
