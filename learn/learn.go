@@ -36,6 +36,7 @@
 // token slots from others', so they stay until the statfile's own expiry
 // drops them (least useful first), and so do that user's learn cache
 // entries: a user whose namespace expired starts again from zero totals.
+// Its directory record goes at the statfile's next rebuild.
 // Recency is kept in memory; at start (the first learn for a user) it is
 // read from the statfile's namespace directory, least learned first.
 //

@@ -70,6 +70,11 @@ func TestLearnManyUsersCountsOnce(t *testing.T) {
 	if n := userNamespaces(w); n != maxNS {
 		t.Fatalf("%d user namespaces, want the cap %d", n, maxNS)
 	}
+	t.Logf("%d learns for %d users: %d user namespaces with learns, %d directory records, %d expired",
+		users, users, userNamespaces(w), len(w.Namespaces()), l.ExpiredUsers())
+	if n := len(w.Namespaces()); n > 4*maxNS {
+		t.Fatalf("%d namespace records for %d live user namespaces: expired ones are not dropped", n, maxNS)
+	}
 	if got, want := l.ExpiredUsers(), uint64(users-maxNS); got != want {
 		t.Fatalf("expired %d user namespaces, want %d", got, want)
 	}
