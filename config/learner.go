@@ -24,7 +24,7 @@ type Learner struct {
 	SpoolInterval   Duration `toml:"spool_interval" comment:"How often the learner looks for spooled messages."`
 	SpoolMax        int      `toml:"spool_max" comment:"Most messages the spool holds; past it sluice learn exits 75 (EX_TEMPFAIL) instead."`
 	MaxMessageSize  ByteSize `toml:"max_message_size" comment:"Largest message one learn request carries; larger ones are refused."`
-	ClientTimeout   Duration `toml:"client_timeout" comment:"How long sluice learn waits for the learner before it spools; Dovecot kills pipes after 10s."`
+	ClientTimeout   Duration `toml:"client_timeout" comment:"How long sluice learn (and spamd's TELL) waits for each answer of the learner before it spools (a bulk learn exits 75);\nDovecot kills pipes after 10s."`
 	MaxBatch        int      `toml:"max_batch" comment:"Most queued learns journaled together with one fsync (group commit)."`
 	ShutdownTimeout Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long requests in flight may take."`
 	Autolearn       bool     `toml:"autolearn" comment:"Learn from the milters' verdicts: spam at score >= spam_score, ham at score <= ham_score."`

@@ -57,7 +57,7 @@ func doorOptions(cfg config.Config, log *slog.Logger) (learner.DoorOptions, erro
 	}
 	return learner.DoorOptions{
 		Socket: socket, Statfile: statfile, Writer: writerOptions(cfg, log), Learn: learnOptions(cfg),
-		MaxMessage: int64(cfg.Learner.MaxMessageSize),
+		MaxMessage: int64(cfg.Learner.MaxMessageSize), Timeout: cfg.Learner.ClientTimeout.D(),
 	}, nil
 }
 
