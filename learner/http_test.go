@@ -121,3 +121,55 @@ func TestHTTPPassword(t *testing.T) {
 		t.Fatalf("refused learns counted %v times, want 4", got)
 	}
 }
+
+// blockingBody says when the handler first reads it, then blocks until
+// released.
+type blockingBody struct {
+	started, release chan struct{}
+	once             bool
+}
+
+func (b *blockingBody) Read(p []byte) (int, error) {
+	if !b.once {
+		b.once = true
+		close(b.started)
+	}
+	<-b.release
+	return 0, io.EOF
+}
+
+// TestHTTPBusy: the HTTP endpoints read and serve at most MaxLearns
+// learns at once; one more is answered 503 before its body is read, and
+// counted.
+func TestHTTPBusy(t *testing.T) {
+	d := startDaemon(t, Options{}, false)
+	h := NewHTTPHandler(d.Daemon, HTTPOptions{Password: "pw", MaxLearns: 1})
+	post := func(body io.Reader) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/learnspam", body)
+		r.Header.Set("Password", "pw")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	slow := &blockingBody{started: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- post(slow) }()
+	<-slow.started // the first learn holds the only slot
+	unread := &blockingBody{started: make(chan struct{}), release: make(chan struct{})}
+	if w := post(unread); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "busy") {
+		t.Fatalf("a learn past MaxLearns: %d %q, want 503 busy", w.Code, w.Body)
+	}
+	if unread.once {
+		t.Fatal("the refused learn's body was read")
+	}
+	close(slow.release)
+	if w := <-done; w.Code != http.StatusBadRequest { // an empty body is not a message
+		t.Fatalf("the first learn: %d %q", w.Code, w.Body)
+	}
+	if got := d.counter(t, "sluice_learner_busy_total", map[string]string{"listener": "http"}); got != 1 {
+		t.Fatalf("busy counted %v times, want 1", got)
+	}
+	if w := post(bytes.NewReader(spam(1))); w.Code != http.StatusOK {
+		t.Fatalf("a learn once the slot is free: %d %q", w.Code, w.Body)
+	}
+}
