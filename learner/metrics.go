@@ -16,6 +16,8 @@ type Metrics struct {
 	nnTrainings *prometheus.CounterVec // result: published, failed, discarded
 	nnPending   prometheus.Gauge       // networks whose training is due or running
 	nnNew       prometheus.Gauge       // samples added since each network's last training, summed
+	refused     *prometheus.CounterVec // listener, reason
+	busy        *prometheus.CounterVec // listener
 	batchSize   prometheus.Histogram
 	commitDur   prometheus.Histogram
 }
@@ -56,6 +58,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sluice_learner_neural_new_samples",
 			Help: "Samples added to the training pools since the last training (summed over networks); a training is due at max_train.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_refused_total",
+			Help: "Learn requests refused as not authorized, by listener (http) and reason (no_password: learning over TCP is off without learner.password; wrong_password).",
+		}, []string{"listener", "reason"}),
+		busy: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_busy_total",
+			Help: "Learn requests refused at once because the listener (socket, http) already served its most concurrent learns.",
+		}, []string{"listener"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sluice_learner_commit_messages",
 			Help:    "Messages journaled per commit (group commit: one fsync each).",
@@ -68,7 +78,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.nnPending, m.nnNew, m.batchSize, m.commitDur)
+		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.nnPending, m.nnNew, m.refused, m.busy, m.batchSize, m.commitDur)
 	}
 	return m
 }

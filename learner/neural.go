@@ -568,7 +568,10 @@ func loadPools(path string) (*Pools, error) {
 	if p.Version != poolVersion {
 		return nil, fmt.Errorf("%s: pool file version %d, want %d", path, p.Version, poolVersion)
 	}
-	if nn.InputDigest(p.Names) != p.Digest || !slices.IsSorted(p.Names) {
+	// Pools saved before any scan record have no input set yet: no names,
+	// a zero digest (and, checked below, no samples).
+	empty := len(p.Names) == 0 && p.Digest == [32]byte{}
+	if !empty && nn.InputDigest(p.Names) != p.Digest {
 		return nil, fmt.Errorf("%s: input names do not match their digest", path)
 	}
 	for _, pool := range [][]Sample{p.Spam, p.Ham} {

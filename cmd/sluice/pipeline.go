@@ -87,9 +87,10 @@ func rulesSet(cfg config.Config) *rules.Set {
 
 func learnOptions(cfg config.Config) learn.Options {
 	return learn.Options{
-		Tokenizer:        tokenizerOptions(cfg),
-		UsersEnabled:     cfg.Classifier.UsersEnabled,
-		LanguagesEnabled: cfg.Classifier.LanguagesEnabled,
+		Tokenizer:         tokenizerOptions(cfg),
+		UsersEnabled:      cfg.Classifier.UsersEnabled,
+		LanguagesEnabled:  cfg.Classifier.LanguagesEnabled,
+		MaxUserNamespaces: cfg.Learner.MaxUsers,
 	}
 }
 
