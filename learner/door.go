@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -62,7 +63,14 @@ type DoorOptions struct {
 	// MaxMessage bounds a message: longer ones are cut to it (the
 	// tokenizer reads less than this anyway). Required.
 	MaxMessage int64
+	// Timeout bounds each call to the daemon (DefaultTimeout): a daemon
+	// that accepts but does not answer (stopped, wedged) is a detour, not
+	// a wait without end.
+	Timeout time.Duration
 }
+
+// DefaultTimeout bounds a call of the Door to the daemon by default.
+const DefaultTimeout = 30 * time.Second
 
 // Door is the one way into the statistics for everything that is not the
 // daemon itself: `sluice learn` (Dovecot's sieve pipe, bulk imports), the
@@ -78,7 +86,12 @@ type Door struct {
 }
 
 // NewDoor returns a Door with the given ways.
-func NewDoor(opts DoorOptions) *Door { return &Door{opts: opts} }
+func NewDoor(opts DoorOptions) *Door {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Door{opts: opts}
+}
 
 // Spool is where the Door queues learns (nil: it does not).
 func (d *Door) Spool() *Spool { return d.opts.Spool }
@@ -151,6 +164,8 @@ func (d *Door) Learn(ctx context.Context, req *Request) (Result, error) {
 
 // viaLearner hands req to the daemon: in process, or over its socket.
 func (d *Door) viaLearner(ctx context.Context, req *Request) (Outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
 	if d.opts.Daemon != nil {
 		return d.opts.Daemon.Learn(ctx, req)
 	}
@@ -230,8 +245,10 @@ func (d *Door) CreateStatfile() error {
 }
 
 // BulkWorkers is how many connections a bulk learn keeps busy: enough for
-// the daemon to commit many learns per fsync.
-const BulkWorkers = 8
+// the daemon to commit many learns per fsync, and half the learns its
+// socket serves at once (DefaultMaxLearns), so that a bulk import leaves
+// room for Dovecot's learns.
+const BulkWorkers = 4
 
 // Walk calls yield once for each message of a bulk learn, in order, and
 // stops at yield's first error.
@@ -254,7 +271,9 @@ func (d *Door) LearnAll(ctx context.Context, label Label, user, source string, w
 		report(name, out, err)
 	}
 	if d.opts.Socket != "" {
-		probe, err := Dial(ctx, d.opts.Socket, d.opts.MaxMessage)
+		pctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+		probe, err := Dial(pctx, d.opts.Socket, d.opts.MaxMessage)
+		cancel()
 		if err == nil {
 			probe.Close()
 			return ViaLearner, d.allViaSocket(ctx, &Request{Label: label, User: user, Source: source}, walk, each)
@@ -276,7 +295,9 @@ func (d *Door) allViaSocket(ctx context.Context, proto *Request, walk Walk, repo
 	var wg sync.WaitGroup
 	for range BulkWorkers {
 		wg.Go(func() {
-			c, err := Dial(ctx, d.opts.Socket, d.opts.MaxMessage)
+			dctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+			c, err := Dial(dctx, d.opts.Socket, d.opts.MaxMessage)
+			cancel()
 			if err != nil {
 				errs <- err
 				for range msgs {
@@ -287,8 +308,13 @@ func (d *Door) allViaSocket(ctx context.Context, proto *Request, walk Walk, repo
 			for m := range msgs {
 				req := *proto
 				req.Message = m.data[:min(int64(len(m.data)), d.opts.MaxMessage)]
-				out, err := c.Learn(ctx, &req)
+				lctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+				out, err := c.Learn(lctx, &req)
+				cancel()
 				if err != nil && !errors.Is(err, ErrNotMessage) {
+					if errors.Is(err, ErrTempFail) {
+						err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+					}
 					errs <- fmt.Errorf("%s: %w", m.name, err)
 					for range msgs {
 					}

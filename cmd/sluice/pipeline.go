@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mbox"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/scan"
@@ -85,9 +88,10 @@ func rulesSet(cfg config.Config) *rules.Set {
 
 func learnOptions(cfg config.Config) learn.Options {
 	return learn.Options{
-		Tokenizer:        tokenizerOptions(cfg),
-		UsersEnabled:     cfg.Classifier.UsersEnabled,
-		LanguagesEnabled: cfg.Classifier.LanguagesEnabled,
+		Tokenizer:         tokenizerOptions(cfg),
+		UsersEnabled:      cfg.Classifier.UsersEnabled,
+		LanguagesEnabled:  cfg.Classifier.LanguagesEnabled,
+		MaxUserNamespaces: cfg.Learner.MaxUsers,
 	}
 }
 
@@ -156,6 +160,25 @@ func neuralNetworks(cfg config.Config, log *slog.Logger) (*scan.Networks, error)
 		}
 	}
 	return scan.NewNetworks(def, profiles, log), nil
+}
+
+// networkInService is the gauge sluice_neural_epoch_in_service: the
+// epoch of the default network the scanners use now (0: none, or [neural]
+// off, w nil). The learner's file may be newer until the watcher has
+// swapped it in; bench/replay.sh waits for the two to agree.
+func networkInService(w *nn.Watcher) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sluice_neural_epoch_in_service",
+		Help: "Epoch of the neural network the scanners use (0: none yet, or [neural] off).",
+	}, func() float64 {
+		if w == nil {
+			return 0
+		}
+		if n := w.Network(); n != nil {
+			return float64(n.Epoch)
+		}
+		return 0
+	})
 }
 
 // scanStack is what every command that scans runs on, built the same way

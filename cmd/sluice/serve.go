@@ -52,6 +52,11 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	withSpamd := cfg.Spamd.Listen != config.Off // "off" in the file as on the line
+	if withSpamd {
+		if err := cfg.Spamd.LearnAuthError(); err != nil {
+			return &exitError{code: 78, err: fmt.Errorf("spamd.password: %w", err)}
+		}
+	}
 	if err := learnerFlags(&cfg, *learnerListen, *httpListen); err != nil {
 		return err
 	}
@@ -74,6 +79,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	defer stack.Close()
 	stopWatcher := stack.start(logger)
 	defer stopWatcher() // on an early return; idempotent
+	reg.MustRegister(networkInService(stack.nets.Default()))
 
 	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.live, logger.With("part", "milter"))
 	if err != nil {
@@ -102,8 +108,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			// statfile) and no spool (spamd clients retry).
 			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize)})
 		}
-		smode, _ := cfg.Spamd.Mode()
-		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode)})
+		slns, err := spamdListeners(cfg)
 		if err != nil {
 			mln.Close()
 			svc.Abort()
@@ -112,8 +117,9 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		ssrv = spamd.New(sopts)
 		reg.MustRegister(metrics.Counters("spamd", func() any { return ssrv.Counters() }))
 		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
-		go func() { spamdServed <- ssrv.Serve(sln) }()
-		logger.Info("spamd listening", "listen", cfg.Spamd.Listen)
+		go func() { spamdServed <- (withListeners{ssrv, slns[1:]}).Serve(slns[0]) }()
+		logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket,
+			"learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	}
 
 	lctx, stopLearner := context.WithCancel(context.Background())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
@@ -33,6 +34,9 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if cfg.Spamd.Listen == config.Off {
 		return &exitError{code: 78, err: fmt.Errorf("spamd.listen is off: give --listen or set an address")}
 	}
+	if err := cfg.Spamd.LearnAuthError(); err != nil {
+		return &exitError{code: 78, err: fmt.Errorf("spamd.password: %w", err)}
+	}
 	logger := newLogger(cfg, std.err)
 	scanningGC()
 	var door *learner.Door
@@ -61,14 +65,14 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		opts.Learner = door
 	}
 	defer stack.start(logger)() // until the listener has stopped
-	mode, _ := cfg.Spamd.Mode()
-	ln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(mode)})
+	lns, err := spamdListeners(cfg)
 	if err != nil {
 		return err
 	}
 	srv := spamd.New(opts)
-	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "statfile", stack.stats.Path(), "allow_learn", cfg.Spamd.AllowLearn)
-	return serveUntilDone(ctx, "spamd", srv, ln, cfg.Spamd.ShutdownTimeout.D(),
+	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.stats.Path(),
+		"allow_learn", cfg.Spamd.AllowLearn, "learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
+	return serveUntilDone(ctx, "spamd", withListeners{srv, lns[1:]}, lns[0], cfg.Spamd.ShutdownTimeout.D(),
 		func() any { return srv.Counters() }, spamd.ErrServerClosed, logger)
 }
 
@@ -87,6 +91,34 @@ func spamdOptions(cfg config.Config, sc *live, logger *slog.Logger) spamd.Option
 		Timeout:           cfg.Spamd.Timeout.D(),
 		MaxConns:          cfg.Spamd.MaxConnections,
 		MaxConnsPerClient: cfg.Spamd.MaxPerClient,
+		LearnPassword:     cfg.Spamd.Password,
 		Logger:            logger,
 	}
+}
+
+// spamdListeners opens the spamd listener's address and, with learning
+// on, its learn socket (a unix socket whose mode and group say who may
+// learn): the listen address first. On error nothing stays open.
+func spamdListeners(cfg config.Config) ([]net.Listener, error) {
+	mode, _ := cfg.Spamd.Mode()
+	so := socket.Options{Mode: fsMode(mode), Group: cfg.Spamd.SocketGroup}
+	ln, err := socket.Listen(cfg.Spamd.Listen, so)
+	if err != nil {
+		return nil, err
+	}
+	lns := []net.Listener{ln}
+	if cfg.Spamd.AllowLearn && cfg.Spamd.LearnSocket != "" {
+		path, err := dataPath(cfg, cfg.Spamd.LearnSocket)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		lln, err := socket.Listen("unix:"+path, so)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("spamd.learn_socket: %w", err)
+		}
+		lns = append(lns, lln)
+	}
+	return lns, nil
 }
