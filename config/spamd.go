@@ -12,7 +12,7 @@ import (
 // normal worker's (11333): rspamc and rspamd clients find it without
 // options, spamc needs -p 11333 (spamd's 783 is a privileged port).
 type Spamd struct {
-	Listen          string   `toml:"listen" comment:"Where the spamd/rspamd listener listens: inet:host:port or unix:/path. The --listen flag overrides it."`
+	Listen          string   `toml:"listen" comment:"Where the spamd/rspamd listener listens: inet:host:port or unix:/path, or off (sluice serve then runs none). The --listen flag overrides it."`
 	SocketMode      string   `toml:"socket_mode" comment:"Permissions of a unix socket (octal). Exim's user (Debian-exim) must be able to write it."`
 	MaxSize         ByteSize `toml:"max_size" comment:"Largest message kept per request; past it only this much is scanned (PROCESS and HEADERS answer EX_DATAERR)."`
 	MaxHeaders      int      `toml:"max_headers" comment:"Header lines of one request (Exim sends one Rcpt line per recipient)."`
@@ -72,7 +72,9 @@ func (s Spamd) validate() []error {
 			errs = append(errs, fmt.Errorf("spamd.%s: %w", key, err))
 		}
 	}
-	add("listen", checkListen(s.Listen))
+	if s.Listen != Off {
+		add("listen", checkListen(s.Listen))
+	}
 	add("password", s.LearnAuthError())
 	if strings.HasPrefix(s.LearnSocket, "unix:") {
 		add("learn_socket", fmt.Errorf("%q is a path, not an address", s.LearnSocket))

@@ -16,7 +16,7 @@ func TestSpamdSection(t *testing.T) {
 		{"[spamd]\nlisten = \"tcp:1\"\n", "spamd.listen"},
 		{"[spamd]\nlisten = \"unix:relative.sock\"\n", "absolute path"},
 		{"[spamd]\nsocket_mode = \"999\"\n", "spamd.socket_mode"},
-		{"[spamd]\nmax_size = 0\n", "spamd.max_size: must be positive"},
+		{"[spamd]\nmax_size = \"0B\"\n", "spamd.max_size: must be positive"},
 		{"[spamd]\nmax_headers = -1\n", "spamd.max_headers"},
 		{"[spamd]\nmax_line_length = 10\n", "spamd.max_line_length"},
 		{"[spamd]\ntimeout = \"0s\"\n", "spamd.timeout"},

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -183,6 +186,9 @@ func (d *Door) learnDirect(ctx context.Context, req *Request, res *tokenizer.Res
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("learn directly: %w", err)
 	}
+	if err := writableDir(d.opts.Statfile); err != nil {
+		return 0, err
+	}
 	w, err := OpenWriter(d.opts.Statfile, d.opts.Writer)
 	if err != nil {
 		return 0, fmt.Errorf("open statfile for learning: %w", err)
@@ -192,6 +198,19 @@ func (d *Door) learnDirect(ctx context.Context, req *Request, res *tokenizer.Res
 		err = fmt.Errorf("close statfile after learning: %w", cerr)
 	}
 	return out, err
+}
+
+// writableDir is the Door's rule for learning directly: only into a
+// statfile whose directory (the data directory) already exists and this
+// process may write. The Door never creates a data directory: a learn
+// run by a mail user from wherever Dovecot started it must not leave a
+// stray statfile there; it goes to the spool instead, or fails.
+func writableDir(statfile string) error {
+	dir := filepath.Dir(statfile)
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("learn directly: data directory %s: %w (the learner creates it; sluice learn does not)", dir, err)
+	}
+	return nil
 }
 
 // OpenWriter opens the statfile at path for writing: for the daemon's
@@ -327,6 +346,9 @@ func (d *Door) allViaSocket(ctx context.Context, proto *Request, walk Walk, repo
 func (d *Door) allDirect(ctx context.Context, label Label, user string, walk Walk, report func(string, Outcome, error)) (err error) {
 	d.direct.Lock()
 	defer d.direct.Unlock()
+	if err := writableDir(d.opts.Statfile); err != nil {
+		return fmt.Errorf("%w: no learner reachable: %w", ErrUnavailable, err)
+	}
 	w, err := OpenWriter(d.opts.Statfile, d.opts.Writer)
 	if errors.Is(err, mmapstore.ErrLocked) {
 		return fmt.Errorf("%w: no learner reachable and the statfile is busy: %w", ErrUnavailable, err)

@@ -94,7 +94,15 @@ func TestNeuralCommands(t *testing.T) {
 		}
 	}
 	code, out, _ = sluice(t, "", "stat", "--data-dir", dir, "--json")
-	var st struct{ Network *learner.NetworkStat }
+	var st struct {
+		Network *struct {
+			Epoch      uint64   `json:"epoch"`
+			Inputs     int      `json:"inputs"`
+			InputNames []string `json:"input_names"`
+			AgeSeconds int64    `json:"age_seconds"`
+			Digest     string   `json:"digest"`
+		} `json:"network"`
+	}
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Network == nil || st.Network.Epoch != 7 ||
 		st.Network.Inputs != len(st.Network.InputNames) || st.Network.AgeSeconds < 90 || len(st.Network.Digest) != 64 {
 		t.Fatalf("stat --json: exit %d, %v: %s", code, err, out)

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicemail/sluice/mbox"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
+	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -185,7 +186,8 @@ func networkInService(w *nn.Watcher) prometheus.Collector {
 // missing or unusable one scans without Bayes until it can be mapped),
 // the networks of [neural], and the scanner over them.
 type scanStack struct {
-	scanner *scan.Scanner
+	scanner *scan.Scanner // as built; the daemons serve live
+	live    *live
 	stats   *mmapstore.Followed
 	nets    *scan.Networks
 }
@@ -202,9 +204,34 @@ func newScanStack(cfg config.Config, log *slog.Logger) (*scanStack, error) {
 		return nil, err
 	}
 	stats := mmapstore.Follow(path, storeParams(tokenizerOptions(cfg)), mmapstore.FollowOptions{Logger: log})
+	s := &scanStack{stats: stats, nets: nets, live: &live{}}
+	s.scanner = s.build(cfg)
+	s.live.scanner.Store(s.scanner)
+	s.live.profiles.Store(profile.New(cfg.Profiles))
+	return s, nil
+}
+
+// build makes a scanner over the stack's statfile and networks.
+func (s *scanStack) build(cfg config.Config) *scan.Scanner {
 	opts := scanOptions(cfg)
-	opts.Neural = nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
-	return &scanStack{scanner: scan.New(stats, opts), stats: stats, nets: nets}, nil
+	opts.Neural = s.nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
+	return scan.New(s.stats, opts)
+}
+
+// swap puts a scanner built from cfg in service (SIGHUP), unless its
+// network inputs differ from the running one's ([rules] turned on or
+// off): the milters' scan records and the networks would then disagree,
+// so the rules stay as they are and swap says so.
+func (s *scanStack) swap(cfg config.Config, runningRules config.Rules) (kept string) {
+	next := s.build(cfg)
+	if next.InputSet() != s.live.scanner.Load().InputSet() {
+		cfg.Rules = runningRules
+		next = s.build(cfg)
+		kept = "rules (the network's inputs would change)"
+	}
+	s.live.scanner.Store(next)
+	s.live.profiles.Store(profile.New(cfg.Profiles))
+	return kept
 }
 
 // start runs the networks' watchers until the returned stop (idempotent).

@@ -8,8 +8,6 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
-	"github.com/sluicemail/sluice/profile"
-	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -27,8 +25,14 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Spamd.Listen); err != nil {
 		return err
+	}
+	if cfg.Spamd.Listen == config.Off {
+		return &exitError{code: 78, err: fmt.Errorf("spamd.listen is off: give --listen or set an address")}
 	}
 	if err := cfg.Spamd.LearnAuthError(); err != nil {
 		return &exitError{code: 78, err: fmt.Errorf("spamd.password: %w", err)}
@@ -55,7 +59,8 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer stack.Close()
-	opts := spamdOptions(cfg, stack.scanner, logger)
+	opts := spamdOptions(cfg, stack.live, logger)
+	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	if door != nil {
 		opts.Learner = door
 	}
@@ -73,14 +78,10 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 
 // spamdOptions builds the listener's options from the configuration; the
 // caller sets the Learner.
-func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spamd.Options {
-	var profiles spamd.ProfileMatcher
-	if len(cfg.Profiles) > 0 {
-		profiles = profile.New(cfg.Profiles)
-	}
+func spamdOptions(cfg config.Config, sc *live, logger *slog.Logger) spamd.Options {
 	return spamd.Options{
 		Scanner:  sc,
-		Profiles: profiles,
+		Profiles: sc,
 		Limits: spamd.Limits{
 			MaxSize:       int64(cfg.Spamd.MaxSize),
 			MaxHeaders:    cfg.Spamd.MaxHeaders,
