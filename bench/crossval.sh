@@ -118,8 +118,7 @@ table() { # condition
   echo
   echo "| filter | fold 0-3 | fold 4-7 | fold 8-b | fold c-f | mean (1-AUC)% | mean FN at FP ≤ 0.1% |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for name in bogo sluice; do
-    [ -f "$dir/${name}0.report" ] || continue
+  for name in ${bogo:+bogo} sluice; do
     local cells= sa=0 sf=0
     for k in 0 1 2 3; do
       a=$(figure "$dir/$name$k.report") b=$(fnrate "$dir/$name$k.report")
