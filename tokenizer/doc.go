@@ -96,6 +96,7 @@
 //	from    XXH64("from", Seed)      (From display name)
 //	url     XXH64("url", Seed)
 //	meta    XXH64("meta", Seed)
+//	hdr     XXH64("hdr", Seed)       (header field words)
 //
 // A word w in namespace ns hashes to H(w) = XXH64(bytes of w, seed(ns)).
 // Each word of a stream gives:
@@ -111,7 +112,7 @@
 //
 // Options.Window (1..8, default 5; 1 = unigrams only) is part of Params.
 // Kinds: Body for text part words and pairs; Header for Subject and From
-// name words and pairs; URL for url:<host> and url:<domain> (also the
+// name words and pairs and for header field words; URL for url:<host> and url:<domain> (also the
 // unigram of a link in the word stream; its pairs are Body); Meta for
 // metatokens.
 //
@@ -122,6 +123,27 @@
 // Explain texts (Options.Explain) show the namespace ("subject:free",
 // "from:jane", "url:example.com", "#ct:text/html"); a pair shows both words
 // with one "_" per word between them ("free money", "free _ money").
+//
+// # Header words
+//
+// Header fields are read as SpamAssassin's Bayes and spamprobe read them,
+// each word prefixed by its field name, in the hdr namespace (shown as
+// "H*name:word"). The fields: From, To, Cc, Reply-To, Sender, List-Id,
+// List-Unsubscribe, List-Post, List-Help, List-Subscribe, List-Archive,
+// List-Owner, Mailing-List, X-Mailer, User-Agent, Message-ID, Content-Type,
+// Organization, X-Priority, X-MSMail-Priority, Importance, X-MimeOLE,
+// Errors-To, X-BeenThere, X-Mailman-Version, Precedence, MIME-Version and
+// Content-Transfer-Encoding (hdrWordFields). A value is RFC 2047-decoded
+// (bytes that are not UTF-8 become blanks) and split into runs of letters,
+// digits, 8-bit bytes and ".-_@$%!+"; runs are lower-cased (ASCII) and
+// trimmed of ".-_"; runs longer than 40 bytes and identifiers (8 bytes or
+// more with 6 or more digits: dates, serials) give no token. The address
+// fields (From, To, Cc, Reply-To, Sender) also give each address,
+// "H*to@:ann@example.com", and its registered domain,
+// "H*to@dom:example.com" (first 8 addresses of a field).
+//
+// Bounds: the first 64 header fields, 1 KiB of each value, 24 words of a
+// field, 512 header word tokens per message.
 //
 // # Metatokens
 //
