@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 )
 
@@ -12,6 +13,7 @@ const (
 	maxHdrFieldWords = 24   // words of one field
 	maxHdrWordBytes  = 40   // longer words give no token
 	maxHdrTokens     = 512  // header word tokens per message
+	maxReceived      = 16   // Received fields walked for the relay
 )
 
 // hdrWordFields are the fields whose values give H*name:word tokens, as
@@ -164,4 +166,198 @@ func idLike(w []byte) bool {
 		}
 	}
 	return d >= 6
+}
+
+// A hop is one parsed Received field.
+type hop struct {
+	ip         netip.Addr // the connecting client's address, if written
+	rdns, helo string     // its reverse name and HELO, lower case, "" if absent
+	by         string     // the receiving host, lower case
+}
+
+// parseReceived reads the common forms of a Received field:
+//
+//	from HELO (RDNS [IP]) by HOST ...                (Sendmail, Postfix)
+//	from HELO ([IP]) by HOST ...
+//	from RDNS (HELO=x) [IP] / from [IP] (helo=HELO)  (Exim)
+//	from unknown (HELO helo) (IP) by HOST ...        (qmail)
+//	(from user@localhost) by HOST ...                (local pickup)
+func parseReceived(v string) hop {
+	var h hop
+	l := strings.ToLower(v)
+	fromPart := ""
+	if i := strings.Index(l, "from "); i >= 0 && i < 8 {
+		fromPart = l[i+5:]
+	}
+	byPart := ""
+	if i := strings.Index(l, " by "); i >= 0 {
+		byPart = l[i+4:]
+		if fromPart != "" {
+			if j := strings.Index(fromPart, " by "); j >= 0 {
+				fromPart = fromPart[:j]
+			}
+		}
+	} else if j := strings.Index(l, "by "); j == 0 {
+		byPart = l[3:]
+	}
+	h.by = firstHost(byPart)
+	if fromPart == "" {
+		return h
+	}
+	// The first word is the HELO (or the reverse name, in Exim's form).
+	h.helo = firstHost(fromPart)
+	// An IP: the first [a.b.c.d] or (a.b.c.d) in the from part.
+	for i := 0; i < len(fromPart); i++ {
+		c := fromPart[i]
+		if c != '[' && c != '(' {
+			continue
+		}
+		j := i + 1
+		if strings.HasPrefix(fromPart[j:], "ipv6:") {
+			j += 5
+		}
+		for j < len(fromPart) && (fromPart[j] >= '0' && fromPart[j] <= '9' || fromPart[j] == '.' || fromPart[j] == ':' || fromPart[j] >= 'a' && fromPart[j] <= 'f') {
+			j++
+		}
+		s := strings.TrimPrefix(fromPart[i+1:j], "ipv6:")
+		if a, err := netip.ParseAddr(s); err == nil {
+			h.ip = a.Unmap()
+			// Sendmail/Postfix: "(rdns [ip])": the word before '['.
+			if c == '[' {
+				pre := strings.TrimRight(fromPart[:i], " \t")
+				if k := strings.LastIndexAny(pre, "( \t"); k >= 0 && pre[k] == '(' {
+					if r := pre[k+1:]; r != "unknown" && validHost(r) {
+						h.rdns = r
+					}
+				}
+			}
+			break
+		}
+	}
+	if strings.HasPrefix(h.helo, "unknown") {
+		h.helo = ""
+	}
+	if i := strings.Index(fromPart, "helo="); i >= 0 {
+		h.helo = firstHost(fromPart[i+5:])
+	} else if i := strings.Index(fromPart, "(helo "); i >= 0 {
+		h.helo = firstHost(fromPart[i+6:])
+	}
+	return h
+}
+
+// firstHost returns the first word of s if it looks like a host name.
+func firstHost(s string) string {
+	s = strings.TrimLeft(s, " \t")
+	end := strings.IndexAny(s, " \t;()[]<>")
+	if end >= 0 {
+		s = s[:end]
+	}
+	s = strings.TrimRight(s, ".")
+	if !validHost(s) {
+		return ""
+	}
+	return s
+}
+
+func validHost(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// relayTokens finds the first untrusted hop, the client that handed the
+// message to the receiving site, and emits its address, /24 (/48 for
+// IPv6), reverse name and its registered domain, and HELO:
+// "H*relay-ip:1.2.3.4", "H*relay-net:1.2.3", "H*relay-rdns:mx.example.com",
+// "H*relay-rdom:example.com" (or "none"), "H*relay-helo:mx.example.com".
+//
+// The site's own hops are those whose client is trusted: a loopback,
+// private or link-local address, an address in Options.TrustedNetworks,
+// no address at all (local pickup), or a reverse name in one of the own
+// names. Own names are Options.TrustedHosts plus, by default, the
+// registered domain of the topmost Received field's "by" host (the host
+// that received the message last, necessarily the site's own). Walking
+// from the top, the first hop whose client is not trusted is the first
+// untrusted hop; the hops above it, the site's own, give no token, like
+// SpamAssassin's trusted/untrusted split.
+func (t *Tokenizer) relayTokens(h *header) {
+	own := make([]string, 0, 4)
+	seen := 0
+	for _, f := range h.fields {
+		if seen >= maxReceived {
+			return
+		}
+		if !strings.EqualFold(string(h.key(f)), "Received") {
+			continue
+		}
+		seen++
+		hp := parseReceived(string(h.value(f)))
+		if seen == 1 && hp.by != "" {
+			if d := registered(hp.by); d != "" && d != "ip" {
+				own = append(own, d)
+			} else {
+				own = append(own, hp.by)
+			}
+		}
+		if t.trustedHop(hp, own) {
+			continue
+		}
+		t.emitRelay(hp)
+		return
+	}
+}
+
+func (t *Tokenizer) trustedHop(hp hop, own []string) bool {
+	if !hp.ip.IsValid() {
+		return true
+	}
+	if hp.ip.IsLoopback() || hp.ip.IsPrivate() || hp.ip.IsLinkLocalUnicast() || hp.ip.IsUnspecified() {
+		return true
+	}
+	for _, p := range t.opts.TrustedNetworks {
+		if p.Contains(hp.ip) {
+			return true
+		}
+	}
+	return hp.rdns != "" && (below(hp.rdns, own) || below(hp.rdns, t.opts.TrustedHosts))
+}
+
+// below reports whether host is one of names or a subdomain of one.
+func below(host string, names []string) bool {
+	for _, n := range names {
+		if n != "" && (host == n || len(host) > len(n) && strings.HasSuffix(host, n) && host[len(host)-len(n)-1] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tokenizer) emitRelay(hp hop) {
+	var b [64]byte
+	hdrToken(t, "relay-ip", ":", hp.ip.AppendTo(b[:0]))
+	var net netip.Prefix
+	if hp.ip.Is4() {
+		net, _ = hp.ip.Prefix(24)
+	} else {
+		net, _ = hp.ip.Prefix(48)
+	}
+	hdrToken(t, "relay-net", ":", net.AppendTo(b[:0]))
+	if hp.rdns != "" {
+		hdrToken(t, "relay-rdns", ":", hp.rdns)
+		if d := registered(hp.rdns); d != "" {
+			hdrToken(t, "relay-rdom", ":", d)
+		}
+	} else {
+		hdrToken(t, "relay-rdns", ":", "none")
+	}
+	if hp.helo != "" {
+		hdrToken(t, "relay-helo", ":", hp.helo)
+	}
 }

@@ -18,7 +18,7 @@ const (
 	nsFrom
 	nsURL
 	nsMeta
-	nsHdr // header field words (headerwords.go)
+	nsHdr // header field words and relay facts (headerwords.go)
 	numNS
 )
 
