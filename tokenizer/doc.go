@@ -146,7 +146,9 @@
 // hop, the client that handed the message to the receiving site, gives
 // H*relay-ip:ADDR, H*relay-net:ADDR/24 (/48 for IPv6),
 // H*relay-rdns:NAME (or "none" when the receiving MTA wrote no reverse
-// name), H*relay-rdom:DOMAIN (its registered domain) and H*relay-helo:NAME.
+// name), H*relay-rdom:DOMAIN (its registered domain) and H*relay-helo:NAME;
+// the next untrusted hop below it gives H*relay2-ip, H*relay2-net and
+// H*relay2-rdom.
 // Walking from the top, a hop is the site's own, and skipped, when its
 // client has no address (local pickup), a loopback, private, link-local
 // or unspecified one, one in Options.TrustedNetworks, or a reverse name

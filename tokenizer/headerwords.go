@@ -275,8 +275,11 @@ func validHost(s string) bool {
 // relayTokens finds the first untrusted hop, the client that handed the
 // message to the receiving site, and emits its address, /24 (/48 for
 // IPv6), reverse name and its registered domain, and HELO:
-// "H*relay-ip:1.2.3.4", "H*relay-net:1.2.3", "H*relay-rdns:mx.example.com",
-// "H*relay-rdom:example.com" (or "none"), "H*relay-helo:mx.example.com".
+// "H*relay-ip:192.0.2.7", "H*relay-net:192.0.2.0/24",
+// "H*relay-rdns:mx.example.com" (or "none"), "H*relay-rdom:example.com",
+// "H*relay-helo:mx.example.com". The next untrusted hop below it, the
+// client that handed the message to that one, gives "H*relay2-ip",
+// "H*relay2-net" and "H*relay2-rdom".
 //
 // The site's own hops are those whose client is trusted: a loopback,
 // private or link-local address, an address in Options.TrustedNetworks,
@@ -288,10 +291,11 @@ func validHost(s string) bool {
 // untrusted hop; the hops above it, the site's own, give no token, like
 // SpamAssassin's trusted/untrusted split.
 func (t *Tokenizer) relayTokens(h *header) {
-	own := make([]string, 0, 4)
-	seen := 0
+	var ownBuf [1]string
+	own := ownBuf[:0]
+	seen, emitted := 0, 0
 	for _, f := range h.fields {
-		if seen >= maxReceived {
+		if seen >= maxReceived || emitted == 2 {
 			return
 		}
 		if !strings.EqualFold(string(h.key(f)), "Received") {
@@ -309,8 +313,12 @@ func (t *Tokenizer) relayTokens(h *header) {
 		if t.trustedHop(hp, own) {
 			continue
 		}
-		t.emitRelay(hp)
-		return
+		if emitted == 0 {
+			t.emitRelay(hp)
+		} else {
+			t.emitRelay2(hp)
+		}
+		emitted++
 	}
 }
 
@@ -342,13 +350,7 @@ func below(host string, names []string) bool {
 func (t *Tokenizer) emitRelay(hp hop) {
 	var b [64]byte
 	hdrToken(t, "relay-ip", ":", hp.ip.AppendTo(b[:0]))
-	var net netip.Prefix
-	if hp.ip.Is4() {
-		net, _ = hp.ip.Prefix(24)
-	} else {
-		net, _ = hp.ip.Prefix(48)
-	}
-	hdrToken(t, "relay-net", ":", net.AppendTo(b[:0]))
+	hdrToken(t, "relay-net", ":", relayNet(hp.ip).AppendTo(b[:0]))
 	if hp.rdns != "" {
 		hdrToken(t, "relay-rdns", ":", hp.rdns)
 		if d := registered(hp.rdns); d != "" {
@@ -360,4 +362,27 @@ func (t *Tokenizer) emitRelay(hp hop) {
 	if hp.helo != "" {
 		hdrToken(t, "relay-helo", ":", hp.helo)
 	}
+}
+
+// emitRelay2 emits the second untrusted hop: address, network and the
+// registered domain of its reverse name.
+func (t *Tokenizer) emitRelay2(hp hop) {
+	var b [64]byte
+	hdrToken(t, "relay2-ip", ":", hp.ip.AppendTo(b[:0]))
+	hdrToken(t, "relay2-net", ":", relayNet(hp.ip).AppendTo(b[:0]))
+	if hp.rdns != "" {
+		if d := registered(hp.rdns); d != "" {
+			hdrToken(t, "relay2-rdom", ":", d)
+		}
+	}
+}
+
+// relayNet is the network of a relay address: its /24, or /48 for IPv6.
+func relayNet(ip netip.Addr) netip.Prefix {
+	bits := 24
+	if !ip.Is4() {
+		bits = 48
+	}
+	p, _ := ip.Prefix(bits)
+	return p
 }

@@ -50,11 +50,12 @@ func TestRelayTokens(t *testing.T) {
 		not  []string
 	}{
 		{"own domain of the topmost by is trusted", Options{},
-			[]string{"H*relay-ip:198.51.100.20", "H*relay-net:198.51.100.0/24", "H*relay-rdns:gw.corp.example", "H*relay-rdom:corp.example", "H*relay-helo:gw"},
-			[]string{"H*relay-ip:203.0.113.9", "H*relay-ip:192.0.2.77", "H*relay-ip:127.0.0.1"}},
+			[]string{"H*relay-ip:198.51.100.20", "H*relay-net:198.51.100.0/24", "H*relay-rdns:gw.corp.example", "H*relay-rdom:corp.example", "H*relay-helo:gw",
+				"H*relay2-ip:192.0.2.77", "H*relay2-net:192.0.2.0/24", "H*relay2-rdom:example.net"},
+			[]string{"H*relay-ip:203.0.113.9", "H*relay-ip:192.0.2.77", "H*relay-ip:127.0.0.1", "H*relay2-ip:203.0.113.9"}},
 		{"trusted network", Options{TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
 			[]string{"H*relay-ip:192.0.2.77", "H*relay-rdns:sender.example.net", "H*relay-helo:sender.example.net"},
-			[]string{"H*relay-ip:198.51.100.20"}},
+			[]string{"H*relay-ip:198.51.100.20", "H*relay2-ip:198.51.100.20"}},
 		{"trusted host", Options{TrustedHosts: []string{"corp.example"}},
 			[]string{"H*relay-ip:192.0.2.77"}, []string{"H*relay-ip:198.51.100.20"}},
 	}
