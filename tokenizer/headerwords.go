@@ -219,6 +219,13 @@ func parseReceived(v string) hop {
 		for j < len(fromPart) && (fromPart[j] >= '0' && fromPart[j] <= '9' || fromPart[j] == '.' || fromPart[j] == ':' || fromPart[j] >= 'a' && fromPart[j] <= 'f') {
 			j++
 		}
+		closer := byte(']')
+		if c == '(' {
+			closer = ')'
+		}
+		if j >= len(fromPart) || fromPart[j] != closer || j-i < 3 {
+			continue // not "[addr]" or "(addr)": skip without a failing parse
+		}
 		s := strings.TrimPrefix(fromPart[i+1:j], "ipv6:")
 		if a, err := netip.ParseAddr(s); err == nil {
 			h.ip = a.Unmap()
@@ -226,7 +233,7 @@ func parseReceived(v string) hop {
 			if c == '[' {
 				pre := strings.TrimRight(fromPart[:i], " \t")
 				if k := strings.LastIndexAny(pre, "( \t"); k >= 0 && pre[k] == '(' {
-					if r := pre[k+1:]; r != "unknown" && validHost(r) {
+					if r := pre[k+1:]; r != "unknown" && validHost(r) && !isIPv4([]byte(r)) {
 						h.rdns = r
 					}
 				}

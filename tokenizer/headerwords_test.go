@@ -27,6 +27,8 @@ func TestParseReceived(t *testing.T) {
 			hop{ip: netip.MustParseAddr("127.0.0.1"), helo: "phobos", by: "localhost"}},
 		{"from x ([IPv6:2001:db8::1]) by mx.example.org",
 			hop{ip: netip.MustParseAddr("2001:db8::1"), helo: "x", by: "mx.example.org"}},
+		{"from mx01.example.net (61.11.238.243 [61.11.238.243]) by centa.example.cn with SMTP (Microsoft Exchange 5.5.2653.13)",
+			hop{ip: netip.MustParseAddr("61.11.238.243"), helo: "mx01.example.net", by: "centa.example.cn"}},
 		{"garbage ((([[[", hop{}},
 		{"", hop{}},
 	}
