@@ -129,7 +129,7 @@
 // Header fields are read as SpamAssassin's Bayes and spamprobe read them,
 // each word prefixed by its field name, in the hdr namespace (shown as
 // "H*name:word"). The fields: From, To, Cc, Reply-To, Sender, List-Id,
-// List-Unsubscribe, List-Owner, Mailing-List (not List-Post, List-Help,
+// List-Owner, Mailing-List (not List-Unsubscribe, List-Post, List-Help,
 // List-Subscribe, List-Archive: they repeat List-Id and measured worse), X-Mailer, User-Agent, Message-ID, Content-Type,
 // Organization, X-Priority, X-MSMail-Priority, Importance, X-MimeOLE,
 // Errors-To, X-BeenThere, X-Mailman-Version, Precedence, MIME-Version and

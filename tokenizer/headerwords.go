@@ -22,7 +22,7 @@ const (
 // per-delivery fields give none.
 var hdrWordFields = map[string]bool{
 	"from": true, "to": true, "cc": true, "reply-to": true, "sender": true,
-	"list-id": true, "list-unsubscribe": true, "list-owner": true, "mailing-list": true,
+	"list-id": true, "list-owner": true, "mailing-list": true,
 	"x-mailer": true, "user-agent": true, "message-id": true, "content-type": true,
 	"organization": true, "x-priority": true, "x-msmail-priority": true, "importance": true,
 	"x-mimeole": true, "errors-to": true, "x-beenthere": true, "x-mailman-version": true,
