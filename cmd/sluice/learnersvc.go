@@ -157,6 +157,7 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 		Spool: spool, SpoolGroup: gid,
 		FeedSocket: cfg.Milter.FeedSocket,
 		HTTPListen: lc.HTTPListen, Password: lc.Password, MaxLearns: lc.MaxLearns, Registry: reg,
+		SymbolWeights:  symbolWeights(cfg),
 		RequestTimeout: lc.ShutdownTimeout.D() + time.Minute, ShutdownTimeout: lc.ShutdownTimeout.D(),
 		Logger: log,
 	})

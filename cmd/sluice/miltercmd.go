@@ -7,8 +7,11 @@ import (
 	"log"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/socket"
@@ -53,12 +56,22 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	defer closeFeed()
 	opts.Profiles = stack.live
 	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
+	srv := milter.New(opts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.Scanning(stack.stats.Faults, stack.live.NonFinite)...)
+	if err := srv.Register(reg); err != nil {
+		return err
+	}
+	stopMetrics, err := serveMetrics(cfg.Milter.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	mode, _ := cfg.Milter.Mode()
 	ln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
 		return err
 	}
-	srv := milter.New(opts)
 	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
 	return serveUntilDone(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(),
 		func() any { return srv.Counters() }, milter.ErrServerClosed, logger)

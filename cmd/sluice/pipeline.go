@@ -229,7 +229,9 @@ func (s *scanStack) swap(cfg config.Config, runningRules config.Rules) (kept str
 		next = s.build(cfg)
 		kept = "rules (the network's inputs would change)"
 	}
-	s.live.scanner.Store(next)
+	if old := s.live.scanner.Swap(next); old != nil {
+		s.live.retired.Add(old.NonFinite())
+	}
 	s.live.profiles.Store(profile.New(cfg.Profiles))
 	return kept
 }
@@ -239,3 +241,12 @@ func (s *scanStack) start(log *slog.Logger) (stop func()) { return s.nets.Start(
 
 // Close unmaps the statfile.
 func (s *scanStack) Close() error { return s.stats.Close() }
+
+// symbolWeights are the symbols' configured scores (rspamd's /counters):
+// the rules' weights, and the Bayes and network symbols' greatest.
+func symbolWeights(cfg config.Config) map[string]float64 {
+	w := cfg.Rules.Weights()
+	w[bayes.SymbolSpam], w[bayes.SymbolHam] = cfg.Classifier.SpamSymbolScore, cfg.Classifier.HamSymbolScore
+	w[scan.SymbolNeuralSpam], w[scan.SymbolNeuralHam] = cfg.Neural.SpamWeight, cfg.Neural.HamWeight
+	return w
+}

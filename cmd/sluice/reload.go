@@ -36,7 +36,12 @@ var reloadable = map[string]bool{"actions": true, "profiles": true, "classifier"
 type live struct {
 	scanner  atomic.Pointer[scan.Scanner]
 	profiles atomic.Pointer[profile.Matcher]
+	retired  atomic.Uint64 // NonFinite of the scanners swapped out
 }
+
+// NonFinite counts the verdicts with a non-finite stage left out, over
+// every scanner this one has served with (a SIGHUP does not reset it).
+func (l *live) NonFinite() uint64 { return l.retired.Load() + l.scanner.Load().NonFinite() }
 
 func (l *live) Scan(ctx context.Context, r io.Reader, req scan.Request) (*scan.Verdict, error) {
 	return l.scanner.Load().Scan(ctx, r, req)

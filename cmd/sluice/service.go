@@ -3,10 +3,16 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/socket"
 )
 
@@ -73,4 +79,27 @@ func (w withListeners) Serve(ln net.Listener) error {
 		go func() { errs <- w.server.Serve(l) }()
 	}
 	return <-errs
+}
+
+// serveMetrics serves reg's /metrics, with the Go and process collectors,
+// on addr (milter.metrics_listen, spamd.metrics_listen; "off" or "":
+// none) until the returned stop.
+func serveMetrics(addr string, reg *prometheus.Registry, logger *slog.Logger) (stop func(), err error) {
+	if addr == config.Off || addr == "" {
+		return func() {}, nil
+	}
+	ln, err := socket.Listen(addr, socket.Options{Mode: 0o660})
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen: %w", err)
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := metrics.Serve(ln, reg, logger)
+	logger.Info("metrics listening", "metrics_listen", addr, "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Warn("metrics listener shutdown", "err", err)
+		}
+	}, nil
 }

@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -47,6 +50,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		if err != nil {
 			return err
 		}
+		dopts.Logger = logger
 		door = learner.NewDoor(dopts)
 		// The first TELL would create the statfile; creating it now lets
 		// the scanner map it from the start and see every learn at once.
@@ -65,11 +69,21 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		opts.Learner = door
 	}
 	defer stack.start(logger)() // until the listener has stopped
+	srv := spamd.New(opts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.Scanning(stack.stats.Faults, stack.live.NonFinite)...)
+	if err := srv.Register(reg); err != nil {
+		return err
+	}
+	stopMetrics, err := serveMetrics(cfg.Spamd.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	lns, err := spamdListeners(cfg)
 	if err != nil {
 		return err
 	}
-	srv := spamd.New(opts)
 	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.stats.Path(),
 		"allow_learn", cfg.Spamd.AllowLearn, "learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	return serveUntilDone(ctx, "spamd", withListeners{srv, lns[1:]}, lns[0], cfg.Spamd.ShutdownTimeout.D(),
