@@ -208,7 +208,7 @@ func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
 	}
 	c.SetReadDeadline(time.Now().Add(min(s.opts.Timeout, drainTime)))
 	io.CopyN(io.Discard, br, drainBytes)
-	s.log.Debug("request served", "remote", remote(c), "proto", proto, "duration", time.Since(start))
+	s.log.Debug("request served", "remote", remote(c), "proto", proto.String(), "duration", time.Since(start))
 }
 
 func (s *Server) noteError(c net.Conn, proto Proto, err error) {
@@ -219,10 +219,10 @@ func (s *Server) noteError(c net.Conn, proto Proto, err error) {
 	}
 	var perr *ProtocolError
 	if errors.As(err, &perr) {
-		s.log.Info("bad request", "remote", remote(c), "proto", proto, "err", err)
+		s.log.Info("bad request", "remote", remote(c), "proto", proto.String(), "err", err)
 		return
 	}
-	s.log.Info("request failed", "remote", remote(c), "proto", proto, "err", err)
+	s.log.Info("request failed", "remote", remote(c), "proto", proto.String(), "err", err)
 }
 
 func remote(c net.Conn) string {
@@ -335,13 +335,13 @@ func (s *Server) verdict(ctx context.Context, msg []byte, req scan.Request, env 
 	elapsed := time.Since(start)
 	if err == nil {
 		s.count.scanned(v, elapsed)
-		s.log.Info("message scanned", "request_id", p.id, "queue_id", env.queueID, "proto", env.proto, "peer", p.remote,
+		s.log.Info("message scanned", "request_id", p.id, "queue_id", env.queueID, "proto", env.proto.String(), "peer", p.remote,
 			"client_ip", env.client, "from", env.from, "rcpts", env.rcpts, "user", metrics.Clip(req.User), "profile", v.Profile,
 			"score", math.Round(v.Score*100)/100, "action", metrics.ActionLabel(v.Action),
 			"symbols", metrics.SymbolList(v.Symbols), "size", len(msg), "elapsed", elapsed)
 		return v, nil
 	}
-	log := s.log.With("request_id", p.id, "queue_id", env.queueID, "proto", env.proto, "peer", p.remote,
+	log := s.log.With("request_id", p.id, "queue_id", env.queueID, "proto", env.proto.String(), "peer", p.remote,
 		"client_ip", env.client, "from", env.from, "size", len(msg), "elapsed", elapsed)
 	switch {
 	case tokenizer.IsNotMessage(err):
