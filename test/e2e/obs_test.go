@@ -161,3 +161,29 @@ func TestSpamdAloneServesMetrics(t *testing.T) {
 		t.Errorf("/metrics: no reject counted:\n%s", body)
 	}
 }
+
+func TestMilterAloneServesMetrics(t *testing.T) {
+	require(t)
+	s := newSluice(t)
+	metricsPort := freePort(t)
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "[milter]\n", fmt.Sprintf("[milter]\nmetrics_listen = \"inet:127.0.0.1:%d\"\n", metricsPort), 1))
+	if err := os.WriteFile(s.config, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, filepath.Join(s.dir, "milter.log"), s.config, func(*daemon) bool {
+		return portOpen(s.port) && portOpen(metricsPort)
+	}, "milter")
+	body := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+	for _, want := range []string{
+		`sluice_milter_scanned_total{action="no_action"} 0`, "sluice_milter_scan_seconds_count 0",
+		"# HELP sluice_milter_connections_total ", "# HELP sluice_statfile_faults_total ", "# HELP go_goroutines ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics of sluice milter lacks %q", want)
+		}
+	}
+}
