@@ -13,12 +13,51 @@ FUZZ_FAST = mmapstore/FuzzHeader mmapstore/FuzzJournal mmapstore/FuzzCheck
 # corpus, so that minimizing bought nothing; crashers are still reported.
 FUZZMINIMIZETIME ?= 100x
 
-.PHONY: test check unit fuzz bench build
+.PHONY: test check unit fuzz bench build install man
+
+# Installation (make install PREFIX=/usr/local DESTDIR=/tmp/stage).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/sluice
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 test: check unit fuzz
 
+# A static binary: CGO_ENABLED=0 keeps the resolver and os/user in Go, so
+# the binary has no ELF interpreter and runs on any Linux of its arch.
 build:
-	$(GO) build -o sluice ./cmd/sluice
+	CGO_ENABLED=0 $(GO) build -trimpath -o sluice ./cmd/sluice
+
+# The man page, written from the binary's own help (internal/manpage).
+man: build
+	$(GO) run ./internal/manpage/gen -version "sluice $(VERSION)" -prefix "$(PREFIX)" ./sluice > sluice.1
+
+# The binary, the man page, the systemd units (pointing at $(BINDIR)), the
+# contrib files under $(DOCDIR), and /etc/sluice/sluice.toml unless one
+# exists: an admin's configuration is never overwritten.
+install: build man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sluice
+	install -m 0755 sluice $(DESTDIR)$(BINDIR)/sluice
+	install -m 0644 sluice.1 $(DESTDIR)$(MANDIR)/man1/sluice.1
+	for u in contrib/systemd/*.service; do \
+	  sed 's|/usr/local/bin/sluice|$(BINDIR)/sluice|g; s|/usr/local/share/doc/sluice|$(DOCDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
+	done
+	for f in $$(find contrib -type f | sort); do \
+	  mode=0644; [ -x $$f ] && mode=0755; \
+	  install -D -m $$mode $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; \
+	done
+	sed -i 's|/usr/local/bin/sluice|$(BINDIR)/sluice|g' $(DESTDIR)$(DOCDIR)/contrib/dovecot/*.sh
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/sluice/sluice.toml ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/sluice/sluice.toml; the shipped one is $(DOCDIR)/contrib/sluice.toml"; \
+	else \
+	  install -m 0644 contrib/sluice.toml $(DESTDIR)$(SYSCONFDIR)/sluice/sluice.toml; \
+	fi
 
 # Formatting, vet and staticcheck (pinned in go.mod as a tool).
 check:

@@ -28,3 +28,11 @@ id Debian-exim >/dev/null 2>&1 ||
 printf '#!/bin/sh\nLD_LIBRARY_PATH=%s/usr/lib/rspamd exec %s/usr/bin/rspamc "$@"\n' "$e2e_dir" "$e2e_dir" >"$e2e_dir/rspamc"
 chmod 755 "$e2e_dir/rspamc"
 export SLUICE_EXIM="$e2e_dir/usr/sbin/exim4" SLUICE_RSPAMC="$e2e_dir/rspamc"
+# The Debian-layout tests (test/e2e/debian_test.go) run Sluice as the units
+# do, as user sluice (groups from the units' SupplementaryGroups), and
+# Dovecot's mail as an ordinary system user outside those groups.
+id sluice >/dev/null 2>&1 ||
+  useradd --system --no-create-home --home-dir /var/lib/sluice --shell /usr/sbin/nologin sluice
+getent group sluice-learn >/dev/null || groupadd --system sluice-learn
+id sluice-e2e-mail >/dev/null 2>&1 ||
+  useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sluice-e2e-mail

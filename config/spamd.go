@@ -13,6 +13,7 @@ import (
 type Spamd struct {
 	Listen          string   `toml:"listen" comment:"Where the spamd/rspamd listener listens: inet:host:port or unix:/path. The --listen flag overrides it."`
 	SocketMode      string   `toml:"socket_mode" comment:"Permissions of a unix socket (octal). Exim's user (Debian-exim) must be able to write it."`
+	SocketGroup     string   `toml:"socket_group" comment:"Group of a unix socket, e.g. Debian-exim (empty: the process's group)."`
 	MaxSize         ByteSize `toml:"max_size" comment:"Largest message kept per request; past it only this much is scanned (PROCESS and HEADERS answer EX_DATAERR)."`
 	MaxHeaders      int      `toml:"max_headers" comment:"Header lines of one request (Exim sends one Rcpt line per recipient)."`
 	MaxLineLength   ByteSize `toml:"max_line_length" comment:"Longest request line or header line of a request."`

@@ -98,7 +98,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize)})
 		}
 		smode, _ := cfg.Spamd.Mode()
-		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode)})
+		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode), Group: cfg.Spamd.SocketGroup})
 		if err != nil {
 			mln.Close()
 			svc.Abort()

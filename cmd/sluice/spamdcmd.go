@@ -56,7 +56,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	}
 	defer stack.start(logger)() // until the listener has stopped
 	mode, _ := cfg.Spamd.Mode()
-	ln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(mode)})
+	ln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Spamd.SocketGroup})
 	if err != nil {
 		return err
 	}
