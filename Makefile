@@ -24,25 +24,28 @@ DOCDIR ?= $(PREFIX)/share/doc/sluice
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# Where build and man write (the install test points them at a temporary directory).
+BIN ?= sluice
+MAN ?= sluice.1
 
 test: check unit fuzz
 
 # A static binary: CGO_ENABLED=0 keeps the resolver and os/user in Go, so
 # the binary has no ELF interpreter and runs on any Linux of its arch.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o sluice ./cmd/sluice
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/sluice
 
 # The man page, written from the binary's own help (internal/manpage).
 man: build
-	$(GO) run ./internal/manpage/gen -version "sluice $(VERSION)" -prefix "$(PREFIX)" ./sluice > sluice.1
+	$(GO) run ./internal/manpage/gen -version "sluice $(VERSION)" -prefix "$(PREFIX)" $(BIN) > $(MAN).tmp && mv $(MAN).tmp $(MAN)
 
 # The binary, the man page, the systemd units (pointing at $(BINDIR)), the
 # contrib files under $(DOCDIR), and /etc/sluice/sluice.toml unless one
 # exists: an admin's configuration is never overwritten.
 install: build man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sluice
-	install -m 0755 sluice $(DESTDIR)$(BINDIR)/sluice
-	install -m 0644 sluice.1 $(DESTDIR)$(MANDIR)/man1/sluice.1
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/sluice
+	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/sluice.1
 	for u in contrib/systemd/*.service; do \
 	  sed 's|/usr/local/bin/sluice|$(BINDIR)/sluice|g; s|/usr/local/share/doc/sluice|$(DOCDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/sluicemail/sluice/internal/manpage"
@@ -34,6 +35,9 @@ func main() {
 }
 
 func run(bin, version, date, prefix string) error {
+	if !strings.Contains(bin, "/") {
+		bin = "./" + bin // the file named, not a program on PATH
+	}
 	overview, err := helpOf(bin, "help")
 	if err != nil {
 		return err
