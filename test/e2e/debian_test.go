@@ -89,7 +89,9 @@ func readContrib(t *testing.T, root, name string) string {
 // section), and extra keys added to sections ("section.key = value").
 func newDebianEnv(t *testing.T, use []string, extra ...string) *debianEnv {
 	t.Helper()
-	root, err := os.MkdirTemp("", "sluice-e2e-debian-")
+	// Below /run, not /tmp: Sendmail refuses a milter socket below a
+	// world-writable directory, as on a real server.
+	root, err := os.MkdirTemp("/run", "sluice-e2e-debian-")
 	if err != nil {
 		t.Fatal(err)
 	}
