@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // contribLine returns the line of a contrib file that, without its
@@ -134,5 +135,40 @@ func TestDebianEximSocket(t *testing.T) {
 				t.Fatalf("spam not rejected over the unix socket:\n%s\nsluice log:\n%s", out, serve.logText())
 			}
 		})
+	}
+}
+
+// TestGreylistPostfix: with [actions] greylist on, Postfix's first
+// attempt gets 451; the retry after greylist.delay is delivered, marked,
+// although the milter was restarted in between (the triplets are kept in
+// the data directory).
+func TestGreylistPostfix(t *testing.T) {
+	require(t, "postfix", "swaks")
+	e := newDebianEnv(t, nil, "statfile.initial_slots = 1024", "actions.add_header = 6", "actions.greylist = 6.5",
+		`milter.shutdown_timeout = "5s"`, `greylist.delay = "2s"`)
+	e.learnAsRoot(30)
+	milter := e.start("sluice-milter.service", nil, listening(e.ports["milter"]), "milter")
+	p := startPostfix(t, e.ports["milter"])
+	msg := mail("grey-1", 1, "cheap offer", spamWords, 0)
+	if out, ok := p.send(msg); ok || !strings.Contains(out, "451 4.7.1") {
+		t.Fatalf("first attempt: accepted=%v\n%s\nmilter log:\n%s", ok, out, milter.logText())
+	}
+	// The milter recorded the attempt before answering: 3 s from now is
+	// past the 2 s delay even in whole seconds, however slow the machine.
+	retryAt := time.Now().Add(3 * time.Second)
+	milter.stop()
+	if _, err := os.Stat(e.path("/var/lib/sluice/greylist.db")); err != nil {
+		t.Fatalf("the milter kept no greylist file: %v", err)
+	}
+	milter = e.start("sluice-milter.service", nil, listening(e.ports["milter"]), "milter")
+	time.Sleep(time.Until(retryAt))
+	if out, ok := p.send(msg); !ok {
+		t.Fatalf("retry after the delay, across a restart: refused\n%s\nmilter log:\n%s", out, milter.logText())
+	}
+	if m := p.delivered("grey-1"); header(m, "X-Spam-Flag") != "YES" {
+		t.Fatalf("the retry was delivered without X-Spam-Flag:\n%s", m)
+	}
+	if !grepFile(milter.log, "greylist=passed") {
+		t.Errorf("no greylist=passed in the milter log:\n%s", milter.logText())
 	}
 }
