@@ -12,7 +12,7 @@ type Greylist struct {
 	File       string   `toml:"file" comment:"Where the milter keeps the (client /24, sender, recipient) triplets it has seen; relative paths are below data_dir."`
 	Delay      Duration `toml:"delay" comment:"A retry sooner than this after the first attempt is deferred again."`
 	Window     Duration `toml:"window" comment:"A first attempt not retried within this is forgotten."`
-	Expire     Duration `toml:"expire" comment:"A triplet that passed is let through at once until it has not been seen for this long."`
+	Expire     Duration `toml:"expire" comment:"A triplet that passed is let through at once until it has not been seen for this long. This section is read at start, not on SIGHUP."`
 	MaxEntries int      `toml:"max_entries" comment:"Triplets kept; past it the oldest that never passed are forgotten first."`
 }
 

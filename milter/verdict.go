@@ -32,9 +32,13 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 		x.s.m.actions[v.Action].Add(1)
 	}
 	quarantine := v.Action == scan.Reject && o.Quarantine
-	x.s.log.Info("message scanned", "conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
+	attrs := []any{"conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
 		"profile", v.Profile, "action", v.Action.String(), "quarantine", quarantine, "score", round2(v.Score), "prob", v.Prob,
-		"size", x.size, "elapsed", elapsed, "greylist", greylist)
+		"size", x.size, "elapsed", elapsed}
+	if greylist != "" {
+		attrs = append(attrs, "greylist", greylist)
+	}
+	x.s.log.Info("message scanned", attrs...)
 	if v.Skipped != "" {
 		x.s.m.nonFinite.Add(1)
 		x.s.log.Warn("scan stage left out: its result was not a finite number", "conn", x.c.id, "queue_id", x.queueID, "skipped", v.Skipped)

@@ -31,12 +31,13 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	withNN := fs.Bool("nn", false, "also train the neural network (on out-of-fold verdicts of the train list) and report the test figures without and with it")
 	nnFolds := fs.Int("nn-folds", 5, "folds of the train list for --nn")
 	nnSeed := fs.Uint64("nn-seed", 1, "training seed for --nn")
-	threshold := fs.Float64("threshold", math.NaN(), "score from which a message counts as spam (default: the add_header score; 0.5 with --report)")
+	threshold := &optionalFloat{v: math.NaN()}
+	fs.Var(threshold, "threshold", "`score` from which a message counts as spam (default: the add_header score; 0.5 with --report)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *report != "" {
-		t := *threshold
+		t := threshold.v
 		if math.IsNaN(t) {
 			t = 0.5
 		}
@@ -78,7 +79,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	samples := res.Samples
-	t := *threshold
+	t := threshold.v
 	if math.IsNaN(t) {
 		t = cfg.Actions.AddHeader
 	}

@@ -28,6 +28,9 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Milter.Listen); err != nil {
 		return err
 	}
@@ -45,11 +48,13 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	// The watchers swap in each network the learner publishes until the
 	// milter has stopped (deferred calls run in reverse).
 	defer stack.start(logger)()
-	opts, closeFeed, err := milterOptions(cfg, stack.scanner, logger)
+	opts, closeFeed, err := milterOptions(cfg, stack.live, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
+	opts.Profiles = stack.live
+	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	mode, _ := cfg.Milter.Mode()
 	ln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
@@ -100,29 +105,20 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 		opts.Feed = s
 		closeFeed = func() { s.Close() }
 	}
-	if greylisting(cfg) {
-		stop, err := openGreylist(cfg, &opts, logger)
-		if err != nil {
-			closeFeed()
-			return milter.Options{}, nil, err
-		}
-		closeAll := closeFeed
-		closeFeed = func() { stop(); closeAll() }
+	// Always open: a SIGHUP may turn the greylist threshold on. The file
+	// is written only once the action has been taken.
+	stop, err := openGreylist(cfg, &opts, logger)
+	if err != nil {
+		closeFeed()
+		return milter.Options{}, nil, err
 	}
+	closeAll := closeFeed
+	closeFeed = func() { stop(); closeAll() }
 	return opts, closeFeed, nil
 }
 
-// greylisting reports whether any threshold turns the greylist action on.
-func greylisting(cfg config.Config) bool {
-	on := cfg.Actions.Greylist > 0
-	for _, p := range cfg.Profiles {
-		on = on || (p.Greylist != nil && *p.Greylist > 0)
-	}
-	return on
-}
-
-// openGreylist gives the milter its triplet store, saved every minute and
-// when the returned stop is called.
+// openGreylist gives the milter its triplet store ([greylist], read at
+// start), saved every minute and when the returned stop is called.
 func openGreylist(cfg config.Config, opts *milter.Options, logger *slog.Logger) (stop func(), err error) {
 	g := cfg.Greylist
 	path, err := dataPath(cfg, g.File)
