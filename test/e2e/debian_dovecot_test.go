@@ -53,36 +53,77 @@ namespace inbox {
 !include %[1]s/etc/dovecot/conf.d/90-sluice-imapsieve.conf
 `
 
-// installDovecotContrib follows contrib/dovecot/README.md's step 2 below
-// e.root: the conf file, the sieve scripts compiled with sievec, the pipe
-// scripts pointing at the test's binary.
+// installDovecotContrib runs the shell commands of contrib/dovecot/README.md's
+// step 2 as written, from contrib/dovecot, with the paths moved below
+// e.root, sievec pointed at the test's dovecot.conf (-c) and systemctl
+// left out; then, as the README says to, sets SLUICE= in the installed
+// scripts to the binary under test.
 func (e *debianEnv) installDovecotContrib(confPath string) {
 	e.t.Helper()
+	readme := readContrib(e.t, e.root, "dovecot/README.md")
+	i := strings.Index(readme, "2. Dovecot")
+	if i < 0 {
+		e.t.Fatal("contrib/dovecot/README.md has no step 2. Dovecot")
+	}
+	block := readme[i:]
+	start := strings.Index(block, "```sh\n")
+	end := strings.Index(block[start+6:], "```")
+	if start < 0 || end < 0 {
+		e.t.Fatal("contrib/dovecot/README.md step 2 has no sh block")
+	}
+	// Debian's dovecot-core has it.
+	if err := os.MkdirAll(e.path("/etc/dovecot/conf.d"), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	var ran int
+	for _, line := range strings.Split(block[start+6:start+6+end], "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "systemctl ") {
+			continue
+		}
+		if strings.HasPrefix(line, "sievec ") {
+			line = "sievec -c " + confPath + line[len("sievec"):]
+		}
+		cmd := exec.Command("sh", "-ec", line)
+		cmd.Dir = filepath.Join("..", "..", "contrib", "dovecot")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			e.t.Fatalf("contrib/dovecot/README.md: %s: %v\n%s", line, err, out)
+		}
+		ran++
+	}
+	if ran < 5 {
+		e.t.Fatalf("contrib/dovecot/README.md step 2 ran only %d commands", ran)
+	}
+	// The files were copied as shipped: move their own paths below the
+	// root too (the compiled .svbin and the .sieve files have none and stay
+	// untouched, or Dovecot would want to recompile them).
+	for _, f := range []string{"conf.d/90-sluice-imapsieve.conf", "sieve/sluice-learn-spam.sh", "sieve/sluice-learn-ham.sh"} {
+		p := e.path("/etc/dovecot/" + f)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		fi, _ := os.Stat(p)
+		if err := os.WriteFile(p, []byte(absPath.ReplaceAllString(string(b), "${1}"+e.root+"/${2}/")), fi.Mode().Perm()); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 	sieveDir := e.path("/etc/dovecot/sieve")
-	for _, d := range []string{sieveDir, e.path("/etc/dovecot/conf.d")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	write := func(path, content string, mode os.FileMode) {
-		if err := os.WriteFile(path, []byte(content), mode); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	write(e.path("/etc/dovecot/conf.d/90-sluice-imapsieve.conf"), readContrib(e.t, e.root, "dovecot/90-sluice-imapsieve.conf"), 0o644)
-	for _, f := range []string{"report-spam.sieve", "report-ham.sieve"} {
-		write(filepath.Join(sieveDir, f), readContrib(e.t, e.root, "dovecot/"+f), 0o644)
-	}
 	for _, f := range []string{"sluice-learn-spam.sh", "sluice-learn-ham.sh"} {
-		s := readContrib(e.t, e.root, "dovecot/"+f)
-		if !strings.Contains(s, "SLUICE=/usr/local/bin/sluice\n") {
+		p := filepath.Join(sieveDir, f)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "SLUICE=/usr/local/bin/sluice\n") {
 			e.t.Fatalf("contrib/dovecot/%s does not set SLUICE=/usr/local/bin/sluice", f)
 		}
-		write(filepath.Join(sieveDir, f), strings.Replace(s, "SLUICE=/usr/local/bin/sluice", "SLUICE="+sluiceBin, 1), 0o755)
-	}
-	for _, f := range []string{"report-spam.sieve", "report-ham.sieve"} {
-		if out, err := exec.Command("sievec", "-c", confPath, filepath.Join(sieveDir, f)).CombinedOutput(); err != nil {
-			e.t.Fatalf("sievec %s: %v\n%s", f, err, out)
+		if !strings.Contains(string(b), "CONFIG="+e.config+"\n") {
+			e.t.Fatalf("contrib/dovecot/%s does not set CONFIG=/etc/sluice/sluice.toml", f)
+		}
+		if err := os.WriteFile(p, []byte(strings.Replace(string(b), "SLUICE=/usr/local/bin/sluice", "SLUICE="+sluiceBin, 1)), 0o755); err != nil {
+			e.t.Fatal(err)
 		}
 	}
 }
