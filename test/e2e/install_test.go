@@ -175,3 +175,73 @@ func checkUnits(t *testing.T, dest string, units []string) {
 		}
 	}
 }
+
+// TestMakeDeb builds the Debian package (make deb, dpkg-deb only) and
+// checks its control fields, its conffile, and that its tree is the
+// install with PREFIX=/usr: the units run /usr/bin/sluice, the Dovecot
+// scripts call it, the binary is static.
+func TestMakeDeb(t *testing.T) {
+	for _, b := range []string{"make", "dpkg-deb"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Skipf("needs %s", b)
+		}
+	}
+	dir := t.TempDir()
+	deb := filepath.Join(dir, "sluice.deb")
+	out, err := exec.Command("make", "-C", "../..", "deb", "DEBROOT="+filepath.Join(dir, "root"), "DEB="+deb,
+		"BIN="+filepath.Join(dir, "sluice"), "MAN="+filepath.Join(dir, "sluice.1")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make deb: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "dpkg-deb: warning") {
+		t.Errorf("dpkg-deb warned:\n%s", out)
+	}
+	field := func(name string) string {
+		b, err := exec.Command("dpkg-deb", "-f", deb, name).Output()
+		if err != nil {
+			t.Fatalf("dpkg-deb -f %s: %v", name, err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if field("Package") != "sluice" || !regexp.MustCompile(`^[0-9]`).MatchString(field("Version")) || field("Maintainer") == "" || field("Architecture") == "" {
+		t.Errorf("control fields: Package %q Version %q Maintainer %q Architecture %q", field("Package"), field("Version"), field("Maintainer"), field("Architecture"))
+	}
+	ctl := filepath.Join(dir, "control")
+	if out, err := exec.Command("dpkg-deb", "-e", deb, ctl).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb -e: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ctl, "conffiles")); strings.TrimSpace(string(b)) != "/etc/sluice/sluice.toml" {
+		t.Errorf("conffiles: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ctl, "postinst")); !strings.Contains(string(b), "groupadd --system sluice-learn") || !strings.Contains(string(b), "useradd --system") {
+		t.Errorf("postinst does not create the user and group:\n%s", b)
+	}
+	tree := filepath.Join(dir, "tree")
+	if out, err := exec.Command("dpkg-deb", "-x", deb, tree).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb -x: %v\n%s", err, out)
+	}
+	for _, f := range []string{"usr/bin/sluice", "usr/share/man/man1/sluice.1", "etc/sluice/sluice.toml",
+		"lib/systemd/system/sluice.service", "usr/share/doc/sluice/contrib/systemd/postfix-chroot.conf"} {
+		if _, err := os.Stat(filepath.Join(tree, f)); err != nil {
+			t.Errorf("the package lacks /%s", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tree, "usr/share/doc/sluice/contrib/deb")); err == nil {
+		t.Error("the packaging files are installed as documentation")
+	}
+	unit, _ := os.ReadFile(filepath.Join(tree, "lib/systemd/system/sluice.service"))
+	script, _ := os.ReadFile(filepath.Join(tree, "usr/share/doc/sluice/contrib/dovecot/sluice-learn-spam.sh"))
+	if !strings.Contains(string(unit), "ExecStart=/usr/bin/sluice serve") || !strings.Contains(string(script), "SLUICE=/usr/bin/sluice\n") {
+		t.Errorf("the package's unit or Dovecot script does not call /usr/bin/sluice")
+	}
+	ef, err := elf.Open(filepath.Join(tree, "usr/bin/sluice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the packaged binary is dynamically linked")
+		}
+	}
+}
