@@ -111,6 +111,53 @@ func TestMakeInstall(t *testing.T) {
 	}
 
 	checkUnits(t, dest, units)
+	checkRuntimeDirs(t, filepath.Join(dest, "usr/local/lib/systemd/system"), filepath.Join(dest, "etc/sluice/sluice.toml"))
+}
+
+// checkRuntimeDirs: the split units own disjoint runtime directories (so
+// stopping one never removes the other's sockets), sluice.service owns
+// them all, and every /run path of the shipped configuration lies in a
+// runtime directory of the units that create it.
+func checkRuntimeDirs(t *testing.T, unitDir, config string) {
+	t.Helper()
+	dirs := func(unit string) map[string]bool {
+		b, err := os.ReadFile(filepath.Join(unitDir, unit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "RuntimeDirectory="); ok {
+				for _, d := range strings.Fields(v) {
+					m[d] = true
+				}
+			}
+		}
+		return m
+	}
+	milter, learner, serve := dirs("sluice-milter.service"), dirs("sluice-learner.service"), dirs("sluice.service")
+	for d := range milter {
+		if learner[d] {
+			t.Errorf("sluice-milter and sluice-learner share RuntimeDirectory=%s: stopping one deletes the other's sockets", d)
+		}
+	}
+	for _, m := range []map[string]bool{milter, learner} {
+		for d := range m {
+			if !serve[d] {
+				t.Errorf("sluice.service lacks RuntimeDirectory=%s", d)
+			}
+		}
+	}
+	b, _ := os.ReadFile(config)
+	paths := regexp.MustCompile(`"(?:unix:)?/run/([^/"]+)/[^"]*"`).FindAllStringSubmatch(string(b), -1)
+	if len(paths) < 4 { // learner and feed sockets, Sendmail's and Exim's
+		t.Errorf("sluice.toml names %d paths in /run, want at least 4: %q", len(paths), paths)
+	}
+	for _, p := range paths {
+		if !serve[p[1]] || !(milter[p[1]] || learner[p[1]] || p[1] == "sluice-spamd") {
+			t.Errorf("sluice.toml's %s is in no unit's runtime directory", p[0])
+		}
+	}
 }
 
 // checkUnits runs systemd-analyze verify and security (offline) on the
