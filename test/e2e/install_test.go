@@ -111,7 +111,7 @@ func TestMakeInstall(t *testing.T) {
 	}
 
 	checkUnits(t, dest, units)
-	checkRuntimeDirs(t, filepath.Join(dest, "usr/local/lib/systemd/system"), filepath.Join(dest, "etc/sluice/sluice.toml"))
+	checkRuntimeDirs(t, filepath.Join(dest, "usr/local/lib/systemd/system"), filepath.Join(dest, "usr/local/share/doc/sluice/contrib/sluice.toml"))
 }
 
 // checkRuntimeDirs: the split units own disjoint runtime directories (so
