@@ -27,6 +27,8 @@ type session struct {
 	queueID string
 	auth    string
 	rcpt    string        // first recipient: the user unless UserHeader names one
+	from    string        // envelope sender, for greylisting
+	rcpts   []string      // envelope recipients, for greylisting (at most maxGreylistRcpts)
 	buf     *bytes.Buffer // header and body as received; nil when over MaxSize
 	size    int64
 	over    bool
@@ -110,6 +112,7 @@ func (x *session) MailFrom(from string, m *milter.Modifier) (resp milter.Respons
 	defer x.recovered("mail")
 	x.reset()
 	x.started = true
+	x.from = from
 	x.c.beginMessage()
 	x.note(m)
 	switch {
@@ -134,6 +137,9 @@ func (x *session) RcptTo(rcpt string, m *milter.Modifier) (milter.Response, erro
 	x.note(m)
 	if x.rcpt == "" {
 		x.rcpt = strings.TrimSpace(rcpt)
+	}
+	if x.s.opts.Greylist != nil && len(x.rcpts) < maxGreylistRcpts {
+		x.rcpts = append(x.rcpts, rcpt)
 	}
 	if x.profile == "" && x.s.opts.Profiles != nil {
 		x.profile = x.s.opts.Profiles.Match(rcpt)

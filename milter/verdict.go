@@ -17,14 +17,28 @@ import (
 // its scan record.
 func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Duration) (milter.Response, error) {
 	o := &x.s.opts
+	greylist := ""
+	if v.Action == scan.Greylist && o.Greylist != nil {
+		greylist = "deferred"
+		if o.Greylist.Check(x.c.client, x.from, x.rcpts) {
+			greylist = "passed"
+			t := v.Thresholds
+			t.Greylist = 0
+			v.Action = t.Decide(v.Score)
+		}
+	}
 	x.s.m.scanned.Add(1)
 	if int(v.Action) < numActions {
 		x.s.m.actions[v.Action].Add(1)
 	}
 	quarantine := v.Action == scan.Reject && o.Quarantine
-	x.s.log.Info("message scanned", "conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
+	attrs := []any{"conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
 		"profile", v.Profile, "action", v.Action.String(), "quarantine", quarantine, "score", round2(v.Score), "prob", v.Prob,
-		"size", x.size, "elapsed", elapsed)
+		"size", x.size, "elapsed", elapsed}
+	if greylist != "" {
+		attrs = append(attrs, "greylist", greylist)
+	}
+	x.s.log.Info("message scanned", attrs...)
 	if v.Skipped != "" {
 		x.s.m.nonFinite.Add(1)
 		x.s.log.Warn("scan stage left out: its result was not a finite number", "conn", x.c.id, "queue_id", x.queueID, "skipped", v.Skipped)
