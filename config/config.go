@@ -39,6 +39,7 @@ type Config struct {
 	Milter     Milter     `toml:"milter"`
 	Spamd      Spamd      `toml:"spamd"`
 	Learner    Learner    `toml:"learner"`
+	Greylist   Greylist   `toml:"greylist"`
 	// Profiles are the settings profiles by name; none by default.
 	Profiles map[string]Profile `toml:"profiles,omitempty" comment:"Settings profiles, e.g. [profiles.finance] with recipients = [\"@finance.example.com\"] and reject = 10:\nthe mail of those recipients gets its own thresholds and, with [neural] use_settings, its own network."`
 }
@@ -107,7 +108,7 @@ type Classifier struct {
 type Actions struct {
 	AddHeader      float64 `toml:"add_header" comment:"Score from which X-Spam-Flag: YES is added."`
 	RewriteSubject float64 `toml:"rewrite_subject" comment:"Score from which the subject is rewritten (0 = off)."`
-	Greylist       float64 `toml:"greylist" comment:"Score from which the message is temporarily refused (0 = off)."`
+	Greylist       float64 `toml:"greylist" comment:"Score from which the milter defers a message until its sender retries ([greylist]); 0 = off."`
 	Reject         float64 `toml:"reject" comment:"Score from which the message is rejected."`
 }
 
@@ -183,8 +184,9 @@ func Default() Config {
 			SkipAuth:        true,
 			MetricsListen:   Off,
 		},
-		Spamd:   defaultSpamd(),
-		Learner: defaultLearner(),
+		Spamd:    defaultSpamd(),
+		Learner:  defaultLearner(),
+		Greylist: defaultGreylist(),
 	}
 }
 
@@ -350,6 +352,7 @@ func (c *Config) validate() error {
 	errs = append(errs, c.Milter.validate()...)
 	errs = append(errs, c.Spamd.validate()...)
 	errs = append(errs, c.Learner.validate()...)
+	errs = append(errs, c.Greylist.validate()...)
 	errs = append(errs, validateProfiles(c.Profiles)...)
 	return errors.Join(errs...)
 }

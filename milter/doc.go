@@ -51,8 +51,9 @@
 // stronger), byte for byte what the spamd listener writes; any fields of
 // those names that came from outside are deleted first. Rewrite subject
 // changes the Subject from a template; greylist answers with the configured
-// 4xx reply (stateless: a real greylist with triplet memory is a later
-// feature); reject answers with the configured 5xx reply, or quarantines
+// 4xx reply unless Options.Greylist (package greylist's triplet store)
+// says the message is a retry after the delay, which then gets the action
+// its score has without greylisting; reject answers with the configured 5xx reply, or quarantines
 // (Postfix: hold queue) and accepts when Quarantine is set. Replies have
 // their % doubled, as Postfix and Sendmail treat the text as a format.
 //

@@ -95,8 +95,21 @@ type Options struct {
 	// one; nil: no profiles.
 	Profiles ProfileMatcher
 	Feed     RecordSender // nil: no scan records
+	// Greylist remembers triplets for the greylist action: a message it
+	// lets pass (a retry after the delay) gets the action its score has
+	// without greylisting. nil: the greylist action always defers.
+	Greylist Greylister
 	Now      func() time.Time
 }
+
+// Greylister is the triplet memory of the greylist action (package
+// greylist): Check records an attempt and reports whether it may pass.
+type Greylister interface {
+	Check(client netip.Addr, from string, rcpts []string) bool
+}
+
+// maxGreylistRcpts bounds the recipients a message keeps for Greylister.
+const maxGreylistRcpts = 1000
 
 func (o *Options) withDefaults() {
 	if o.Logger == nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/emersion/go-milter"
 
-	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/spamheader"
 )
@@ -28,8 +27,9 @@ type session struct {
 	queueID string
 	auth    string
 	rcpt    string        // first recipient: the user unless UserHeader names one
-	from    string        // envelope sender, for the log line
-	nrcpt   int           // envelope recipients
+	from    string        // envelope sender, for greylisting and the log line
+	rcpts   []string      // envelope recipients, for greylisting (at most maxGreylistRcpts)
+	nrcpt   int           // envelope recipients, counted for the log line
 	buf     *bytes.Buffer // header and body as received; nil when over MaxSize
 	size    int64
 	over    bool
@@ -113,9 +113,9 @@ func (x *session) MailFrom(from string, m *milter.Modifier) (resp milter.Respons
 	defer x.recovered("mail")
 	x.reset()
 	x.started = true
+	x.from = from
 	x.c.beginMessage()
 	x.note(m)
-	x.from = metrics.Clip(strings.Trim(strings.TrimSpace(from), "<>"))
 	switch {
 	case x.s.opts.SkipAuth && x.auth != "":
 		return x.skip(skipAuthenticated), nil
@@ -139,6 +139,9 @@ func (x *session) RcptTo(rcpt string, m *milter.Modifier) (milter.Response, erro
 	x.nrcpt++
 	if x.rcpt == "" {
 		x.rcpt = strings.TrimSpace(rcpt)
+	}
+	if x.s.opts.Greylist != nil && len(x.rcpts) < maxGreylistRcpts {
+		x.rcpts = append(x.rcpts, rcpt)
 	}
 	if x.profile == "" && x.s.opts.Profiles != nil {
 		x.profile = x.s.opts.Profiles.Match(rcpt)
@@ -261,7 +264,7 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 	if x.over {
 		x.s.m.skipped[skipOversize].Inc()
 		x.s.log.Info("message over the scan size limit, not scanned", "conn", x.c.id, "queue_id", x.queueID,
-			"client_ip", x.clientIP(), "from", x.from, "rcpts", x.nrcpt, "size", x.size)
+			"client_ip", x.clientIP(), "from", x.sender(), "rcpts", x.nrcpt, "size", x.size)
 		if err := x.removeOurs(m); err != nil {
 			return nil, err
 		}
@@ -278,7 +281,7 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 	if serr != nil {
 		x.s.m.errors.Inc()
 		x.s.log.Warn("scan failed, giving the default verdict", "conn", x.c.id, "queue_id", x.queueID,
-			"client_ip", x.clientIP(), "from", x.from, "rcpts", x.nrcpt, "size", x.size, "elapsed", elapsed, "err", serr)
+			"client_ip", x.clientIP(), "from", x.sender(), "rcpts", x.nrcpt, "size", x.size, "elapsed", elapsed, "err", serr)
 		return x.s.defaultResponse(), nil
 	}
 	return x.apply(m, v, elapsed)

@@ -18,13 +18,27 @@ import (
 // its scan record.
 func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Duration) (milter.Response, error) {
 	o := &x.s.opts
+	greylist := ""
+	if v.Action == scan.Greylist && o.Greylist != nil {
+		greylist = "deferred"
+		if o.Greylist.Check(x.c.client, x.from, x.rcpts) {
+			greylist = "passed"
+			t := v.Thresholds
+			t.Greylist = 0
+			v.Action = t.Decide(v.Score)
+		}
+	}
 	x.s.m.scanned(v, elapsed)
 	quarantine := v.Action == scan.Reject && o.Quarantine
 	// The one line per message: what an admin greps for by queue id.
-	x.s.log.Info("message scanned", "conn", x.c.id, "queue_id", x.queueID, "client_ip", x.clientIP(),
-		"from", x.from, "rcpts", x.nrcpt, "user", x.userName(), "profile", v.Profile,
+	attrs := []any{"conn", x.c.id, "queue_id", x.queueID, "client_ip", x.clientIP(),
+		"from", x.sender(), "rcpts", x.nrcpt, "user", x.userName(), "profile", v.Profile,
 		"score", round2(v.Score), "action", metrics.ActionLabel(v.Action), "quarantine", quarantine,
-		"symbols", metrics.SymbolList(v.Symbols), "size", x.size, "elapsed", elapsed)
+		"symbols", metrics.SymbolList(v.Symbols), "size", x.size, "elapsed", elapsed}
+	if greylist != "" {
+		attrs = append(attrs, "greylist", greylist)
+	}
+	x.s.log.Info("message scanned", attrs...)
 	if v.Skipped != "" {
 		x.s.m.nonFinite.Inc()
 		x.s.log.Warn("scan stage left out: its result was not a finite number", "conn", x.c.id, "queue_id", x.queueID, "skipped", v.Skipped)
@@ -118,6 +132,12 @@ func (x *session) sendRecord(v *scan.Verdict) {
 	if err := f.Send(r); err != nil {
 		x.s.log.Debug("scan record dropped", "queue_id", x.queueID, "err", err)
 	}
+}
+
+// sender is the envelope sender for the log line: without its angle
+// brackets, bounded.
+func (x *session) sender() string {
+	return metrics.Clip(strings.Trim(strings.TrimSpace(x.from), "<>"))
 }
 
 // clientIP is the SMTP client's address for the log line ("" when the

@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"log"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/greylist"
 	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/profile"
@@ -116,7 +118,33 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 		opts.Feed = s
 		closeFeed = func() { s.Close() }
 	}
+	// Always open: a SIGHUP may turn the greylist threshold on. The file
+	// is written only once the action has been taken.
+	stop, err := openGreylist(cfg, &opts, logger)
+	if err != nil {
+		closeFeed()
+		return milter.Options{}, nil, err
+	}
+	closeAll := closeFeed
+	closeFeed = func() { stop(); closeAll() }
 	return opts, closeFeed, nil
+}
+
+// openGreylist gives the milter its triplet store ([greylist], read at
+// start), saved every minute and when the returned stop is called.
+func openGreylist(cfg config.Config, opts *milter.Options, logger *slog.Logger) (stop func(), err error) {
+	g := cfg.Greylist
+	path, err := dataPath(cfg, g.File)
+	if err != nil {
+		return nil, err
+	}
+	store, err := greylist.Open(greylist.Options{Path: path, Delay: g.Delay.D(), Window: g.Window.D(), Expire: g.Expire.D(), MaxEntries: g.MaxEntries,
+		OnBadFile: func(err error) { logger.Warn("greylist file unreadable, starting empty", "err", err) }})
+	if err != nil {
+		return nil, err
+	}
+	opts.Greylist = store
+	return store.SaveEvery(time.Minute, func(err error) { logger.Error("greylist not saved", "err", err) }), nil
 }
 
 func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) & fs.ModePerm }
