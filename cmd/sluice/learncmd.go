@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/mbox"
 )
 
 // cmdLearn learns messages as spam or ham (or forgets them). It goes
@@ -101,7 +102,7 @@ func (lc *learnCmd) pipe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkMail(data); err != nil {
+	if err := mbox.CheckMail(data); err != nil {
 		lc.count(0, "-", err)
 		return nil
 	}
@@ -133,8 +134,8 @@ func (lc *learnCmd) bulk(ctx context.Context) error {
 	progress := newProgress(lc.std.err, len(lc.paths) > 1 || isDir(lc.paths))
 	skipped := 0
 	walk := func(yield func(string, []byte) error) error {
-		n, err := walkLearn(lc.paths, lc.recursive, func(name string, data []byte) error {
-			if err := checkMail(data); err != nil {
+		n, err := mbox.WalkFolders(lc.paths, lc.recursive, func(name string, data []byte) error {
+			if err := mbox.CheckMail(data); err != nil {
 				lc.count(0, name, err)
 				progress.tick()
 				return nil
