@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicemail/sluice/buildinfo"
 	"github.com/sluicemail/sluice/config"
 )
 
@@ -63,7 +64,7 @@ func TestVersion(t *testing.T) {
 		}
 	}
 	code, out, _ := sluice(t, "", "version", "--json")
-	var b buildInfo
+	var b buildinfo.Info
 	if err := json.Unmarshal([]byte(out), &b); code != 0 || err != nil || b.GoVersion != runtime.Version() || b.Version == "" {
 		t.Fatalf("version --json: exit %d, %v: %s", code, err, out)
 	}
