@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,9 +25,6 @@ import (
 // (listen addresses, limits, the learner, the tokenizer, [neural]) is
 // logged as needing a restart and does not take effect. A file that does
 // not load is logged and the running configuration stays.
-
-// reloadable are the sections a SIGHUP applies.
-var reloadable = map[string]bool{"actions": true, "profiles": true, "classifier": true, "rules": true}
 
 // live is the scanner and the profile matcher the daemons' front ends
 // call for each message; SIGHUP swaps both.
@@ -80,19 +75,12 @@ func (r *reloader) reload() {
 		r.log.Error("configuration not reloaded: the running one stays", "config", r.path, "err", err)
 		return
 	}
-	applied, restart := changes(r.base, next)
+	applied, restart := config.Changes(r.base, next)
 	if r.stack != nil && len(applied) > 0 {
-		in := r.running
-		for _, s := range []string{"actions", "profiles", "classifier", "rules"} {
-			copySection(&in, next, s)
-		}
-		// Which statistics a message is learned into is the learner's
-		// too: it changes with a restart of both.
-		in.Classifier.UsersEnabled = r.running.Classifier.UsersEnabled
-		in.Classifier.LanguagesEnabled = r.running.Classifier.LanguagesEnabled
+		in := r.running.Reloaded(next)
 		if kept := r.stack.swap(in, r.running.Rules); kept != "" {
 			restart = append(restart, kept)
-			applied = drop(applied, "rules.")
+			applied = slices.DeleteFunc(applied, func(k string) bool { return strings.HasPrefix(k, "rules.") })
 			in.Rules = r.running.Rules
 		}
 		r.running = in
@@ -102,70 +90,6 @@ func (r *reloader) reload() {
 	}
 	r.base = next
 	r.log.Info("configuration reloaded", "config", r.path, "applied", applied, "needs_restart", restart)
-}
-
-// changes lists the keys whose value differs between old and next,
-// "section.key: old -> new", split into what a reload applies and what
-// needs a restart.
-func changes(old, next config.Config) (applied, restart []string) {
-	ov, nv := reflect.ValueOf(old), reflect.ValueOf(next)
-	t := ov.Type()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
-		of, nf := ov.Field(i), nv.Field(i)
-		if reflect.DeepEqual(of.Interface(), nf.Interface()) {
-			continue
-		}
-		var keys []string
-		if of.Kind() == reflect.Struct {
-			for j := range of.NumField() {
-				if !reflect.DeepEqual(of.Field(j).Interface(), nf.Field(j).Interface()) {
-					k, _, _ := strings.Cut(of.Type().Field(j).Tag.Get("toml"), ",")
-					keys = append(keys, fmt.Sprintf("%s.%s: %s -> %s", name, k, show(of.Field(j)), show(nf.Field(j))))
-				}
-			}
-		} else {
-			keys = append(keys, name)
-		}
-		for _, k := range keys {
-			if reloadable[name] && !strings.HasPrefix(k, "classifier.users_enabled") && !strings.HasPrefix(k, "classifier.languages_enabled") {
-				applied = append(applied, k)
-			} else {
-				restart = append(restart, k)
-			}
-		}
-	}
-	return applied, restart
-}
-
-// show writes a value as the file does ("30s", "64MiB").
-func show(v reflect.Value) string {
-	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
-		if b, err := m.MarshalText(); err == nil {
-			return string(b)
-		}
-	}
-	return fmt.Sprint(v.Interface())
-}
-
-// copySection sets the section named by its toml key from src.
-func copySection(dst *config.Config, src config.Config, section string) {
-	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src)
-	for i := range dv.NumField() {
-		if name, _, _ := strings.Cut(dv.Type().Field(i).Tag.Get("toml"), ","); name == section {
-			dv.Field(i).Set(sv.Field(i))
-		}
-	}
-}
-
-func drop(keys []string, prefix string) []string {
-	var out []string
-	for _, k := range keys {
-		if !strings.HasPrefix(k, prefix) {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // onHUP calls reload for each SIGHUP until stop (idempotent) or ctx ends;
