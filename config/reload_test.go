@@ -68,3 +68,20 @@ func TestReloaded(t *testing.T) {
 		t.Errorf("Reloaded left reloadable changes: %q", applied)
 	}
 }
+
+func TestDataPath(t *testing.T) {
+	c := Default()
+	c.DataDir = "/var/lib/sluice"
+	c.Neural.File = "neural.nn"
+	for _, tt := range []struct{ got, want string }{
+		{c.DataPath("learner.sock"), "/var/lib/sluice/learner.sock"},
+		{c.DataPath("/run/sluice/learner.sock"), "/run/sluice/learner.sock"},
+		{c.StatfilePath(), "/var/lib/sluice/" + c.Statfile.Path},
+		{c.NetworkPath(""), "/var/lib/sluice/neural.nn"},
+		{c.NetworkPath("finance"), "/var/lib/sluice/neural.finance.nn"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
