@@ -11,6 +11,7 @@ import (
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/profile"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 )
 
@@ -38,20 +39,17 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
 
-	stack, err := newScanStack(cfg, logger)
-	if err != nil {
-		return err
-	}
+	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
 	// The watchers swap in each network the learner publishes until the
 	// milter has stopped (deferred calls run in reverse).
-	defer stack.start(logger)()
-	opts, closeFeed, err := milterOptions(cfg, stack.live, logger)
+	defer stack.Start(logger)()
+	opts, closeFeed, err := milterOptions(cfg, stack.Live, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
-	opts.Profiles = stack.live
+	opts.Profiles = stack.Live
 	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	mode, _ := cfg.Milter.Mode()
 	ln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
@@ -59,7 +57,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	srv := milter.New(opts)
-	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.Stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
 	return serveUntilDone(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(),
 		func() any { return srv.Counters() }, milter.ErrServerClosed, logger)
 }

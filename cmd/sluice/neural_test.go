@@ -18,18 +18,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/scanstack"
 )
 
 // noStatfile is the statistics of a data directory without a statfile.
 func noStatfile(t testing.TB) *mmapstore.Followed {
-	f := mmapstore.Follow(filepath.Join(t.TempDir(), "bayes.statfile"), storeParams(tokenizerOptions(config.Default())), mmapstore.FollowOptions{})
+	f := mmapstore.Follow(filepath.Join(t.TempDir(), "bayes.statfile"), scanstack.StoreParams(config.Default()), mmapstore.FollowOptions{})
 	t.Cleanup(func() { f.Close() })
 	return f
 }
@@ -150,9 +149,9 @@ func TestNeuralReloadWhileScanning(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	nets, err := neuralNetworks(cfg, log)
-	if err != nil || nets == nil {
-		t.Fatalf("neuralNetworks: %v, %v", err, nets)
+	nets := scanstack.Networks(cfg, log)
+	if nets == nil {
+		t.Fatal("scanstack.Networks: none with [neural] enabled")
 	}
 	watcher := nets.Default()
 	tap := &tapSource{src: watcher, taken: make([]atomic.Int64, publications+1)}
@@ -376,38 +375,5 @@ func TestNeuralUseSettings(t *testing.T) {
 	}
 	if _, out, _ := sluice(t, "", "stat", "--config", conf, "--data-dir", dir); strings.Contains(out, "profile finance") {
 		t.Fatalf("stat without use_settings shows the profile's network: %q", out)
-	}
-}
-
-// TestNetworkInService: the gauge gives the epoch of the network the
-// watcher holds, 0 without a file or without a watcher, and follows a
-// newer file once the watcher reloads it.
-func TestNetworkInService(t *testing.T) {
-	gauge := func(w *nn.Watcher) float64 {
-		t.Helper()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(networkInService(w))
-		mfs, err := reg.Gather()
-		if err != nil || len(mfs) != 1 || len(mfs[0].GetMetric()) != 1 {
-			t.Fatalf("gather: %v, %d families", err, len(mfs))
-		}
-		return mfs[0].GetMetric()[0].GetGauge().GetValue()
-	}
-	if got := gauge(nil); got != 0 {
-		t.Errorf("no watcher ([neural] off): %v, want 0", got)
-	}
-	path := filepath.Join(t.TempDir(), "neural.nn")
-	w := nn.NewWatcher(path, nil)
-	if got := gauge(w); got != 0 {
-		t.Errorf("no network file: %v, want 0", got)
-	}
-	for _, epoch := range []uint64{3, 4} {
-		if err := nn.Save(path, constNet(t, 0.5, epoch)); err != nil {
-			t.Fatal(err)
-		}
-		w.Reload()
-		if got := gauge(w); got != float64(epoch) {
-			t.Errorf("network of epoch %d in service: gauge %v", epoch, got)
-		}
 	}
 }

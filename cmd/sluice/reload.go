@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/sluicemail/sluice/config"
-	"github.com/sluicemail/sluice/profile"
-	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/scanstack"
 )
 
 // SIGHUP reloads the configuration in every daemon (systemd's
@@ -26,40 +23,20 @@ import (
 // logged as needing a restart and does not take effect. A file that does
 // not load is logged and the running configuration stays.
 
-// live is the scanner and the profile matcher the daemons' front ends
-// call for each message; SIGHUP swaps both.
-type live struct {
-	scanner  atomic.Pointer[scan.Scanner]
-	profiles atomic.Pointer[profile.Matcher]
-}
-
-func (l *live) Scan(ctx context.Context, r io.Reader, req scan.Request) (*scan.Verdict, error) {
-	return l.scanner.Load().Scan(ctx, r, req)
-}
-
-// InputNames are the current scanner's network inputs (milter.InputNamer).
-func (l *live) InputNames() []string { return l.scanner.Load().InputNames() }
-
-// Match and Named are the current profiles' (milter's and spamd's
-// ProfileMatcher).
-func (l *live) Match(recipients ...string) string { return l.profiles.Load().Match(recipients...) }
-
-func (l *live) Named(id string) (string, bool) { return l.profiles.Load().Named(id) }
-
 // reloader re-reads the configuration on SIGHUP and applies what it can
 // to a scan stack (nil for the learner alone: it applies nothing).
 type reloader struct {
 	path    string // config.Path at start
 	base    config.Config
 	running config.Config // base with the command line's overrides, as in effect
-	stack   *scanStack
+	stack   *scanstack.Stack
 	log     *slog.Logger
 }
 
 // newReloader remembers the configuration as the file gave it (base, to
 // tell what the file changed) and as it runs (with the command line's
 // overrides).
-func newReloader(c *common, running config.Config, stack *scanStack, log *slog.Logger) *reloader {
+func newReloader(c *common, running config.Config, stack *scanstack.Stack, log *slog.Logger) *reloader {
 	path := config.Path(c.configPath)
 	base, err := config.Load(path)
 	if err != nil {
@@ -78,7 +55,7 @@ func (r *reloader) reload() {
 	applied, restart := config.Changes(r.base, next)
 	if r.stack != nil && len(applied) > 0 {
 		in := r.running.Reloaded(next)
-		if kept := r.stack.swap(in, r.running.Rules); kept != "" {
+		if kept := r.stack.Swap(in, r.running.Rules); kept != "" {
 			restart = append(restart, kept)
 			applied = slices.DeleteFunc(applied, func(k string) bool { return strings.HasPrefix(k, "rules.") })
 			in.Rules = r.running.Rules

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/tokenizer"
 )
 
@@ -36,12 +37,9 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	if logCfg.Log.Level == "info" {
 		logCfg.Log.Level = "warn"
 	}
-	stack, err := newScanStack(cfg, newLogger(logCfg, std.err))
-	if err != nil {
-		return err
-	}
+	stack := scanstack.New(cfg, newLogger(logCfg, std.err))
 	defer stack.Close()
-	s := stack.scanner
+	s := stack.Scanner
 	req := scan.Request{User: *user, Explain: *explain}
 	matcher := profile.New(cfg.Profiles)
 	switch name, ok := matcher.Named(*profileName); {

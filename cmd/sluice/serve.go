@@ -15,6 +15,7 @@ import (
 	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -71,24 +72,20 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	stack, err := newScanStack(cfg, logger)
-	if err != nil {
-		svc.Abort()
-		return err
-	}
+	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
-	stopWatcher := stack.start(logger)
+	stopWatcher := stack.Start(logger)
 	defer stopWatcher() // on an early return; idempotent
-	reg.MustRegister(networkInService(stack.nets.Default()))
+	reg.MustRegister(scanstack.NetworkInService(stack.Nets.Default()))
 
-	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.live, logger.With("part", "milter"))
+	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.Live, logger.With("part", "milter"))
 	if err != nil {
 		svc.Abort()
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
 	mopts.Feed = svc.Daemon().Feed()
-	mopts.Profiles = stack.live
+	mopts.Profiles = stack.Live
 	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
@@ -102,7 +99,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
 	if withSpamd {
-		sopts := spamdOptions(cfg, stack.live, logger.With("part", "spamd"))
+		sopts := spamdOptions(cfg, stack.Live, logger.With("part", "spamd"))
 		if cfg.Spamd.AllowLearn {
 			// The daemon in process; no direct way (it holds the
 			// statfile) and no spool (spamd clients retry).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -54,23 +55,20 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 			return err
 		}
 	}
-	stack, err := newScanStack(cfg, logger)
-	if err != nil {
-		return err
-	}
+	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
-	opts := spamdOptions(cfg, stack.live, logger)
+	opts := spamdOptions(cfg, stack.Live, logger)
 	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	if door != nil {
 		opts.Learner = door
 	}
-	defer stack.start(logger)() // until the listener has stopped
+	defer stack.Start(logger)() // until the listener has stopped
 	lns, err := spamdListeners(cfg)
 	if err != nil {
 		return err
 	}
 	srv := spamd.New(opts)
-	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.stats.Path(),
+	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.Stats.Path(),
 		"allow_learn", cfg.Spamd.AllowLearn, "learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	return serveUntilDone(ctx, "spamd", withListeners{srv, lns[1:]}, lns[0], cfg.Spamd.ShutdownTimeout.D(),
 		func() any { return srv.Counters() }, spamd.ErrServerClosed, logger)
@@ -78,7 +76,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 
 // spamdOptions builds the listener's options from the configuration; the
 // caller sets the Learner.
-func spamdOptions(cfg config.Config, sc *live, logger *slog.Logger) spamd.Options {
+func spamdOptions(cfg config.Config, sc *scanstack.Live, logger *slog.Logger) spamd.Options {
 	return spamd.Options{
 		Scanner:  sc,
 		Profiles: sc,
