@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scanstack"
@@ -58,8 +59,7 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	}
 	srv := milter.New(opts)
 	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.Stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
-	return serveUntilDone(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(),
-		func() any { return srv.Counters() }, milter.ErrServerClosed, logger)
+	return lifecycle.Run(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(), func() any { return srv.Counters() }, logger)
 }
 
 // milterOptions builds the server's options from the configuration.

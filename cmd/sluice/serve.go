@@ -114,7 +114,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		ssrv = spamd.New(sopts)
 		reg.MustRegister(metrics.Counters("spamd", func() any { return ssrv.Counters() }))
 		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
-		go func() { spamdServed <- (withListeners{ssrv, slns[1:]}).Serve(slns[0]) }()
+		go func() { spamdServed <- lifecycle.WithListeners(ssrv, slns[1:]).Serve(slns[0]) }()
 		logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket,
 			"learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -70,8 +71,8 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	srv := spamd.New(opts)
 	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.Stats.Path(),
 		"allow_learn", cfg.Spamd.AllowLearn, "learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
-	return serveUntilDone(ctx, "spamd", withListeners{srv, lns[1:]}, lns[0], cfg.Spamd.ShutdownTimeout.D(),
-		func() any { return srv.Counters() }, spamd.ErrServerClosed, logger)
+	return lifecycle.Run(ctx, "spamd", lifecycle.WithListeners(srv, lns[1:]), lns[0], cfg.Spamd.ShutdownTimeout.D(),
+		func() any { return srv.Counters() }, logger)
 }
 
 // spamdOptions builds the listener's options from the configuration; the
