@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mbox"
 )
 
@@ -46,10 +47,7 @@ func cmdLearn(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	door, err := learnDoor(cfg, newLogger(cfg, std.err))
-	if err != nil {
-		return err
-	}
+	door := learnstack.Door(cfg, newLogger(cfg, std.err))
 	lc := &learnCmd{std: std, cfg: cfg, door: door, label: label, user: *user, source: *source, paths: fs.Args()[1:],
 		recursive: *recursive, start: time.Now()}
 	if len(lc.paths) == 0 {

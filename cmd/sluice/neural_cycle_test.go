@@ -336,17 +336,11 @@ hidden = 4
 	if err != nil {
 		t.Fatal(err)
 	}
-	nnPath, err := neuralPath(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nnPath := cfg.NetworkPath("")
 	events := &cycleLog{path: nnPath, published: map[uint64]publication{}, loaded: map[uint64]int64{}}
 
 	// The statfile: 30 learned messages of each class.
-	statfile, err := statfilePath(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	statfile := cfg.StatfilePath()
 	wopts := writerOptions(cfg, nil)
 	wopts.NoSync = true
 	w, err := mmapstore.OpenWriter(statfile, wopts)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/scan"
@@ -161,10 +162,7 @@ func TestNeuralReloadWhileScanning(t *testing.T) {
 	scanner := scan.New(noStatfile(t), opts)
 	stopWatcher := nets.Start(log)
 	defer stopWatcher()
-	path, err := neuralPath(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := cfg.NetworkPath("")
 	// Network i outputs i/128; finished[i] is when a scan with it first
 	// finished (Unix ns).
 	var finished [publications + 1]atomic.Int64
@@ -295,10 +293,10 @@ func TestNeuralUseSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.DataDir = dir
-	def, profiles, err := learnerNeural(cfg)
-	if err != nil || def.File != filepath.Join(dir, "neural.nn") || len(profiles) != 1 ||
+	def, profiles := learnstack.Neural(cfg)
+	if def.File != filepath.Join(dir, "neural.nn") || len(profiles) != 1 ||
 		profiles["finance"].File != filepath.Join(dir, "neural.finance.nn") || profiles["finance"].PoolFile != filepath.Join(dir, "neural.finance.nn.pools") {
-		t.Fatalf("learnerNeural: %v, %+v, %+v", err, def, profiles)
+		t.Fatalf("learnstack.Neural: %+v, %+v", def, profiles)
 	}
 
 	msg := sample(t)

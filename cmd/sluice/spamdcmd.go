@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
@@ -45,11 +46,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if cfg.Spamd.AllowLearn {
 		// TELL and /learn* go to the learner, or to the statfile directly
 		// when no learner runs; a busy statfile is "try again later".
-		dopts, err := doorOptions(cfg, nil)
-		if err != nil {
-			return err
-		}
-		door = learner.NewDoor(dopts)
+		door = learner.NewDoor(learnstack.DoorOptions(cfg, nil))
 		// The first TELL would create the statfile; creating it now lets
 		// the scanner map it from the start and see every learn at once.
 		if err := door.CreateStatfile(); err != nil {
@@ -107,12 +104,7 @@ func spamdListeners(cfg config.Config) ([]net.Listener, error) {
 	}
 	lns := []net.Listener{ln}
 	if cfg.Spamd.AllowLearn && cfg.Spamd.LearnSocket != "" {
-		path, err := dataPath(cfg, cfg.Spamd.LearnSocket)
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		lln, err := socket.Listen("unix:"+path, so)
+		lln, err := socket.Listen("unix:"+cfg.DataPath(cfg.Spamd.LearnSocket), so)
 		if err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("spamd.learn_socket: %w", err)
