@@ -14,6 +14,7 @@ import (
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/scanstack"
 )
 
 // cmdLearner runs the learner daemon: the statfile's only writer, fed by
@@ -42,7 +43,7 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer onHUP(ctx, newReloader(c, cfg, nil, logger).reload)()
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, nil, logger).Reload)()
 	return svc.Run(ctx)
 }
 

@@ -86,7 +86,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	defer closeFeed()
 	mopts.Feed = svc.Daemon().Feed()
 	mopts.Profiles = stack.Live
-	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {

@@ -56,7 +56,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
 	opts := spamdOptions(cfg, stack.Live, logger)
-	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
 	if door != nil {
 		opts.Learner = door
 	}
