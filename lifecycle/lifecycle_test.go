@@ -190,6 +190,28 @@ func TestPanicEndsOnlyItsConnection(t *testing.T) {
 	}
 }
 
+// waitBusy waits until s tracks active connections and one of them is
+// busy.
+func waitBusy(s *Server, active int) {
+	for s.Counters().Active < active {
+		time.Sleep(time.Millisecond)
+	}
+	for {
+		var b bool
+		s.mu.Lock()
+		for c := range s.conns {
+			c.mu.Lock()
+			b = b || c.busy
+			c.mu.Unlock()
+		}
+		s.mu.Unlock()
+		if b {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestShutdown(t *testing.T) {
 	ln := listen(t)
 	s := New(echo, Options{})
@@ -205,24 +227,7 @@ func TestShutdown(t *testing.T) {
 	}
 	defer busy.Close()
 	io.WriteString(busy, "hold\n")
-	// Wait until both are tracked and the busy one is busy.
-	for s.Counters().Active < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	for {
-		var b bool
-		s.mu.Lock()
-		for c := range s.conns {
-			c.mu.Lock()
-			b = b || c.busy
-			c.mu.Unlock()
-		}
-		s.mu.Unlock()
-		if b {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitBusy(s, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	shut := make(chan error, 1)
 	go func() { shut <- s.Shutdown(ctx) }()

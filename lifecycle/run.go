@@ -29,11 +29,7 @@ func Run(ctx context.Context, name string, srv Service, ln net.Listener, timeout
 	case err = <-served:
 	case <-ctx.Done():
 		log.Info(name+" shutting down", "shutdown_timeout", timeout)
-		sctx, cancel := context.WithTimeout(context.Background(), timeout)
-		if serr := srv.Shutdown(sctx); serr != nil {
-			log.Warn(name+" shutdown incomplete", "err", serr)
-		}
-		cancel()
+		Shutdown(name, srv, timeout, log)
 		err = <-served
 	}
 	log.Info(name+" stopped", "counters", counters())
@@ -41,6 +37,17 @@ func Run(ctx context.Context, name string, srv Service, ln net.Listener, timeout
 		return nil
 	}
 	return err
+}
+
+// Shutdown shuts srv down gracefully within timeout (requests in flight
+// finish; then what is left is closed) and logs a shutdown that did not
+// complete.
+func Shutdown(name string, srv Service, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn(name+" shutdown incomplete", "err", err)
+	}
 }
 
 // WithListeners is srv serving extra listeners alongside the one Serve is

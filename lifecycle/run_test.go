@@ -1,10 +1,13 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +52,27 @@ func TestRunServeError(t *testing.T) {
 	err := Run(context.Background(), "test", s, ln, time.Second, func() any { return nil }, slog.New(slog.DiscardHandler))
 	if err == nil || errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Run on a closed listener: %v, want its accept error", err)
+	}
+}
+
+// Shutdown cuts a request still in flight at its deadline and says so.
+func TestShutdownIncomplete(t *testing.T) {
+	ln := listen(t)
+	s := New(echo, Options{})
+	served := start(t, s, ln)
+	busy, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	io.WriteString(busy, "hold\n")
+	waitBusy(s, 1)
+	var logs bytes.Buffer
+	Shutdown("test", s, 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	if !strings.Contains(logs.String(), "test shutdown incomplete") {
+		t.Errorf("log: %q", logs.String())
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) || s.Counters().Active != 0 {
+		t.Errorf("after Shutdown: Serve %v, %d active", err, s.Counters().Active)
 	}
 }

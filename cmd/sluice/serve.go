@@ -133,20 +133,10 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		lifecycle.Watched{Name: "learner", Done: learnerDone}, lifecycle.Watched{Name: "spamd", Done: spamdServed})
 	logger.Info("sluice serve shutting down")
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.Milter.ShutdownTimeout.D())
-		defer cancel()
-		if serr := msrv.Shutdown(sctx); serr != nil {
-			logger.Warn("milter shutdown incomplete", "err", serr)
-		}
-	})
+	wg.Go(func() { lifecycle.Shutdown("milter", msrv, cfg.Milter.ShutdownTimeout.D(), logger) })
 	if ssrv != nil {
 		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), cfg.Spamd.ShutdownTimeout.D())
-			defer cancel()
-			if serr := ssrv.Shutdown(sctx); serr != nil {
-				logger.Warn("spamd shutdown incomplete", "err", serr)
-			}
+			lifecycle.Shutdown("spamd", ssrv, cfg.Spamd.ShutdownTimeout.D(), logger)
 			if serr := <-spamdServed; !errors.Is(serr, spamd.ErrServerClosed) {
 				logger.Error("spamd", "err", serr)
 			}
