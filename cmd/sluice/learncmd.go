@@ -96,7 +96,7 @@ func (lc *learnCmd) count(out learner.Outcome, name string, err error) {
 // pipe learns one message from stdin through the learner's Door: the
 // daemon, else the statfile directly, else the spool.
 func (lc *learnCmd) pipe(ctx context.Context) error {
-	data, err := readAllLimited(lc.std.in)
+	data, err := mbox.ReadAll(lc.std.in, maxInput)
 	if err != nil {
 		return err
 	}
