@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -58,6 +59,23 @@ type Tokenizer struct {
 	MaxWords        int      `toml:"max_words" comment:"Words per message; past it words are sampled deterministically."`
 	MaxWordsPerPart int      `toml:"max_words_per_part" comment:"Words per text part; past it words are sampled deterministically."`
 	MaxTime         Duration `toml:"max_time" comment:"Time spent tokenizing one message before it stops and keeps what it has."`
+	TrustedNetworks string   `toml:"trusted_networks" comment:"The site's own relays, addresses or CIDRs separated by spaces or commas: Received hops from them\nare skipped when looking for the first untrusted hop, whose IP, /24, reverse name and HELO are tokens.\nLoopback and private addresses always are."`
+	TrustedHosts    string   `toml:"trusted_hosts" comment:"The site's own host or domain names, separated by spaces or commas: a hop from a client whose\nreverse name is one, or below one, is skipped too. The domain of the topmost Received field's \"by\" host always is."`
+}
+
+// Networks returns TrustedNetworks parsed; a bare address is a one-address
+// prefix.
+func (t Tokenizer) Networks() ([]netip.Prefix, error) {
+	return Milter{TrustedNetworks: t.TrustedNetworks}.Networks()
+}
+
+// Hosts returns TrustedHosts in lower case, without trailing dots.
+func (t Tokenizer) Hosts() []string {
+	var hs []string
+	for _, h := range strings.FieldsFunc(t.TrustedHosts, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		hs = append(hs, strings.TrimSuffix(strings.ToLower(h), "."))
+	}
+	return hs
 }
 
 // Statfile configures the memory-mapped token statistics.
@@ -297,6 +315,12 @@ func (c *Config) validate() error {
 	check(t.MaxWords > 0, "tokenizer.max_words", "must be positive")
 	check(t.MaxWordsPerPart > 0, "tokenizer.max_words_per_part", "must be positive")
 	check(t.MaxTime > 0, "tokenizer.max_time", "must be positive")
+	if _, err := t.Networks(); err != nil {
+		check(false, "tokenizer.trusted_networks", "%v", err)
+	}
+	for _, h := range t.Hosts() {
+		check(!strings.ContainsAny(h, "@/") && h != "", "tokenizer.trusted_hosts", "%q is not a host or domain name", h)
+	}
 	s := c.Statfile
 	check(s.Path != "", "statfile.path", "must not be empty")
 	check(s.InitialSlots >= 1024 && s.InitialSlots&(s.InitialSlots-1) == 0, "statfile.initial_slots", "%d is not a power of two of at least 1024", s.InitialSlots)

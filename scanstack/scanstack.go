@@ -28,6 +28,7 @@ import (
 // TokenizerOptions maps the configuration onto the tokenizer's options.
 func TokenizerOptions(cfg config.Config) tokenizer.Options {
 	t := cfg.Tokenizer
+	nets, _ := t.Networks()
 	return tokenizer.Options{
 		Window:          t.Window,
 		MaxBytes:        int64(t.MaxBytes),
@@ -36,6 +37,8 @@ func TokenizerOptions(cfg config.Config) tokenizer.Options {
 		MaxWords:        t.MaxWords,
 		MaxWordsPerPart: t.MaxWordsPerPart,
 		MaxTime:         t.MaxTime.D(),
+		TrustedNetworks: nets, // validated by config.Parse
+		TrustedHosts:    t.Hosts(),
 	}
 }
 
