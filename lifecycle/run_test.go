@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -60,13 +59,7 @@ func TestShutdownIncomplete(t *testing.T) {
 	ln := listen(t)
 	s := New(echo, Options{})
 	served := start(t, s, ln)
-	busy, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	io.WriteString(busy, "hold\n")
-	waitBusy(s, 1)
+	holdRequest(t, s, ln, 1)
 	var logs bytes.Buffer
 	Shutdown("test", s, 0, slog.New(slog.NewTextHandler(&logs, nil)))
 	if !strings.Contains(logs.String(), "test shutdown incomplete") {
