@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluicemail/sluice/socket"
 )
 
 // Scanning are the scan stack's own counters, read at scrape time: the
@@ -66,4 +69,35 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("metrics: %w", serr)
 	}
 	return err
+}
+
+// Listen serves reg's /metrics, with the Go and process collectors, on
+// addr (milter.metrics_listen, spamd.metrics_listen: inet:host:port or
+// unix:/path; "off" or "": none) until the returned stop, which waits up
+// to 5 s for scrapes in flight.
+func Listen(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	if addr == "off" || addr == "" {
+		return func() {}, nil
+	}
+	ln, err := socket.Listen(addr, socket.Options{Mode: 0o660})
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen: %w", err)
+	}
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	srv := Serve(ln, reg, log)
+	log.Info("metrics listening", "metrics_listen", addr, "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Warn("metrics listener shutdown", "err", err)
+		}
+	}, nil
 }

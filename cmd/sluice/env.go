@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -143,14 +142,6 @@ func makeDataDir(cfg config.Config) error {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	return nil
-}
-
-// dataPath resolves p below the data directory unless it is absolute.
-func dataPath(cfg config.Config, p string) (string, error) {
-	if filepath.IsAbs(p) {
-		return p, nil
-	}
-	return filepath.Join(cfg.DataDir, p), nil
 }
 
 // newLogger builds the command's slog logger from [log]: stderr or syslog.

@@ -13,9 +13,11 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/greylist"
+	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/profile"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 )
 
@@ -43,28 +45,25 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
 
-	stack, err := newScanStack(cfg, logger)
-	if err != nil {
-		return err
-	}
+	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
 	// The watchers swap in each network the learner publishes until the
 	// milter has stopped (deferred calls run in reverse).
-	defer stack.start(logger)()
-	opts, closeFeed, err := milterOptions(cfg, stack.live, logger)
+	defer stack.Start(logger)()
+	opts, closeFeed, err := milterOptions(cfg, stack.Live, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
-	opts.Profiles = stack.live
-	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
+	opts.Profiles = stack.Live
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
 	srv := milter.New(opts)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.Scanning(stack.stats.Faults, stack.live.NonFinite)...)
+	reg.MustRegister(stack.Collectors()...)
 	if err := srv.Register(reg); err != nil {
 		return err
 	}
-	stopMetrics, err := serveMetrics(cfg.Milter.MetricsListen, reg, logger)
+	stopMetrics, err := metrics.Listen(cfg.Milter.MetricsListen, reg, logger)
 	if err != nil {
 		return err
 	}
@@ -74,9 +73,8 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
-	return serveUntilDone(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(),
-		func() any { return srv.Counters() }, milter.ErrServerClosed, logger)
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.Stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
+	return lifecycle.Run(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(), func() any { return srv.Counters() }, logger)
 }
 
 // milterOptions builds the server's options from the configuration.
@@ -134,11 +132,7 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 // start), saved every minute and when the returned stop is called.
 func openGreylist(cfg config.Config, opts *milter.Options, logger *slog.Logger) (stop func(), err error) {
 	g := cfg.Greylist
-	path, err := dataPath(cfg, g.File)
-	if err != nil {
-		return nil, err
-	}
-	store, err := greylist.Open(greylist.Options{Path: path, Delay: g.Delay.D(), Window: g.Window.D(), Expire: g.Expire.D(), MaxEntries: g.MaxEntries,
+	store, err := greylist.Open(greylist.Options{Path: cfg.DataPath(g.File), Delay: g.Delay.D(), Window: g.Window.D(), Expire: g.Expire.D(), MaxEntries: g.MaxEntries,
 		OnBadFile: func(err error) { logger.Warn("greylist file unreadable, starting empty", "err", err) }})
 	if err != nil {
 		return nil, err
