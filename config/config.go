@@ -48,6 +48,7 @@ type Config struct {
 type Log struct {
 	Level  string `toml:"level" comment:"debug, info, warn or error."`
 	Format string `toml:"format" comment:"text or json."`
+	Output string `toml:"output" comment:"stderr, or syslog (facility mail, through /dev/log; stderr with a warning when there is no syslog)."`
 }
 
 // Tokenizer configures how a message becomes tokens. Changing window changes
@@ -132,13 +133,14 @@ type Milter struct {
 	TrustedNetworks string   `toml:"trusted_networks" comment:"Client networks whose mail is not scanned: addresses or CIDRs separated by spaces or commas."`
 	UserHeader      string   `toml:"user_header" comment:"Header naming the user whose statistics apply (e.g. Deliver-To); empty: the first recipient."`
 	FeedSocket      string   `toml:"feed_socket" comment:"Unix datagram socket of the learner to send scan records to (empty: none). Never blocks."`
+	MetricsListen   string   `toml:"metrics_listen" comment:"Where sluice milter serves Prometheus /metrics: inet:host:port (e.g. inet:127.0.0.1:7358), unix:/path, or off.\nOff by default: two milters on one host would fight over one default port. sluice serve ignores it: its /metrics is on learner.http_listen."`
 }
 
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
 		DataDir: "./sluice-data",
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text", Output: "stderr"},
 		Tokenizer: Tokenizer{
 			Window:          3,
 			MaxBytes:        10 << 20,
@@ -180,6 +182,7 @@ func Default() Config {
 			GreylistMessage: "451 4.7.1 Try again later",
 			SubjectTemplate: "***SPAM*** %s",
 			SkipAuth:        true,
+			MetricsListen:   Off,
 		},
 		Spamd:    defaultSpamd(),
 		Learner:  defaultLearner(),
@@ -309,6 +312,7 @@ func (c *Config) validate() error {
 	check(c.DataDir != "", "data_dir", "must not be empty")
 	check(oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	check(oneOf(c.Log.Format, "text", "json"), "log.format", "%q is not text or json", c.Log.Format)
+	check(oneOf(c.Log.Output, "stderr", "syslog"), "log.output", "%q is not stderr or syslog", c.Log.Output)
 	t := c.Tokenizer
 	check(t.Window >= 1 && t.Window <= 8, "tokenizer.window", "%d is not between 1 and 8", t.Window)
 	check(t.MaxBytes > 0, "tokenizer.max_bytes", "must be positive")

@@ -164,7 +164,9 @@ func (s *Stack) Swap(cfg config.Config, runningRules config.Rules) (kept string)
 		next = s.build(cfg)
 		kept = "rules (the network's inputs would change)"
 	}
-	s.Live.scanner.Store(next)
+	if old := s.Live.scanner.Swap(next); old != nil {
+		s.Live.retired.Add(old.NonFinite())
+	}
 	s.Live.profiles.Store(profile.New(cfg.Profiles))
 	return kept
 }
@@ -180,7 +182,12 @@ func (s *Stack) Close() error { return s.Stats.Close() }
 type Live struct {
 	scanner  atomic.Pointer[scan.Scanner]
 	profiles atomic.Pointer[profile.Matcher]
+	retired  atomic.Uint64 // NonFinite of the scanners swapped out
 }
+
+// NonFinite counts the verdicts with a non-finite stage left out, over
+// every scanner in service so far (a SIGHUP does not reset it).
+func (l *Live) NonFinite() uint64 { return l.retired.Load() + l.scanner.Load().NonFinite() }
 
 // Scan scans with the scanner in service.
 func (l *Live) Scan(ctx context.Context, r io.Reader, req scan.Request) (*scan.Verdict, error) {
