@@ -16,8 +16,11 @@
 //	namespace 'N' | u64 id | u64 spam | u64 ham | u8 len, name      (any number)
 //	tokens    'T' | uvarint n (1..4096) | n × (uvarint zigzag(key-prev) |
 //	          uvarint spam | uvarint ham)                          (any number)
-//	end       'E' | u64 namespaces | u64 tokens | SHA-256 of every byte
-//	          before it: the magic and version, then the body
+//	end       'E' | u64 namespaces | u64 tokens
+//
+// After the gzip member comes the SHA-256 of every byte before it (magic,
+// version and the compressed member as they are in the stream), so that
+// no byte can change unnoticed, not even one that decompresses the same.
 //
 // Tokens are the statfile's slots as they are: a key is the token hash
 // with its namespace mixed in (mmapstore.mixKey), so a token cannot be
@@ -54,6 +57,10 @@ const (
 	Magic   = "SLUICEDP"
 	Version = 1
 )
+
+// gzipHeader is the gzip member header compress/gzip writes at the
+// default level without a name, comment or time.
+const gzipHeader = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 // maxBlock is the most tokens in one 'T' record.
 const maxBlock = 4096
@@ -93,13 +100,13 @@ func Write(w io.Writer, src Source) (Summary, error) {
 	var sum Summary
 	wrap := func(err error) error { return fmt.Errorf("statdump: write: %w", err) }
 	h := sha256.New()
+	raw := io.MultiWriter(w, h)
 	prefix := binary.LittleEndian.AppendUint32([]byte(Magic), Version)
-	h.Write(prefix)
-	if _, err := w.Write(prefix); err != nil {
+	if _, err := raw.Write(prefix); err != nil {
 		return sum, wrap(err)
 	}
-	zw := gzip.NewWriter(w)
-	bw := bufio.NewWriterSize(io.MultiWriter(zw, h), 256<<10)
+	zw := gzip.NewWriter(raw)
+	bw := bufio.NewWriterSize(zw, 256<<10)
 	var b []byte
 	m := src.Meta()
 	b = append(b, byte(len(m.Params.Hash)))
@@ -161,10 +168,10 @@ func Write(w io.Writer, src Source) (Summary, error) {
 	if err := bw.Flush(); err != nil {
 		return sum, wrap(err)
 	}
-	if _, err := zw.Write(h.Sum(nil)); err != nil {
+	if err := zw.Close(); err != nil {
 		return sum, wrap(err)
 	}
-	if err := zw.Close(); err != nil {
+	if _, err := w.Write(h.Sum(nil)); err != nil {
 		return sum, wrap(err)
 	}
 	return sum, nil
@@ -203,12 +210,21 @@ func Read(r io.Reader, s Sink, opts *Options) (Summary, error) {
 		return sum, fmt.Errorf("%w: version %d, this build reads %d", ErrVersion, v, Version)
 	}
 	h.Write(pre[:])
-	zr, err := gzip.NewReader(br)
+	hr := &hashReader{r: br, h: h}
+	// The gzip header says nothing about the content (which the gzip CRC
+	// and the SHA-256 cover), and Write always writes the same one: any
+	// other is an alteration.
+	if zh, err := br.Peek(len(gzipHeader)); err != nil {
+		return sum, gzipErr(err)
+	} else if string(zh) != gzipHeader {
+		return sum, fmt.Errorf("%w: gzip header % x, this format writes % x", ErrCorrupt, zh, gzipHeader)
+	}
+	zr, err := gzip.NewReader(hr)
 	if err != nil {
 		return sum, gzipErr(err)
 	}
 	zr.Multistream(false)
-	d := &decoder{r: bufio.NewReaderSize(zr, 64<<10), h: h}
+	d := &decoder{r: bufio.NewReaderSize(zr, 64<<10)}
 	if err := d.body(s, &o, &sum); err != nil {
 		return sum, err
 	}
@@ -223,8 +239,16 @@ func Read(r io.Reader, s Sink, opts *Options) (Summary, error) {
 		}
 		return sum, gzipErr(err)
 	}
+	want := h.Sum(nil)
+	var got [sha256.Size]byte
+	if _, err := io.ReadFull(br, got[:]); err != nil {
+		return sum, fmt.Errorf("%w: the checksum is missing", ErrTruncated)
+	}
+	if string(got[:]) != string(want) {
+		return sum, fmt.Errorf("%w: SHA-256 mismatch: the dump was altered", ErrCorrupt)
+	}
 	if n, _ := br.Read(one[:]); n > 0 {
-		return sum, fmt.Errorf("%w: data after the compressed stream", ErrCorrupt)
+		return sum, fmt.Errorf("%w: data after the checksum", ErrCorrupt)
 	}
 	return sum, nil
 }
@@ -240,10 +264,32 @@ func gzipErr(err error) error {
 	return fmt.Errorf("%w: %v", ErrCorrupt, err)
 }
 
-// decoder reads the body, hashing what it reads.
-type decoder struct {
+// hashReader hashes what gzip consumes; it is a flate.Reader (a
+// ByteReader), so gzip reads no byte past its member.
+type hashReader struct {
 	r   *bufio.Reader
 	h   hash.Hash
+	one [1]byte
+}
+
+func (r *hashReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.h.Write(p[:n])
+	return n, err
+}
+
+func (r *hashReader) ReadByte() (byte, error) {
+	c, err := r.r.ReadByte()
+	if err == nil {
+		r.one[0] = c
+		r.h.Write(r.one[:])
+	}
+	return c, err
+}
+
+// decoder reads the body.
+type decoder struct {
+	r   *bufio.Reader
 	buf [256]byte
 	err error
 }
@@ -266,7 +312,6 @@ func (d *decoder) bytes(n int) []byte {
 		d.fail(err)
 		return d.buf[:n]
 	}
-	d.h.Write(d.buf[:n])
 	return d.buf[:n]
 }
 
@@ -366,21 +411,12 @@ func (d *decoder) body(s Sink, o *Options, sum *Summary) error {
 			}
 		case 'E':
 			nsN, tokN := d.u64(), d.u64()
-			want := d.h.Sum(nil)
-			var got [sha256.Size]byte
-			if _, err := io.ReadFull(d.r, got[:]); err != nil {
-				d.fail(err)
-				return d.err
-			}
 			if d.err != nil {
 				return d.err
 			}
 			if nsN != sum.Namespaces || tokN != sum.Tokens {
 				return fmt.Errorf("%w: the end record counts %d namespaces and %d tokens, the stream has %d and %d",
 					ErrCorrupt, nsN, tokN, sum.Namespaces, sum.Tokens)
-			}
-			if string(got[:]) != string(want) {
-				return fmt.Errorf("%w: SHA-256 mismatch: the dump was altered", ErrCorrupt)
 			}
 			return nil
 		default:
