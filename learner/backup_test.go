@@ -188,7 +188,7 @@ func TestLoadThroughDaemon(t *testing.T) {
 	}{
 		{"truncated", o, b[:len(b)-7], "truncated"},
 		{"altered", o, altered, "corrupt"},
-		{"appended", o, append(bytes.Clone(b), 0), "after the compressed stream"},
+		{"appended", o, append(bytes.Clone(b), 0), "after the checksum"},
 		{"not a dump", o, []byte("From: a@b\r\n\r\nhello\r\n"), "not a sluice dump"},
 		{"other tokenizer", wrongParams, b, "relearn from the mail folders"},
 	} {
