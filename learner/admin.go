@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -140,9 +141,14 @@ func (d *Daemon) Snapshot() (*os.File, error) {
 // Install puts the statfile built at path (in the statfile's directory)
 // in service in place of the current one.
 func (d *Daemon) Install(path string) error {
-	if filepath.Dir(filepath.Clean(path)) != filepath.Dir(d.w.Path()) || !filepath.IsAbs(path) {
+	// The client's working directory need not be the daemon's: compare
+	// the directories themselves, not their names.
+	got, err1 := os.Stat(filepath.Dir(path))
+	want, err2 := os.Stat(filepath.Dir(d.w.Path()))
+	if !filepath.IsAbs(path) || err1 != nil || err2 != nil || !os.SameFile(got, want) {
 		return fmt.Errorf("%w: %q is not an absolute path in the statfile's directory", ErrProtocol, path)
 	}
+	path = filepath.Join(filepath.Dir(d.w.Path()), filepath.Base(path))
 	if err := d.w.Install(path); err != nil {
 		return fmt.Errorf("learner: install: %w", err)
 	}
@@ -220,9 +226,9 @@ func AdminCall(ctx context.Context, socket string, op AdminOp, path string) (*os
 		}
 		return f, nil
 	case StatusBadRequest:
-		err = fmt.Errorf("%w: %s", ErrProtocol, text)
+		err = fmt.Errorf("%w: %s", ErrProtocol, strings.TrimPrefix(text, ErrProtocol.Error()+": "))
 	default:
-		err = fmt.Errorf("%w: %s", ErrTempFail, text)
+		err = fmt.Errorf("%w: the learner says: %s", ErrTempFail, text)
 	}
-	return fail(fmt.Errorf("learner: %w", err))
+	return fail(err)
 }
