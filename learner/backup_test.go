@@ -268,3 +268,41 @@ type discard struct{}
 func (discard) Header(mmapstore.Meta) error               { return nil }
 func (discard) Namespace(mmapstore.NamespaceInfo) error   { return nil }
 func (discard) Slot(key uint64, c mmapstore.Counts) error { return nil }
+
+// TestAdminRefuses: unknown ops, long paths and paths outside the
+// statfile's directory are refused, and the statfile stays.
+func TestAdminRefuses(t *testing.T) {
+	td := startDaemon(t, Options{}, false)
+	sock := serve(t, td.Daemon)
+	ctx := context.Background()
+	outside := filepath.Join(t.TempDir(), "x.statfile")
+	if err := os.WriteFile(outside, []byte("not a statfile"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(filepath.Dir(td.path), "junk")
+	if err := os.WriteFile(inside, []byte("not a statfile"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		op   AdminOp
+		path string
+		want error
+	}{
+		{9, "", ErrProtocol},
+		{AdminInstall, strings.Repeat("a", maxAdminPath+1), ErrProtocol},
+		{AdminInstall, "relative/path", ErrProtocol},
+		{AdminInstall, outside, ErrProtocol},
+		{AdminInstall, inside, ErrTempFail},
+	} {
+		if f, err := AdminCall(ctx, sock, tc.op, tc.path); !errors.Is(err, tc.want) {
+			t.Errorf("op %d %.40q: %v, want %v", tc.op, tc.path, err, tc.want)
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	if err := mmapstore.Check(td.path); err != nil {
+		t.Fatal(err)
+	}
+	mustLearn(t, td.Daemon, Spam, spam(1), "", Learned)
+}
