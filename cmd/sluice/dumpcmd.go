@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
 )
 
 // cmdDump writes a consistent backup of the live statfile to stdout: the
@@ -33,10 +34,7 @@ func cmdDump(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts, err := doorOptions(cfg, nil)
-	if err != nil {
-		return err
-	}
+	opts := learnstack.DoorOptions(cfg, nil)
 	bw := bufio.NewWriterSize(std.out, 1<<20)
 	sum, err := learner.Dump(ctx, learner.BackupOptions{Socket: opts.Socket, Statfile: opts.Statfile, Writer: opts.Writer}, bw, f)
 	if err == nil {

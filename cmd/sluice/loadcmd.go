@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/statdump"
 )
@@ -36,10 +37,7 @@ func cmdLoad(ctx context.Context, std *stdio, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	opts, err := doorOptions(cfg, nil)
-	if err != nil {
-		return err
-	}
+	opts := learnstack.DoorOptions(cfg, nil)
 	if _, err := os.Stat(cfg.DataDir); err != nil {
 		return fmt.Errorf("data directory: %w (the daemons create it)", err)
 	}
