@@ -83,12 +83,12 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 			continue
 		}
 		x = net.Fill(x, names, v.Inputs)
-		out := net.SpamScore(net.Forward(x))
-		sym := scan.NeuralSymbol(ncfg, out)
+		lo := net.LogOdds(x)
+		sym := scan.NeuralSymbol(ncfg, lo)
 		spam := test[i].Spam
-		without = append(without, evalstats.Sample{Spam: spam, Score: v.Score, Tiebreak: RankKey(v)})
-		with = append(with, evalstats.Sample{Spam: spam, Score: v.Score + sym.Score, Tiebreak: RankKey(v)})
-		alone = append(alone, evalstats.Sample{Spam: spam, Score: out})
+		without = append(without, evalstats.Sample{Spam: spam, Score: v.Score})
+		with = append(with, evalstats.Sample{Spam: spam, Score: v.Score + sym.Score})
+		alone = append(alone, evalstats.Sample{Spam: spam, Score: lo})
 	}
 	return &NeuralResult{
 		Without: evalstats.Compute(without, nopts.Threshold, nopts.MaxFPR),

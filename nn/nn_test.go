@@ -63,7 +63,7 @@ func TestGradientCheck(t *testing.T) {
 	h := make([]float64, 4)
 	for _, spam := range []bool{true, false} {
 		g := p.zeroLike()
-		s := p.forward(x, h)
+		s := p.forward(x, h, 0)
 		p.backward(x, h, s, spam, 1, g)
 		ps, gs := p.slices(), g.slices()
 		for t2 := range ps {
@@ -71,9 +71,9 @@ func TestGradientCheck(t *testing.T) {
 				const eps = 1e-6
 				old := ps[t2][i]
 				ps[t2][i] = old + eps
-				lp := loss(p.forward(x, h), spam)
+				lp := loss(p.forward(x, h, 0), spam)
 				ps[t2][i] = old - eps
-				lm := loss(p.forward(x, h), spam)
+				lm := loss(p.forward(x, h, 0), spam)
 				ps[t2][i] = old
 				num := (lp - lm) / (2 * eps)
 				if math.Abs(num-gs[t2][i]) > 1e-5*max(1, math.Abs(num)) {

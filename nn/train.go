@@ -14,7 +14,18 @@ import (
 type Sample struct {
 	X    []float32
 	Spam bool
+	// Offset is log-odds of spam the network's output is added to (what
+	// another classifier already said, e.g. Bayes): the network learns
+	// what the offset misses, and offset + Network.LogOdds is the
+	// combined log-odds. 0: the network alone.
+	Offset float64
 }
+
+// OffsetInput names the input that, when a network has it, is also the
+// network's offset: the log-odds its output is added to (Sample.Offset).
+// Train uses it as every sample's Offset, and a scanner adds
+// Network.LogOdds to it.
+const OffsetInput = "bayes:score"
 
 // TrainOptions configure Train; zero fields take the defaults in brackets.
 type TrainOptions struct {
@@ -95,8 +106,8 @@ func (p *params) slices() [][]float64 { return [][]float64{p.w1, p.b1, p.w2, p.b
 
 // forward returns the output s = tanh(z) for the normalised input x,
 // keeping the hidden pre-activations in h.
-func (p *params) forward(x []float64, h []float64) float64 {
-	z := p.b2[0]
+func (p *params) forward(x []float64, h []float64, off float64) float64 {
+	z := p.b2[0] + off/2 // tanh(z) = 2·sigmoid(2z) - 1: log-odds are 2z
 	for j := 0; j < p.hid; j++ {
 		a := p.b1[j]
 		row := p.w1[j*p.in : (j+1)*p.in]
@@ -164,6 +175,14 @@ func Train(names []string, samples []Sample, opts TrainOptions) (*Network, Repor
 			ham = append(ham, i)
 		}
 	}
+	if k, ok := indexOf(names, OffsetInput); ok {
+		with := make([]Sample, len(samples))
+		for i, s := range samples {
+			with[i] = s
+			with[i].Offset = float64(s.X[k])
+		}
+		samples = with
+	}
 	if len(spam) < 2 || len(ham) < 2 {
 		return nil, Report{}, fmt.Errorf("%w: %d spam, %d ham", ErrTooFewSamples, len(spam), len(ham))
 	}
@@ -223,7 +242,7 @@ func Train(names []string, samples []Sample, opts TrainOptions) (*Network, Repor
 		var l, wsum float64
 		for _, k := range set {
 			w := classWeight(samples[k].Spam)
-			l += w * loss(q.forward(xs[k], h), samples[k].Spam)
+			l += w * loss(q.forward(xs[k], h, samples[k].Offset), samples[k].Spam)
 			wsum += w
 		}
 		return l / wsum
@@ -244,7 +263,7 @@ func Train(names []string, samples []Sample, opts TrainOptions) (*Network, Repor
 			batch := order[b:min(b+opts.Batch, len(order))]
 			g.zero()
 			for _, k := range batch {
-				s := p.forward(xs[k], h)
+				s := p.forward(xs[k], h, samples[k].Offset)
 				p.backward(xs[k], h, s, samples[k].Spam, classWeight(samples[k].Spam)/float64(len(batch)), g)
 			}
 			step++
@@ -309,4 +328,13 @@ func f32(s []float64) []float32 {
 		out[i] = float32(v)
 	}
 	return out
+}
+
+func indexOf(names []string, name string) (int, bool) {
+	for i, n := range names {
+		if n == name {
+			return i, true
+		}
+	}
+	return 0, false
 }
