@@ -311,3 +311,50 @@ func TestTrainCancelled(t *testing.T) {
 		t.Fatalf("cancelled training: %v", err)
 	}
 }
+
+// TestTrainMembers: an averaged network's log-odds are the mean of its
+// members' log-odds, member k being the network Train gives with seed
+// Seed+k.
+func TestTrainMembers(t *testing.T) {
+	names := []string{"a", "b", "c"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var samples []Sample
+	for i := range 200 {
+		spam := i%2 == 0
+		x := []float32{float32(rng.NormFloat64()), float32(rng.Float64() * 10), float32(rng.NormFloat64())}
+		if spam {
+			x[0] += 1.5
+			x[1] += 3
+		}
+		samples = append(samples, Sample{X: x, Spam: spam})
+	}
+	opts := TrainOptions{Seed: 7, Hidden: 5, MaxEpochs: 30}
+	var members []*Network
+	for k := range 3 {
+		o := opts
+		o.Seed += uint64(k)
+		o.Members = 1
+		m, _, err := Train(names, samples, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	opts.Members = 3
+	avg, _, err := Train(names, samples, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if avg.Hidden != 15 {
+		t.Fatalf("hidden %d, want 15", avg.Hidden)
+	}
+	for _, s := range samples[:50] {
+		want := 0.0
+		for _, m := range members {
+			want += m.LogOdds(s.X) / 3
+		}
+		if got := avg.LogOdds(s.X); math.Abs(got-want) > 1e-4*max(1, math.Abs(want)) {
+			t.Fatalf("log-odds %g, members' mean %g", got, want)
+		}
+	}
+}
