@@ -30,6 +30,9 @@ type NeuralResult struct {
 	Samples int              `json:"training_samples"`
 	Inputs  int              `json:"inputs"`
 	Hidden  int              `json:"hidden"`
+	// Network is the network trained on the train list's out-of-fold
+	// verdicts.
+	Network *nn.Network `json:"-"`
 }
 
 // RunNeural measures the neural post-classifier. The network must learn
@@ -94,7 +97,7 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 	return &NeuralResult{
 		Without: evalstats.Compute(without, nopts.Threshold, nopts.MaxFPR),
 		With:    evalstats.Compute(with, nopts.Threshold, nopts.MaxFPR),
-		Train:   trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden,
+		Train:   trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden, Network: net,
 	}, nil
 }
 

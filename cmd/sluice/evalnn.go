@@ -7,11 +7,12 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/eval"
+	"github.com/sluicemail/sluice/nn"
 )
 
 // evalNeural is `sluice eval --nn`: it measures the neural post-classifier
 // (eval.RunNeural) and prints the figures without and with it.
-func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test []eval.Message, folds int, seed uint64, asJSON bool) error {
+func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test []eval.Message, folds int, seed uint64, save string, asJSON bool) error {
 	if folds < 2 {
 		return fmt.Errorf("--nn-folds %d: need at least 2", folds)
 	}
@@ -27,6 +28,12 @@ func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test 
 	}, train, test)
 	if err != nil {
 		return err
+	}
+	if save != "" {
+		res.Network.Epoch = 1
+		if err := nn.Save(save, res.Network); err != nil {
+			return fmt.Errorf("--nn-save: %w", err)
+		}
 	}
 	if asJSON {
 		return writeJSON(std.out, res)
