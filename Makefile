@@ -13,7 +13,7 @@ FUZZ_FAST = mmapstore/FuzzHeader mmapstore/FuzzJournal mmapstore/FuzzCheck
 # corpus, so that minimizing bought nothing; crashers are still reported.
 FUZZMINIMIZETIME ?= 100x
 
-.PHONY: test check unit fuzz bench build
+.PHONY: test check unit corpus-check fuzz bench build
 
 test: check unit fuzz
 
@@ -28,8 +28,24 @@ check:
 
 # Every test with the race detector, in random order. CI sets
 # SLUICE_REQUIRE_CORPUS so tests that need the public corpus fail, not skip.
-unit:
+unit: corpus-check
 	$(GO) test -race -shuffle=on -timeout 40m ./...
+
+# Says where the public corpus must be before the tests that need it skip
+# (or, with SLUICE_REQUIRE_CORPUS, fail): $$SLUICE_CORPUS, else
+# shared/corpora/spamassassin-public.tar.gz in an ancestor directory (the
+# checkout beside ../shared, as internal/corpus.Find looks).
+corpus-check:
+	@if [ -n "$$SLUICE_CORPUS" ]; then \
+	  [ -f "$$SLUICE_CORPUS" ] || { echo "SLUICE_CORPUS=$$SLUICE_CORPUS: no such file"; exit 1; }; \
+	else \
+	  d=$$(pwd); while [ "$$d" != / ] && [ ! -f "$$d/shared/corpora/spamassassin-public.tar.gz" ]; do d=$$(dirname "$$d"); done; \
+	  if [ "$$d" = / ]; then \
+	    echo "NOTE: no corpus: tests that need it will SKIP. Put spamassassin-public.tar.gz in ../shared/corpora/"; \
+	    echo "      (how it is split: ../shared/corpora/README.md) or set SLUICE_CORPUS=/path/to/spamassassin-public.tar.gz."; \
+	    if [ -n "$$SLUICE_REQUIRE_CORPUS" ]; then echo "SLUICE_REQUIRE_CORPUS is set: failing."; exit 1; fi; \
+	  fi; \
+	fi
 
 # Each fuzz target for a short fixed time (FUZZTIME, or FUZZTIME_FAST for
 # those in FUZZ_FAST): no input may panic or hang.

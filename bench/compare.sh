@@ -5,10 +5,18 @@
 # at each filter's default threshold, and learn and scan messages per second
 # (scan: one process each; bogofilter in its streaming bulk mode -b).
 #
+# With --cv it runs 4-fold cross-validation over the whole corpus instead
+# (bench/crossval.sh: both filters, raw and relay-stripped messages).
+#
 # usage: bench/compare.sh [WORKDIR]      (installs bogofilter when missing)
+#        bench/compare.sh --cv [--config FILE] [WORKDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+if [ "${1:-}" = --cv ]; then
+  shift
+  exec "$here/crossval.sh" "$@"
+fi
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 

@@ -16,17 +16,19 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
 )
 
 // Config is the whole configuration. The zero value is not useful: start from
 // Default or Load.
 type Config struct {
-	DataDir    string     `toml:"data_dir" comment:"Directory for the statfile, its journal, the learn cache and the network file.\nCreated on first use. The --data-dir flag overrides it."`
+	DataDir    string     `toml:"data_dir" comment:"Directory for the statfile, its journal, the learn cache and the network file.\nCreated by the daemons on first use (sluice learn never creates it). The --data-dir flag overrides it."`
 	Log        Log        `toml:"log"`
 	Tokenizer  Tokenizer  `toml:"tokenizer"`
 	Statfile   Statfile   `toml:"statfile"`
@@ -57,6 +59,23 @@ type Tokenizer struct {
 	MaxWords        int      `toml:"max_words" comment:"Words per message; past it words are sampled deterministically."`
 	MaxWordsPerPart int      `toml:"max_words_per_part" comment:"Words per text part; past it words are sampled deterministically."`
 	MaxTime         Duration `toml:"max_time" comment:"Time spent tokenizing one message before it stops and keeps what it has."`
+	TrustedNetworks string   `toml:"trusted_networks" comment:"The site's own relays, addresses or CIDRs separated by spaces or commas: Received hops from them\nare skipped when looking for the first untrusted hop, whose IP, /24, reverse name and HELO are tokens.\nLoopback and private addresses always are."`
+	TrustedHosts    string   `toml:"trusted_hosts" comment:"The site's own host or domain names, separated by spaces or commas: a hop from a client whose\nreverse name is one, or below one, is skipped too. The domain of the topmost Received field's \"by\" host always is."`
+}
+
+// Networks returns TrustedNetworks parsed; a bare address is a one-address
+// prefix.
+func (t Tokenizer) Networks() ([]netip.Prefix, error) {
+	return Milter{TrustedNetworks: t.TrustedNetworks}.Networks()
+}
+
+// Hosts returns TrustedHosts in lower case, without trailing dots.
+func (t Tokenizer) Hosts() []string {
+	var hs []string
+	for _, h := range strings.FieldsFunc(t.TrustedHosts, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		hs = append(hs, strings.TrimSuffix(strings.ToLower(h), "."))
+	}
+	return hs
 }
 
 // Statfile configures the memory-mapped token statistics.
@@ -175,42 +194,95 @@ func Load(path string) (Config, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
+		return cfg, fmt.Errorf("cannot read the configuration: %w", err)
 	}
 	return Parse(path, data)
 }
 
-// Parse overlays the TOML document data (named name in errors) on the defaults.
+// Parse overlays the TOML document data (named name in errors) on the
+// defaults. Its errors are in an admin's words, one per line, each as
+// "NAME:LINE: key: what is wrong" (without LINE for a key the file does
+// not set, such as a default that a changed threshold now contradicts).
 func Parse(name string, data []byte) (Config, error) {
 	cfg := Default()
+	doc := readDocument(data)
+	if errs := doc.unitless(); len(errs) > 0 {
+		return cfg, doc.located(name, errs)
+	}
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, positioned(name, err)
+		return cfg, positioned(name, doc, err)
+	}
+	// "off" turns a listener off in the file as on the command line.
+	if cfg.Learner.HTTPListen == Off {
+		cfg.Learner.HTTPListen = ""
 	}
 	if err := cfg.validate(); err != nil {
-		return cfg, fmt.Errorf("config: %s: %w", name, err)
+		return cfg, doc.located(name, flatten(err))
 	}
 	return cfg, nil
 }
 
-// positioned rewrites a go-toml error as "config: FILE:LINE: message".
-func positioned(name string, err error) error {
+// Off, as a listen address (spamd.listen, learner.http_listen, and the
+// flags that set them), turns that listener off.
+const Off = "off"
+
+// positioned rewrites a go-toml error as "FILE:LINE: key: message" in an
+// admin's words: no Go type names.
+func positioned(name string, doc document, err error) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) && len(strict.Errors) > 0 {
-		e := strict.Errors[0]
-		row, _ := e.Position()
-		return fmt.Errorf("config: %s:%d: unknown key %q", name, row, joinKey(e.Key()))
+		var errs []error
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			errs = append(errs, fmt.Errorf("%s:%d: unknown key %q", name, row, joinKey(e.Key())))
+		}
+		return errors.Join(errs...)
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		if k := joinKey(de.Key()); k != "" {
-			return fmt.Errorf("config: %s:%d: %s: %w", name, row, k, err)
+		k := joinKey(de.Key())
+		if k == "" {
+			return fmt.Errorf("%s:%d: %s", name, row, strings.TrimPrefix(de.Error(), "toml: "))
 		}
-		return fmt.Errorf("config: %s:%d: %w", name, row, err)
+		return fmt.Errorf("%s:%d: %s", name, row, valueError(doc, k, de))
 	}
-	return fmt.Errorf("config: %s: %w", name, err)
+	// A value's own parser refused it (UnmarshalText of a size or a
+	// duration): its message is already in admin's words; the key
+	// comes from the decoder's error text when it names one.
+	msg := err.Error()
+	for key, e := range doc {
+		if t := typeOf(key); t != nil && e.kind == unstable.String && strings.Contains(msg, fmt.Sprintf("%q", e.raw)) {
+			return fmt.Errorf("%s:%d: %s: %s", name, e.line, key, cleanDecodeMessage(msg))
+		}
+	}
+	return fmt.Errorf("%s: %s", name, cleanDecodeMessage(msg))
+}
+
+// valueError says what is wrong with the value of key: what was written
+// and what is expected instead.
+func valueError(doc document, key string, de *toml.DecodeError) string {
+	t := typeOf(key)
+	e, ok := doc[key]
+	if t == nil || !ok {
+		return key + ": " + cleanDecodeMessage(de.Error())
+	}
+	if e.kind == unstable.String {
+		return fmt.Sprintf("%s: %q is not %s", key, e.raw, expected(t))
+	}
+	return fmt.Sprintf("%s: %s is not %s", key, e.raw, expected(t))
+}
+
+// cleanDecodeMessage drops the decoder's "toml: " prefix and anything
+// naming a Go type.
+func cleanDecodeMessage(msg string) string {
+	msg = strings.TrimPrefix(msg, "toml: ")
+	if i := strings.Index(msg, " into "); i >= 0 && strings.Contains(msg[i:], " of type ") {
+		msg = msg[:i]
+	}
+	return msg
 }
 
 func joinKey(k toml.Key) string {
@@ -243,6 +315,12 @@ func (c *Config) validate() error {
 	check(t.MaxWords > 0, "tokenizer.max_words", "must be positive")
 	check(t.MaxWordsPerPart > 0, "tokenizer.max_words_per_part", "must be positive")
 	check(t.MaxTime > 0, "tokenizer.max_time", "must be positive")
+	if _, err := t.Networks(); err != nil {
+		check(false, "tokenizer.trusted_networks", "%v", err)
+	}
+	for _, h := range t.Hosts() {
+		check(!strings.ContainsAny(h, "@/") && h != "", "tokenizer.trusted_hosts", "%q is not a host or domain name", h)
+	}
 	s := c.Statfile
 	check(s.Path != "", "statfile.path", "must not be empty")
 	check(s.InitialSlots >= 1024 && s.InitialSlots&(s.InitialSlots-1) == 0, "statfile.initial_slots", "%d is not a power of two of at least 1024", s.InitialSlots)
@@ -260,6 +338,7 @@ func (c *Config) validate() error {
 	check(k.HamSymbolScore <= 0, "classifier.bayes_ham_score", "must not be positive")
 	a := c.Actions
 	check(a.AddHeader >= 0 && a.RewriteSubject >= 0 && a.Greylist >= 0 && a.Reject >= 0, "actions", "thresholds must not be negative")
+	errs = append(errs, c.validateThresholds()...)
 	for name, w := range c.Rules.Weights() {
 		check(!math.IsNaN(w) && !math.IsInf(w, 0), "rules."+strings.ToLower(name), "must be a finite number")
 	}
@@ -287,7 +366,7 @@ func WriteDefaults(w io.Writer) error { return Write(w, Default()) }
 func Write(w io.Writer, cfg Config) error {
 	b, err := toml.Marshal(cfg)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return fmt.Errorf("write the configuration: %w", err)
 	}
 	if len(cfg.Profiles) == 0 {
 		b = append(b, profilesExample...)

@@ -21,7 +21,15 @@ func TestParse(t *testing.T) {
 				return c.DataDir == "/var/lib/sluice" && c.Tokenizer.Window == 2 && c.Tokenizer.MaxBytes == 5<<20 &&
 					c.Tokenizer.MaxTime.D() == 500*time.Millisecond && c.Classifier.MinTokens == 11
 			}},
-		{name: "size as integer", in: "[statfile]\nmax_size = 2097152\n", check: func(c Config) bool { return c.Statfile.MaxSize == 2<<20 }},
+		{name: "size in bytes", in: "[statfile]\nmax_size = \"2097152B\"\n", check: func(c Config) bool { return c.Statfile.MaxSize == 2<<20 }},
+		{name: "trusted relays", in: "[tokenizer]\ntrusted_networks = \"192.0.2.0/24, 2001:db8::/32\"\ntrusted_hosts = \"MX.Example.com.\"\n",
+			check: func(c Config) bool {
+				n, _ := c.Tokenizer.Networks()
+				h := c.Tokenizer.Hosts()
+				return len(n) == 2 && n[0].String() == "192.0.2.0/24" && len(h) == 1 && h[0] == "mx.example.com"
+			}},
+		{name: "bad trusted network", in: "[tokenizer]\ntrusted_networks = \"192.0.2.0/33\"\n", wantErr: "tokenizer.trusted_networks"},
+		{name: "bad trusted host", in: "[tokenizer]\ntrusted_hosts = \"a@b\"\n", wantErr: "tokenizer.trusted_hosts"},
 		{name: "unknown key", in: "[classifier]\nmin_tokens = 3\nmin_tokenz = 4\n", wantErr: "sluice.toml:3: unknown key \"classifier.min_tokenz\""},
 		{name: "unknown section", in: "\n[bogus]\nx = 1\n", wantErr: "sluice.toml:2: unknown key \"bogus\""},
 		{name: "wrong type", in: "[tokenizer]\nwindow = \"two\"\n", wantErr: "sluice.toml:2: tokenizer.window"},

@@ -17,12 +17,14 @@ type Learner struct {
 	SocketMode      string   `toml:"socket_mode" comment:"Permissions of the socket and the spool (octal). Dovecot's mail user must reach both: use socket_group."`
 	SocketGroup     string   `toml:"socket_group" comment:"Group of the socket and the spool directory, e.g. vmail (empty: the process's group)."`
 	HTTPListen      string   `toml:"http_listen" comment:"rspamd-compatible HTTP learn endpoints (/learnspam, /learnham) and /metrics: inet:host:port, or empty for none.\nrspamc's default controller address is 127.0.0.1:11334."`
-	Password        string   `toml:"password" comment:"Password that HTTP learn requests must send (rspamc -P, header Password:). Required when http_listen is not loopback."`
+	Password        string   `toml:"password" comment:"Password that HTTP learn requests must send (rspamc -P, header Password:). Empty: the HTTP learn endpoints refuse every learn\n(/metrics and /ping still answer). Required when http_listen is not loopback."`
+	MaxLearns       int      `toml:"max_concurrent_learns" comment:"Learns the socket, and the HTTP endpoints, each read and serve at once; one more is refused at once as busy\n(sluice learn then spools it). Bounds memory: this many times max_message_size per listener."`
+	MaxUsers        int      `toml:"max_user_namespaces" comment:"With users_enabled, most per-user statistics kept; past it the user who learned least recently loses theirs\n(and is scored with the shared statistics)."`
 	SpoolDir        string   `toml:"spool_dir" comment:"Where sluice learn queues a message when the learner cannot be reached and the statfile is busy; drained at start and every spool_interval."`
 	SpoolInterval   Duration `toml:"spool_interval" comment:"How often the learner looks for spooled messages."`
 	SpoolMax        int      `toml:"spool_max" comment:"Most messages the spool holds; past it sluice learn exits 75 (EX_TEMPFAIL) instead."`
 	MaxMessageSize  ByteSize `toml:"max_message_size" comment:"Largest message one learn request carries; larger ones are refused."`
-	ClientTimeout   Duration `toml:"client_timeout" comment:"How long sluice learn waits for the learner before it spools; Dovecot kills pipes after 10s."`
+	ClientTimeout   Duration `toml:"client_timeout" comment:"How long sluice learn (and spamd's TELL) waits for each answer of the learner before it spools (a bulk learn exits 75);\nDovecot kills pipes after 10s."`
 	MaxBatch        int      `toml:"max_batch" comment:"Most queued learns journaled together with one fsync (group commit)."`
 	ShutdownTimeout Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long requests in flight may take."`
 	Autolearn       bool     `toml:"autolearn" comment:"Learn from the milters' verdicts: spam at score >= spam_score, ham at score <= ham_score."`
@@ -44,6 +46,8 @@ func defaultLearner() Learner {
 		MaxMessageSize:  32 << 20,
 		ClientTimeout:   Duration(5 * time.Second),
 		MaxBatch:        256,
+		MaxLearns:       8,
+		MaxUsers:        10000,
 		ShutdownTimeout: Duration(10 * time.Second),
 		SpamScore:       8,
 		HamScore:        -2,
@@ -62,8 +66,12 @@ func (l Learner) Mode() (uint32, error) {
 }
 
 // HTTPLoopback reports whether HTTPListen binds a loopback address only.
-func (l Learner) HTTPLoopback() bool {
-	_, rest, _ := strings.Cut(l.HTTPListen, ":")
+func (l Learner) HTTPLoopback() bool { return loopback(l.HTTPListen) }
+
+// loopback reports whether an inet:host:port address binds a loopback
+// address only.
+func loopback(addr string) bool {
+	_, rest, _ := strings.Cut(addr, ":")
 	host, _, err := splitHostPort(rest)
 	if err != nil {
 		return false
@@ -109,6 +117,8 @@ func (l Learner) validate() []error {
 	positive("max_message_size", l.MaxMessageSize > 0)
 	positive("client_timeout", l.ClientTimeout > 0)
 	positive("max_batch", l.MaxBatch > 0)
+	positive("max_concurrent_learns", l.MaxLearns > 0)
+	positive("max_user_namespaces", l.MaxUsers > 0)
 	positive("shutdown_timeout", l.ShutdownTimeout > 0)
 	if l.HamScore >= l.SpamScore {
 		add("ham_score", fmt.Errorf("%v is not below spam_score %v", l.HamScore, l.SpamScore))

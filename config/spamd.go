@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -11,7 +12,7 @@ import (
 // normal worker's (11333): rspamc and rspamd clients find it without
 // options, spamc needs -p 11333 (spamd's 783 is a privileged port).
 type Spamd struct {
-	Listen          string   `toml:"listen" comment:"Where the spamd/rspamd listener listens: inet:host:port or unix:/path. The --listen flag overrides it."`
+	Listen          string   `toml:"listen" comment:"Where the spamd/rspamd listener listens: inet:host:port or unix:/path, or off (sluice serve then runs none). The --listen flag overrides it."`
 	SocketMode      string   `toml:"socket_mode" comment:"Permissions of a unix socket (octal). Exim's user (Debian-exim) must be able to write it."`
 	MaxSize         ByteSize `toml:"max_size" comment:"Largest message kept per request; past it only this much is scanned (PROCESS and HEADERS answer EX_DATAERR)."`
 	MaxHeaders      int      `toml:"max_headers" comment:"Header lines of one request (Exim sends one Rcpt line per recipient)."`
@@ -21,7 +22,10 @@ type Spamd struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long requests in flight may take before their connections are closed."`
 	MaxConnections  int      `toml:"max_connections" comment:"Connections served at once; one more is closed at once."`
 	MaxPerClient    int      `toml:"max_connections_per_client" comment:"Connections from one client IP address; loopback clients (the local MTA) are exempt."`
-	AllowLearn      bool     `toml:"allow_learn" comment:"Accept learning (spamc -L, TELL; rspamc learn_spam/learn_ham). Anyone who can connect can learn."`
+	AllowLearn      bool     `toml:"allow_learn" comment:"Accept learning (spamc -L, TELL; rspamc learn_spam/learn_ham): over a unix socket from whoever may open it (socket_mode, socket_group),\nover TCP only with password. A listen address off loopback needs a password, or allow_learn = false."`
+	Password        string   `toml:"password" comment:"Password that learns over TCP must send (a Password header: rspamc -P). Empty: learning over TCP is off."`
+	LearnSocket     string   `toml:"learn_socket" comment:"A unix socket where the listener also answers, for learning without a password (spamc -U PATH -L spam);\nrelative paths are below data_dir. Empty: none."`
+	SocketGroup     string   `toml:"socket_group" comment:"Group of the unix sockets (listen, learn_socket), e.g. Debian-exim (empty: the process's group)."`
 }
 
 func defaultSpamd() Spamd {
@@ -49,6 +53,17 @@ func (s Spamd) Mode() (uint32, error) {
 	return uint32(v), nil
 }
 
+// LearnAuthError says why the listener may not start with learning on:
+// learning over TCP off loopback needs a password (issue 14: anyone who
+// could connect could teach the filter). nil when learning is off, the
+// listener is a unix socket, on loopback, or a password is set.
+func (s Spamd) LearnAuthError() error {
+	if !s.AllowLearn || s.Password != "" || !strings.HasPrefix(s.Listen, "inet") || loopback(s.Listen) {
+		return nil
+	}
+	return fmt.Errorf("must be set when listen (%s) is not a loopback address and allow_learn is on (or set allow_learn = false)", s.Listen)
+}
+
 // validate checks the spamd section; each error names its key.
 func (s Spamd) validate() []error {
 	var errs []error
@@ -57,7 +72,13 @@ func (s Spamd) validate() []error {
 			errs = append(errs, fmt.Errorf("spamd.%s: %w", key, err))
 		}
 	}
-	add("listen", checkListen(s.Listen))
+	if s.Listen != Off {
+		add("listen", checkListen(s.Listen))
+	}
+	add("password", s.LearnAuthError())
+	if strings.HasPrefix(s.LearnSocket, "unix:") {
+		add("learn_socket", fmt.Errorf("%q is a path, not an address", s.LearnSocket))
+	}
 	if _, err := s.Mode(); err != nil {
 		add("socket_mode", err)
 	}

@@ -21,8 +21,14 @@ type Batch struct {
 	l       *Learner
 	size    int
 	ops     []mmapstore.Op
-	pending map[uint64]Label // learn cache keys in ops
+	pending map[[32]byte]pending // messages in ops, by digest
 	n       int
+}
+
+// pending is a message queued in a Batch: its label and user.
+type pending struct {
+	label Label
+	user  string
 }
 
 // NewBatch returns a Batch of size messages (<= 0: DefaultBatchSize).
@@ -30,7 +36,7 @@ func (l *Learner) NewBatch(size int) *Batch {
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
-	return &Batch{l: l, size: size, pending: make(map[uint64]Label)}
+	return &Batch{l: l, size: size, pending: make(map[[32]byte]pending)}
 }
 
 // Add tokenizes one message and queues its learn (or, labelled Forget,
@@ -54,17 +60,14 @@ func (b *Batch) AddTokens(res *tokenizer.Result, label Label, user string) (Outc
 	if label == Forget {
 		return b.ForgetTokens(res, user)
 	}
-	u := user
-	if !b.l.opts.UsersEnabled {
-		u = ""
-	}
-	key := cacheKey(res.Digest, u)
-	if c, ok := b.pending[key]; ok {
-		if c == label {
+	u := b.l.userOf(user)
+	if p, ok := b.pending[res.Digest]; ok {
+		if p.label == label && p.user == u {
 			return AlreadyLearned, nil
 		}
-		// The same message again as the other class: the cache must see
-		// the first learn before the relearn is planned.
+		// The same message again, as the other class or for another
+		// user: the caches must see the first learn before the next is
+		// planned.
 		if err := b.Flush(); err != nil {
 			return 0, err
 		}
@@ -74,7 +77,7 @@ func (b *Batch) AddTokens(res *tokenizer.Result, label Label, user string) (Outc
 		return out, err
 	}
 	b.ops = ops
-	b.pending[key] = label
+	b.pending[res.Digest] = pending{label, u}
 	if b.n++; b.n >= b.size {
 		if err := b.Flush(); err != nil {
 			return 0, err
@@ -86,11 +89,7 @@ func (b *Batch) AddTokens(res *tokenizer.Result, label Label, user string) (Outc
 // ForgetTokens queues the forgetting of an already tokenized message (see
 // Learner.Forget).
 func (b *Batch) ForgetTokens(res *tokenizer.Result, user string) (Outcome, error) {
-	u := user
-	if !b.l.opts.UsersEnabled {
-		u = ""
-	}
-	if _, ok := b.pending[cacheKey(res.Digest, u)]; ok {
+	if _, ok := b.pending[res.Digest]; ok {
 		// The cache must see the queued learn first.
 		if err := b.Flush(); err != nil {
 			return 0, err
@@ -101,7 +100,7 @@ func (b *Batch) ForgetTokens(res *tokenizer.Result, user string) (Outcome, error
 		return out, err
 	}
 	b.ops = ops
-	b.pending[cacheKey(res.Digest, u)] = 0
+	b.pending[res.Digest] = pending{}
 	b.n++
 	return out, nil
 }

@@ -275,7 +275,7 @@ func (d *Daemon) commit(batch []*job) {
 	rs := make([]result, len(batch))
 	for i, j := range batch {
 		if j.noRelearn {
-			if c, err := d.l.Class(j.res, j.user); err != nil || c != 0 {
+			if c, err := d.l.Class(j.res); err != nil || c != 0 {
 				rs[i] = result{learn.AlreadyLearned, err}
 				continue
 			}

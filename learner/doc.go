@@ -10,8 +10,20 @@
 // socket server), client.go (the socket's client, which the Door uses),
 // spool.go (the durable spool), autolearn.go (scan records → learns, and
 // their guards), http.go (rspamd-compatible learn endpoints and
-// /metrics), metrics.go (Prometheus counters), neural.go (the neural
-// network's training cycle).
+// /metrics), auth.go (who may learn: the password, the learn slots),
+// metrics.go (Prometheus counters), neural.go (the neural network's
+// training cycle).
+//
+// # Who may learn
+//
+// Learning changes every later verdict, so it is a privilege (auth.go):
+// the unix socket's mode and group (learner.socket_mode, socket_group)
+// say who may use `sluice learn`; the HTTP endpoints learn only with the
+// password (rspamc -P), and with none set refuse every learn (403).
+// Refusals are logged and counted (sluice_learner_refused_total). Each
+// listener reads and serves at most MaxLearns learns at once: a slot is
+// taken before a message is read, one more request is answered busy at
+// once (sluice_learner_busy_total), and the Door then takes its next way.
 //
 // Names: package learn applies one labelled message to a statfile through
 // a writer it is given (it knows nothing of processes); package learner
@@ -55,9 +67,12 @@
 // # The learn cache
 //
 // package learn keeps it in the statfile (a reserved namespace), keyed by
-// the content digest and user: the same class again is "already learned"
-// (success, nothing counted), the other class unlearns and learns as one
-// journaled operation. Autolearn never relearns: a message a user (or an
+// the content digest alone for the shared statistics, whoever taught it
+// (and by digest and user for the user's own statistics): the same class
+// again is "already learned" (success, nothing counted), the other class
+// unlearns and learns as one journaled operation. User namespaces are
+// capped (learn.Options.MaxUserNamespaces), the least recently learned
+// expired first. Autolearn never relearns: a message a user (or an
 // earlier autolearn) has classified keeps its class.
 //
 // # Spool
@@ -135,5 +150,8 @@
 //
 // See Request and Response for the frames; both directions are bounded
 // (user 320 bytes, source 32, message max_message_size, text 1 KiB), and
-// every connection has an idle and a per-request deadline.
+// every connection has an idle and a per-request deadline. A message is
+// read before it is allocated: its buffer grows with what arrives, up to
+// the length the header claims. The Door's calls to the daemon each have
+// a deadline (DoorOptions.Timeout): a stopped daemon is a detour.
 package learner

@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -59,7 +63,14 @@ type DoorOptions struct {
 	// MaxMessage bounds a message: longer ones are cut to it (the
 	// tokenizer reads less than this anyway). Required.
 	MaxMessage int64
+	// Timeout bounds each call to the daemon (DefaultTimeout): a daemon
+	// that accepts but does not answer (stopped, wedged) is a detour, not
+	// a wait without end.
+	Timeout time.Duration
 }
+
+// DefaultTimeout bounds a call of the Door to the daemon by default.
+const DefaultTimeout = 30 * time.Second
 
 // Door is the one way into the statistics for everything that is not the
 // daemon itself: `sluice learn` (Dovecot's sieve pipe, bulk imports), the
@@ -75,7 +86,12 @@ type Door struct {
 }
 
 // NewDoor returns a Door with the given ways.
-func NewDoor(opts DoorOptions) *Door { return &Door{opts: opts} }
+func NewDoor(opts DoorOptions) *Door {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Door{opts: opts}
+}
 
 // Spool is where the Door queues learns (nil: it does not).
 func (d *Door) Spool() *Spool { return d.opts.Spool }
@@ -148,6 +164,8 @@ func (d *Door) Learn(ctx context.Context, req *Request) (Result, error) {
 
 // viaLearner hands req to the daemon: in process, or over its socket.
 func (d *Door) viaLearner(ctx context.Context, req *Request) (Outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
 	if d.opts.Daemon != nil {
 		return d.opts.Daemon.Learn(ctx, req)
 	}
@@ -168,6 +186,9 @@ func (d *Door) learnDirect(ctx context.Context, req *Request, res *tokenizer.Res
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("learn directly: %w", err)
 	}
+	if err := writableDir(d.opts.Statfile); err != nil {
+		return 0, err
+	}
 	w, err := OpenWriter(d.opts.Statfile, d.opts.Writer)
 	if err != nil {
 		return 0, fmt.Errorf("open statfile for learning: %w", err)
@@ -177,6 +198,19 @@ func (d *Door) learnDirect(ctx context.Context, req *Request, res *tokenizer.Res
 		err = fmt.Errorf("close statfile after learning: %w", cerr)
 	}
 	return out, err
+}
+
+// writableDir is the Door's rule for learning directly: only into a
+// statfile whose directory (the data directory) already exists and this
+// process may write. The Door never creates a data directory: a learn
+// run by a mail user from wherever Dovecot started it must not leave a
+// stray statfile there; it goes to the spool instead, or fails.
+func writableDir(statfile string) error {
+	dir := filepath.Dir(statfile)
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("learn directly: data directory %s: %w (the learner creates it; sluice learn does not)", dir, err)
+	}
+	return nil
 }
 
 // OpenWriter opens the statfile at path for writing: for the daemon's
@@ -211,8 +245,10 @@ func (d *Door) CreateStatfile() error {
 }
 
 // BulkWorkers is how many connections a bulk learn keeps busy: enough for
-// the daemon to commit many learns per fsync.
-const BulkWorkers = 8
+// the daemon to commit many learns per fsync, and half the learns its
+// socket serves at once (DefaultMaxLearns), so that a bulk import leaves
+// room for Dovecot's learns.
+const BulkWorkers = 4
 
 // Walk calls yield once for each message of a bulk learn, in order, and
 // stops at yield's first error.
@@ -235,7 +271,9 @@ func (d *Door) LearnAll(ctx context.Context, label Label, user, source string, w
 		report(name, out, err)
 	}
 	if d.opts.Socket != "" {
-		probe, err := Dial(ctx, d.opts.Socket, d.opts.MaxMessage)
+		pctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+		probe, err := Dial(pctx, d.opts.Socket, d.opts.MaxMessage)
+		cancel()
 		if err == nil {
 			probe.Close()
 			return ViaLearner, d.allViaSocket(ctx, &Request{Label: label, User: user, Source: source}, walk, each)
@@ -257,7 +295,9 @@ func (d *Door) allViaSocket(ctx context.Context, proto *Request, walk Walk, repo
 	var wg sync.WaitGroup
 	for range BulkWorkers {
 		wg.Go(func() {
-			c, err := Dial(ctx, d.opts.Socket, d.opts.MaxMessage)
+			dctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+			c, err := Dial(dctx, d.opts.Socket, d.opts.MaxMessage)
+			cancel()
 			if err != nil {
 				errs <- err
 				for range msgs {
@@ -268,8 +308,13 @@ func (d *Door) allViaSocket(ctx context.Context, proto *Request, walk Walk, repo
 			for m := range msgs {
 				req := *proto
 				req.Message = m.data[:min(int64(len(m.data)), d.opts.MaxMessage)]
-				out, err := c.Learn(ctx, &req)
+				lctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+				out, err := c.Learn(lctx, &req)
+				cancel()
 				if err != nil && !errors.Is(err, ErrNotMessage) {
+					if errors.Is(err, ErrTempFail) {
+						err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+					}
 					errs <- fmt.Errorf("%s: %w", m.name, err)
 					for range msgs {
 					}
@@ -301,6 +346,9 @@ func (d *Door) allViaSocket(ctx context.Context, proto *Request, walk Walk, repo
 func (d *Door) allDirect(ctx context.Context, label Label, user string, walk Walk, report func(string, Outcome, error)) (err error) {
 	d.direct.Lock()
 	defer d.direct.Unlock()
+	if err := writableDir(d.opts.Statfile); err != nil {
+		return fmt.Errorf("%w: no learner reachable: %w", ErrUnavailable, err)
+	}
 	w, err := OpenWriter(d.opts.Statfile, d.opts.Writer)
 	if errors.Is(err, mmapstore.ErrLocked) {
 		return fmt.Errorf("%w: no learner reachable and the statfile is busy: %w", ErrUnavailable, err)

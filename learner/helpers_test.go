@@ -95,6 +95,8 @@ func (td *testDaemon) counter(t *testing.T, name string, want map[string]string)
 			switch {
 			case m.GetCounter() != nil:
 				sum += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				sum += m.GetGauge().GetValue()
 			case m.GetHistogram() != nil:
 				sum += float64(m.GetHistogram().GetSampleCount())
 			}

@@ -2,8 +2,6 @@ package learner
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,10 +18,14 @@ import (
 
 // HTTPOptions configure the HTTP endpoints.
 type HTTPOptions struct {
-	// Password, when not empty, must be sent in a Password header (rspamc
-	// -P) by learn requests; it is compared in constant time. The config
-	// requires one on a listener that is not loopback.
+	// Password must be sent in a Password header (rspamc -P) by learn
+	// requests; it is compared in constant time. Without one the learn
+	// endpoints refuse every request (learning over TCP is off); the
+	// config requires one on a listener that is not loopback.
 	Password string
+	// MaxLearns bounds the learns read and served at once (DefaultMaxLearns);
+	// one more is answered 503 at once, before its body is read.
+	MaxLearns int
 	// Gatherer serves /metrics (nil: no /metrics).
 	Gatherer prometheus.Gatherer
 	// Timeout bounds one learn request (1 min).
@@ -39,8 +41,8 @@ type HTTPOptions struct {
 //	  200 {"success":true}       learned (or relearned from the other class)
 //	  208 {"error":"..."}        already learned as this class (rspamd >= 3)
 //	  400 {"error":"..."}        not a message
-//	  403 {"error":"..."}        wrong or missing password
-//	  413, 503 {"error":"..."}   too large; not learned now, try again
+//	  403 {"error":"..."}        wrong or missing password, or none set
+//	  413, 503 {"error":"..."}   too large; busy or not learned now, try again
 //	GET /ping                    "pong"
 //	GET /metrics                 Prometheus text format
 func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
@@ -50,11 +52,10 @@ func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Minute
 	}
-	h := &httpHandler{d: d, opts: opts}
-	if opts.Password != "" {
-		sum := sha256.Sum256([]byte(opts.Password))
-		h.pwSum = sum[:]
+	if opts.MaxLearns <= 0 {
+		opts.MaxLearns = DefaultMaxLearns
 	}
+	h := &httpHandler{d: d, opts: opts, pw: NewPassword(opts.Password), slots: newLimiter(opts.MaxLearns)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /learnspam", func(w http.ResponseWriter, r *http.Request) { h.learn(w, r, Spam) })
 	mux.HandleFunc("POST /learnham", func(w http.ResponseWriter, r *http.Request) { h.learn(w, r, Ham) })
@@ -68,24 +69,38 @@ func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
 type httpHandler struct {
 	d     *Daemon
 	opts  HTTPOptions
-	pwSum []byte
+	pw    Password
+	slots limiter
 }
 
-// authorized compares SHA-256 digests in constant time, so that neither
-// the content nor the length of the password leaks through timing.
-func (h *httpHandler) authorized(r *http.Request) bool {
-	if h.pwSum == nil {
+// authorized checks the Password header; a refusal is logged, counted
+// and answered 403.
+func (h *httpHandler) authorized(w http.ResponseWriter, r *http.Request, label Label) bool {
+	reason, msg := "", ""
+	switch {
+	case !h.pw.Set():
+		reason, msg = "no_password", "learning over HTTP is off: set learner.password and send it (rspamc -P)"
+	case !h.pw.Match(r.Header.Get("Password")):
+		reason, msg = "wrong_password", "unauthorized: wrong or missing Password header"
+	default:
 		return true
 	}
-	got := sha256.Sum256([]byte(r.Header.Get("Password")))
-	return subtle.ConstantTimeCompare(got[:], h.pwSum) == 1
+	h.d.m.refused.WithLabelValues("http", reason).Inc()
+	h.opts.Logger.Warn("learner: HTTP learn refused", "reason", reason, "remote", r.RemoteAddr, "class", label.String())
+	jsonError(w, http.StatusForbidden, msg)
+	return false
 }
 
 func (h *httpHandler) learn(w http.ResponseWriter, r *http.Request, label Label) {
-	if !h.authorized(r) {
-		jsonError(w, http.StatusForbidden, "unauthorized: wrong or missing Password header")
+	if !h.authorized(w, r, label) {
 		return
 	}
+	if !h.slots.tryAcquire() {
+		h.d.m.busy.WithLabelValues("http").Inc()
+		jsonError(w, http.StatusServiceUnavailable, fmt.Sprintf("busy: %d learns in progress, try again later", cap(h.slots)))
+		return
+	}
+	defer h.slots.release()
 	max := h.d.MaxMessage()
 	if r.ContentLength > max {
 		jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("message larger than %d bytes", max))

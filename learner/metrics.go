@@ -14,6 +14,10 @@ type Metrics struct {
 	spool       *prometheus.CounterVec // event: drained, rejected, failed
 	nnSamples   *prometheus.CounterVec // result: spam, ham, between_thresholds, retired_inputs
 	nnTrainings *prometheus.CounterVec // result: published, failed, discarded
+	nnPending   prometheus.Gauge       // networks whose training is due or running
+	nnNew       prometheus.Gauge       // samples added since each network's last training, summed
+	refused     *prometheus.CounterVec // listener, reason
+	busy        *prometheus.CounterVec // listener
 	batchSize   prometheus.Histogram
 	commitDur   prometheus.Histogram
 }
@@ -46,6 +50,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sluice_learner_neural_trainings_total",
 			Help: "Trainings of the neural network: published, failed (or cancelled), discarded (the input set changed meanwhile).",
 		}, []string{"result"}),
+		nnPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sluice_learner_neural_trainings_pending",
+			Help: "Networks whose training is due (max_train new samples) or running: 0 when every network is up to date with its pools.",
+		}),
+		nnNew: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sluice_learner_neural_new_samples",
+			Help: "Samples added to the training pools since the last training (summed over networks); a training is due at max_train.",
+		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_refused_total",
+			Help: "Learn requests refused as not authorized, by listener (http) and reason (no_password: learning over TCP is off without learner.password; wrong_password).",
+		}, []string{"listener", "reason"}),
+		busy: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_busy_total",
+			Help: "Learn requests refused at once because the listener (socket, http) already served its most concurrent learns.",
+		}, []string{"listener"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sluice_learner_commit_messages",
 			Help:    "Messages journaled per commit (group commit: one fsync each).",
@@ -58,7 +78,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.batchSize, m.commitDur)
+		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.nnPending, m.nnNew, m.refused, m.busy, m.batchSize, m.commitDur)
 	}
 	return m
 }

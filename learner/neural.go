@@ -124,6 +124,12 @@ type trainer struct {
 	labels map[[32]byte]bool // explicit learns: digest → spam
 	kick   chan struct{}     // a training is due
 
+	// running is true while trainOnce trains; pending and shownNew are
+	// what this trainer adds to the trainings_pending gauge (running or
+	// due) and to the new_samples gauge (p.New); under mu.
+	running, pending bool
+	shownNew         int
+
 	saveMu sync.Mutex // one pool file write at a time
 
 	training func() // tests: called as a training starts
@@ -320,6 +326,7 @@ func (t *trainer) reset(names []string, digest [32]byte) {
 	t.perm, t.permOf = nil, nil
 	t.p.Spam, t.p.Ham, t.p.New, t.p.Epoch = nil, nil, 0, 0
 	clear(t.where)
+	t.showPending()
 }
 
 // add puts s in its class's pool, replacing a sample of the same message,
@@ -341,6 +348,29 @@ func (t *trainer) add(s Sample, spam bool) {
 		case t.kick <- struct{}{}:
 		default:
 		}
+	}
+	t.showPending()
+}
+
+// showPending keeps the gauges in step with this network: new_samples
+// with p.New, trainings_pending counting it while a training is due or
+// running; under mu. bench/replay.sh reads both, so that what it measures
+// does not depend on how fast training is: it sends no more mail than
+// max_train - new_samples before the pending training is done.
+func (t *trainer) showPending() {
+	if d := t.p.New - t.shownNew; d != 0 {
+		t.m.nnNew.Add(float64(d))
+		t.shownNew = t.p.New
+	}
+	p := t.running || t.due()
+	if p == t.pending {
+		return
+	}
+	t.pending = p
+	if p {
+		t.m.nnPending.Inc()
+	} else {
+		t.m.nnPending.Dec()
 	}
 }
 
@@ -423,6 +453,7 @@ func (t *trainer) run(ctx context.Context) {
 		default:
 		}
 	}
+	t.showPending()
 	t.mu.Unlock()
 	for {
 		select {
@@ -459,7 +490,15 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 	names, digest, epoch, taken := t.p.Names, t.p.Digest, t.p.Epoch, t.p.New
 	samples := poolSamples(t.p.Spam, t.p.Ham)
 	t.p.New = 0
+	t.running = true
+	t.showPending()
 	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.running = false
+		t.showPending()
+		t.mu.Unlock()
+	}()
 
 	if t.training != nil {
 		t.training()
@@ -544,7 +583,10 @@ func loadPools(path string) (*Pools, error) {
 	if p.Version != poolVersion {
 		return nil, fmt.Errorf("%s: pool file version %d, want %d", path, p.Version, poolVersion)
 	}
-	if nn.InputDigest(p.Names) != p.Digest || !slices.IsSorted(p.Names) {
+	// Pools saved before any scan record have no input set yet: no names,
+	// a zero digest (and, checked below, no samples).
+	empty := len(p.Names) == 0 && p.Digest == [32]byte{}
+	if !empty && nn.InputDigest(p.Names) != p.Digest {
 		return nil, fmt.Errorf("%s: input names do not match their digest", path)
 	}
 	for _, pool := range [][]Sample{p.Spam, p.Ham} {

@@ -459,3 +459,64 @@ func TestNeuralUseSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestNeuralTrainingsPending: trainings_pending counts the networks whose
+// training is due (max_train new samples, MinClass of each class) or
+// running, and drops back once the network is published; new_samples
+// follows the samples not trained on yet.
+func TestNeuralTrainingsPending(t *testing.T) {
+	m := &testDaemon{reg: prometheus.NewRegistry()}
+	metrics := NewMetrics(m.reg)
+	pending := func() float64 { return m.counter(t, "sluice_learner_neural_trainings_pending", nil) }
+	fresh := func() float64 { return m.counter(t, "sluice_learner_neural_new_samples", nil) }
+	newTr := func() *trainer {
+		opts := testNeural(t.TempDir())
+		opts.MaxTrain = 6 // MinClass 4
+		return newTrainer(opts, slog.New(slog.DiscardHandler), metrics)
+	}
+	a, b := newTr(), newTr() // two networks (settings profiles) on one registry
+	steps := []struct {
+		tr    *trainer
+		i     int
+		score float64
+		want  float64
+	}{
+		{a, 0, 10, 0}, {a, 1, 10, 0}, {a, 2, 10, 0}, {a, 3, 10, 0}, {a, 4, 10, 0},
+		{a, 5, -5, 0}, // 6 new samples, but one ham
+		{a, 6, -5, 0}, {a, 7, -5, 0},
+		{a, 8, -5, 1}, // four of each: due
+		{a, 9, 3, 1},  // between the thresholds: no sample, still due
+		{b, 0, 10, 1}, {b, 1, 10, 1}, {b, 2, 10, 1}, {b, 3, 10, 1},
+		{b, 4, -5, 1}, {b, 5, -5, 1}, {b, 6, -5, 1},
+		{b, 7, -5, 2}, // the other network is due too
+	}
+	for n, s := range steps {
+		s.tr.observe(nnRecord(s.i, s.score, inputSetA))
+		if got := pending(); got != s.want {
+			t.Fatalf("step %d: pending %v, want %v", n, got, s.want)
+		}
+	}
+	if got := fresh(); got != 9+8 {
+		t.Fatalf("new samples %v, want 17", got)
+	}
+	var during float64
+	a.training = func() { during = pending() }
+	if err := a.trainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if during != 2 || pending() != 1 {
+		t.Fatalf("pending %v while training, %v after; want 2 and 1", during, pending())
+	}
+	if got := fresh(); got != 8 {
+		t.Fatalf("new samples %v after a's training, want b's 8", got)
+	}
+	if err := b.trainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := pending(); got != 0 || fresh() != 0 {
+		t.Fatalf("pending %v, new samples %v with both networks published", got, fresh())
+	}
+	if _, err := nn.Load(a.opts.File); err != nil {
+		t.Fatalf("network a not published: %v", err)
+	}
+}

@@ -137,33 +137,72 @@ func AppendRequest(b []byte, r *Request, maxMsg int64) ([]byte, error) {
 
 // ReadRequest reads one request, refusing a message over maxMsg bytes
 // before reading it. io.EOF means the peer closed between requests.
+// Memory grows with what arrives, never with what the header claims.
 func ReadRequest(rd io.Reader, maxMsg int64) (*Request, error) {
+	r, ml, err := readRequestHead(rd, maxMsg)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.readMessage(rd, ml, maxMsg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readRequestHead reads a request's fixed header, user and source (at
+// most a few hundred bytes), and returns the length its message claims,
+// which is at most maxMsg.
+func readRequestHead(rd io.Reader, maxMsg int64) (*Request, int64, error) {
 	var h [reqHdrLen]byte
 	if _, err := io.ReadFull(rd, h[:]); err != nil {
 		if err == io.EOF {
-			return nil, io.EOF
+			return nil, 0, io.EOF
 		}
-		return nil, fmt.Errorf("learner: read request: %w", err)
+		return nil, 0, fmt.Errorf("learner: read request: %w", err)
 	}
 	if string(h[:4]) != reqMagic || h[4] != version {
-		return nil, fmt.Errorf("%w: not a version %d request", ErrProtocol, version)
+		return nil, 0, fmt.Errorf("%w: not a version %d request", ErrProtocol, version)
 	}
 	r := &Request{Label: Label(h[5])}
 	ul := int(binary.BigEndian.Uint16(h[6:]))
 	sl := int(h[8])
 	ml := int64(binary.BigEndian.Uint32(h[9:]))
 	if ul > MaxUser || sl > MaxSource || ml > maxMsg {
-		return nil, fmt.Errorf("%w: field too long (user %d, source %d, message %d of %d bytes)", ErrProtocol, ul, sl, ml, maxMsg)
+		return nil, 0, fmt.Errorf("%w: field too long (user %d, source %d, message %d of %d bytes)", ErrProtocol, ul, sl, ml, maxMsg)
 	}
-	buf := make([]byte, ul+sl+int(ml))
-	if _, err := io.ReadFull(rd, buf); err != nil {
-		return nil, fmt.Errorf("learner: read request: %w", err)
+	var buf [MaxUser + MaxSource]byte
+	if _, err := io.ReadFull(rd, buf[:ul+sl]); err != nil {
+		return nil, 0, fmt.Errorf("learner: read request: %w", err)
 	}
-	r.User, r.Source, r.Message = string(buf[:ul]), string(buf[ul:ul+sl]), buf[ul+sl:]
-	if err := r.validate(maxMsg); err != nil {
-		return nil, err
+	r.User, r.Source = string(buf[:ul]), string(buf[ul:ul+sl])
+	return r, ml, nil
+}
+
+// firstChunk is the most a message buffer starts with; it doubles as the
+// message arrives, up to the length the header claimed.
+const firstChunk = 64 << 10
+
+// readMessage reads the ml bytes of r's message, growing its buffer with
+// what arrives, and validates r.
+func (r *Request) readMessage(rd io.Reader, ml, maxMsg int64) error {
+	msg := make([]byte, 0, min(ml, firstChunk))
+	for int64(len(msg)) < ml {
+		if len(msg) == cap(msg) {
+			grown := make([]byte, len(msg), min(ml, 2*int64(cap(msg))))
+			copy(grown, msg)
+			msg = grown
+		}
+		n, err := rd.Read(msg[len(msg):min(int64(cap(msg)), ml)])
+		msg = msg[:len(msg)+n]
+		if err != nil && int64(len(msg)) < ml {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("learner: read request: %w", err)
+		}
 	}
-	return r, nil
+	r.Message = msg
+	return r.validate(maxMsg)
 }
 
 // DecodeRequest decodes one request that must fill b exactly (a spool file).

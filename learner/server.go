@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -25,16 +26,27 @@ type ServerOptions struct {
 	// MaxConns bounds the connections served at once; more are refused
 	// at once (256).
 	MaxConns int
+	// MaxLearns bounds the learns read and served at once
+	// (DefaultMaxLearns): a request that finds them all taken is answered
+	// StatusTempFail ("busy") before its message is read, and its
+	// connection closed.
+	MaxLearns int
 }
+
+// DefaultMaxLearns is how many learns a listener (the socket, HTTP) reads
+// and serves at once by default: with 32 MiB messages, at most 256 MiB of
+// messages per listener.
+const DefaultMaxLearns = 8
 
 // Server serves the learn protocol (see Request) on a unix socket: any
 // number of requests per connection, one at a time, each answered once it
 // is durable. Accepting, tracking and shutting down are lifecycle's.
 type Server struct {
-	d    *Daemon
-	opts ServerOptions
-	log  *slog.Logger
-	srv  *lifecycle.Server
+	d     *Daemon
+	opts  ServerOptions
+	log   *slog.Logger
+	srv   *lifecycle.Server
+	slots limiter
 }
 
 // NewServer returns a server handing requests to d.
@@ -51,7 +63,10 @@ func NewServer(d *Daemon, opts ServerOptions) *Server {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 256
 	}
-	s := &Server{d: d, opts: opts, log: opts.Logger}
+	if opts.MaxLearns <= 0 {
+		opts.MaxLearns = DefaultMaxLearns
+	}
+	s := &Server{d: d, opts: opts, log: opts.Logger, slots: newLimiter(opts.MaxLearns)}
 	s.srv = lifecycle.New(s.serveConn, lifecycle.Options{Name: "learner", Logger: opts.Logger, MaxConns: opts.MaxConns})
 	return s
 }
@@ -78,30 +93,53 @@ func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
 			return
 		}
 		c.SetBusy(true)
+		// The whole request must arrive within RequestTimeout: a client
+		// that claims a large message and sends it slowly holds a slot no
+		// longer than that.
 		c.SetDeadline(time.Now().Add(s.opts.RequestTimeout))
-		req, err := ReadRequest(br, s.d.MaxMessage())
-		var resp *Response
-		if err != nil {
-			if !errors.Is(err, ErrProtocol) {
-				s.log.Debug("learner: read request", "err", err)
-				return
-			}
-			resp = &Response{Status: StatusBadRequest, Text: err.Error()}
-		} else {
-			ctx, cancel := context.WithTimeout(base, s.opts.RequestTimeout)
-			out, err := s.d.Learn(ctx, req)
-			cancel()
-			resp = responseFor(out, err)
+		resp, ok := s.serveRequest(base, br)
+		if resp == nil {
+			return
 		}
 		out = AppendResponse(out[:0], resp)
 		if _, err := c.Write(out); err != nil {
 			s.log.Debug("learner: write response", "err", err)
 			return
 		}
-		if resp.Status == StatusBadRequest {
+		if !ok {
 			return // the stream may be out of step
 		}
 	}
+}
+
+// serveRequest reads and serves one request. A nil response means the
+// connection broke; ok false that it must be closed after the response.
+func (s *Server) serveRequest(base context.Context, br *bufio.Reader) (resp *Response, ok bool) {
+	req, ml, err := readRequestHead(br, s.d.MaxMessage())
+	if err != nil {
+		if !errors.Is(err, ErrProtocol) {
+			s.log.Debug("learner: read request", "err", err)
+			return nil, false
+		}
+		return &Response{Status: StatusBadRequest, Text: err.Error()}, false
+	}
+	if !s.slots.tryAcquire() {
+		s.d.m.busy.WithLabelValues("socket").Inc()
+		return &Response{Status: StatusTempFail, Text: fmt.Sprintf("busy: %d learns in progress, try again later", cap(s.slots))}, false
+	}
+	defer s.slots.release()
+	if err := req.readMessage(br, ml, s.d.MaxMessage()); err != nil {
+		if !errors.Is(err, ErrProtocol) {
+			s.log.Debug("learner: read request", "err", err)
+			return nil, false
+		}
+		return &Response{Status: StatusBadRequest, Text: err.Error()}, false
+	}
+	ctx, cancel := context.WithTimeout(base, s.opts.RequestTimeout)
+	defer cancel()
+	out, err := s.d.Learn(ctx, req)
+	resp = responseFor(out, err)
+	return resp, resp.Status != StatusBadRequest
 }
 
 // responseFor maps a learn result to a response.

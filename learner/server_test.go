@@ -18,6 +18,13 @@ import (
 // serve runs a Server for d on a unix socket and returns its path.
 func serve(t *testing.T, d *Daemon) string {
 	t.Helper()
+	path, _ := serveWith(t, d, ServerOptions{IdleTimeout: 5 * time.Second})
+	return path
+}
+
+// serveWith runs a Server for d with opts on a unix socket.
+func serveWith(t *testing.T, d *Daemon, opts ServerOptions) (string, *Server) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "sl-") // short: sun_path is 108 bytes
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +38,7 @@ func serve(t *testing.T, d *Daemon) string {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o660 {
 		t.Fatalf("socket mode: %v %v", fi.Mode(), err)
 	}
-	srv := NewServer(d, ServerOptions{IdleTimeout: 5 * time.Second})
+	srv := NewServer(d, opts)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -44,7 +51,7 @@ func serve(t *testing.T, d *Daemon) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return path
+	return path, srv
 }
 
 func TestServerClient(t *testing.T) {

@@ -44,6 +44,9 @@ type ServiceOptions struct {
 	// and /metrics ("inet:host:port"); Password guards the learns.
 	HTTPListen string
 	Password   string
+	// MaxLearns bounds the learns the socket, and the HTTP endpoints,
+	// each read and serve at once (DefaultMaxLearns).
+	MaxLearns int
 	// Registry receives the daemon's metrics and, with HTTPListen, the Go
 	// and process collectors that /metrics serves. Required.
 	Registry *prometheus.Registry
@@ -105,7 +108,7 @@ func OpenService(opts ServiceOptions) (_ *Service, err error) {
 		return nil, err
 	}
 	closers = append(closers, func() { s.ln.Close() })
-	s.srv = NewServer(s.d, ServerOptions{Logger: s.log, RequestTimeout: opts.RequestTimeout})
+	s.srv = NewServer(s.d, ServerOptions{Logger: s.log, RequestTimeout: opts.RequestTimeout, MaxLearns: opts.MaxLearns})
 	if opts.HTTPListen != "" {
 		addr := strings.TrimPrefix(strings.TrimPrefix(opts.HTTPListen, "inet6:"), "inet:")
 		if s.httpLn, err = net.Listen("tcp", addr); err != nil {
@@ -113,7 +116,7 @@ func OpenService(opts ServiceOptions) (_ *Service, err error) {
 		}
 		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		s.httpSrv = &http.Server{
-			Handler:           NewHTTPHandler(s.d, HTTPOptions{Password: opts.Password, Gatherer: opts.Registry, Logger: s.log}),
+			Handler:           NewHTTPHandler(s.d, HTTPOptions{Password: opts.Password, MaxLearns: opts.MaxLearns, Gatherer: opts.Registry, Logger: s.log}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      2 * time.Minute,
@@ -165,7 +168,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		})
 	}
-	s.log.Info("learner listening", "socket", s.opts.Socket, "http", s.opts.HTTPListen, "statfile", s.opts.Statfile,
+	s.log.Info("learner listening", "socket", s.opts.Socket, "http", s.opts.HTTPListen, "http_learn", s.opts.HTTPListen != "" && s.opts.Password != "", "statfile", s.opts.Statfile,
 		"autolearn", s.opts.Daemon.Autolearn.Enabled, "feed_socket", s.opts.FeedSocket, "neural_training", s.opts.Daemon.Neural.File != "",
 		"neural_profiles", mapKeys(s.opts.Daemon.NeuralProfiles))
 	var err error

@@ -72,7 +72,9 @@ func (s *Spool) Put(req *Request) error {
 	if err != nil {
 		return fmt.Errorf("learner: spool: %w", err)
 	}
-	if err := os.MkdirAll(s.dir, 0o770); err != nil {
+	// The spool's directory, not its parents: a data directory nobody
+	// configured is not created by a learn (Door).
+	if err := os.Mkdir(s.dir, 0o770); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("learner: spool: %w", err)
 	}
 	names, err := s.list()

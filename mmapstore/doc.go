@@ -95,7 +95,10 @@
 // the global one and keeps its totals in the header. Every other
 // namespace's learn totals (and name, for [Stat]) live in the directory, a
 // second open-addressing table probed from mixKey(ns, 0) and kept at most
-// half full.
+// half full. A rebuild drops the records whose totals are both zero (a
+// missing record reads as zero totals), so namespaces unlearned to
+// nothing, such as the users the learner's cap expires, do not grow the
+// directory for ever.
 //
 // # Who writes, and in what order
 //

@@ -21,7 +21,7 @@ const expireFill = 0.75
 // Keys for which keep returns true are never expired.
 func (w *Writer) makeRoom(newKeys, newNS uint64, force bool, keep func(uint64) bool) error {
 	m := w.m
-	used, nsUsed := m.load(wUsed), m.load(wNSUsed)
+	used, nsUsed := m.load(wUsed), m.liveNamespaces()
 	capacity := m.hdr.capacity
 	if force {
 		capacity *= 2
@@ -87,8 +87,13 @@ func (w *Writer) rebuild(capacity, nsCap uint64, target int64, keep func(uint64)
 			kept++
 		}
 		for i := uint64(0); i < old.hdr.nsCapacity; i++ {
+			// A namespace with no learns left (a user's expired by the
+			// learner's cap) is dropped: a missing record reads as zero
+			// totals, so only the directory's size changes.
 			if ns := Namespace(old.nsdir[i*nsWords]); ns != Shared {
-				nm.setTotals(ns, old.totals(ns), old.nsName(i))
+				if t := old.totals(ns); t != (Totals{}) {
+					nm.setTotals(ns, t, old.nsName(i))
+				}
 			}
 		}
 		nm.setTotals(Shared, old.totals(Shared), "")

@@ -323,3 +323,16 @@ func (m *mapping) recount() (used, nsUsed uint64) {
 	m.store(wNSUsed, nsUsed)
 	return used, nsUsed
 }
+
+// liveNamespaces counts the directory's records that hold learns: what a
+// rebuild keeps.
+func (m *mapping) liveNamespaces() uint64 {
+	var n uint64
+	for i := uint64(0); i < m.hdr.nsCapacity; i++ {
+		r := m.nsdir[i*nsWords : (i+1)*nsWords]
+		if atomic.LoadUint64(&r[nsKey/8]) != 0 && (atomic.LoadUint64(&r[nsSpam/8]) != 0 || atomic.LoadUint64(&r[nsHam/8]) != 0) {
+			n++
+		}
+	}
+	return n
+}

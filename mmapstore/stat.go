@@ -104,3 +104,19 @@ func Stat(path string) (Info, error) {
 	}
 	return info, nil
 }
+
+// Namespaces lists the namespaces other than Shared with their totals, as
+// Stat does, from the writer's own mapping (the learner's per-user cap
+// reads it at start).
+func (w *Writer) Namespaces() []NamespaceInfo {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	m := w.m
+	var out []NamespaceInfo
+	for i := uint64(0); i < m.hdr.nsCapacity; i++ {
+		if ns := Namespace(m.nsdir[i*nsWords]); ns != Shared {
+			out = append(out, NamespaceInfo{NS: ns, Name: m.nsName(i), Totals: m.totals(ns)})
+		}
+	}
+	return out
+}

@@ -61,6 +61,14 @@
 //     otherwise the first of spamd's User, rspamd's Deliver-To and Rcpt
 //     lines that matches [profiles] picks it. The profile's thresholds
 //     decide the action and are what the rspamd replies report.
+//   - Learning is a privilege (package learner's auth.go): over a unix
+//     socket, whoever may open it may learn (its mode and group are the
+//     access control); over TCP a learn (TELL, /learnspam, /learnham)
+//     must carry Options.LearnPassword in a Password header (rspamc -P),
+//     and with none set learning over TCP is off. A refusal is EX_NOPERM
+//     (77) or HTTP 403, logged and counted (learns_refused). spamc cannot
+//     send a password: spamc -L goes through a unix socket (spamc -U; the
+//     command line's spamd.learn_socket).
 //   - Learning goes through the Learner interface, which the learner's
 //     front door (learner.Door) implements: the learner daemon, else the
 //     statfile directly. TELL's Set: local learns (DidSet: local unless

@@ -76,6 +76,12 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, b
 	}
 	who := s.rspamdRequest(lowerHeader(req.Header))
 	if label != 0 {
+		if s.opts.Learner == nil {
+			return httpError(http.StatusForbidden, "learning is disabled on this server")
+		}
+		if perr := s.authorizeLearn(ctx, req.Header.Get("Password"), label); perr != nil {
+			return httpError(http.StatusForbidden, perr.Msg)
+		}
 		return s.httpLearn(ctx, body, label, who.User)
 	}
 	v, perr := s.verdict(ctx, body, who)

@@ -27,3 +27,34 @@ func (s *Server) learn(ctx context.Context, msg []byte, label learner.Label, use
 	res, err := s.opts.Learner.Learn(ctx, &learner.Request{Label: label, User: user, Source: "spamd", Message: msg})
 	return res.Outcome, err
 }
+
+// peer is what a request's connection says about its client: a unix
+// socket (whose mode and group decide who may connect) or not.
+type peer struct {
+	unix   bool
+	remote string
+}
+
+type peerKey struct{}
+
+// authorizeLearn decides whether a learn may go on: over a unix socket
+// always, over TCP with the password. A refusal is logged and counted,
+// and its error is the reply.
+func (s *Server) authorizeLearn(ctx context.Context, password string, label learner.Label) *ProtocolError {
+	p, _ := ctx.Value(peerKey{}).(peer)
+	if p.unix {
+		return nil
+	}
+	reason, msg := "", ""
+	switch {
+	case !s.pw.Set():
+		reason, msg = "no_password", "learning over TCP is off: use the unix socket, or set spamd.password and send it (rspamc -P)"
+	case !s.pw.Match(password):
+		reason, msg = "wrong_password", "unauthorized: wrong or missing Password header"
+	default:
+		return nil
+	}
+	s.count.learnsRefused.Add(1)
+	s.log.Warn("learn refused", "remote", p.remote, "reason", reason, "class", label.String())
+	return protoErr(exNoPerm, "%s", msg)
+}

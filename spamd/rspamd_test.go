@@ -26,7 +26,7 @@ const checkSpamJSON = `{"is_skipped":false,"score":8,"required_score":15,"action
 // The legacy rspamd protocol (Exim's variant=rspamd) and rspamd's HTTP
 // API: each request and the exact reply.
 func TestRspamdProtocols(t *testing.T) {
-	_, addr := startServer(t, Options{Learner: &fakeLearner{}})
+	_, addr := startServer(t, Options{Learner: &fakeLearner{}, LearnPassword: "pw"})
 	tests := []struct{ name, req, want string }{
 		{"legacy check as Exim sends it", eximRspamd(spamMsg),
 			"RSPAMD/1.3 0 EX_OK\r\nMetric: default; False; 8.00 / 15.00 / 15.00\r\nAction: add header\r\nSymbol: BAYES_SPAM(8.00)\r\n"},
@@ -43,10 +43,10 @@ func TestRspamdProtocols(t *testing.T) {
 		{"checkv2", post("/checkv2", "Deliver-To: bob@example.org\r\nIP: 127.0.0.1\r\n", spamMsg), httpWant("200 OK", "application/json", checkSpamJSON)},
 		{"checkv2 HTTP/1.0", strings.Replace(post("/checkv2", "", spamMsg), "HTTP/1.1", "HTTP/1.0", 1), httpWant("200 OK", "application/json", checkSpamJSON)},
 		{"ping", "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n", httpWant("200 OK", "text/plain", "pong\r\n")},
-		{"learnspam", post("/learnspam", "", spamMsg), httpWant("200 OK", "application/json", `{"success":true}`)},
-		{"learnspam again", post("/learnspam", "", spamMsg), httpWant("208 Already Reported", "application/json", `{"error":"message has been already learned as spam, ignore it"}`)},
-		{"learnham relearns", post("/learnham", "", spamMsg), httpWant("200 OK", "application/json", `{"success":true}`)},
-		{"learn busy", post("/learnham", "", "Subject: busy\r\n\r\nx"), httpWant("503 Service Unavailable", "application/json", `{"error":"statistics busy, try again later"}`)},
+		{"learnspam", post("/learnspam", "Password: pw\r\n", spamMsg), httpWant("200 OK", "application/json", `{"success":true}`)},
+		{"learnspam again", post("/learnspam", "Password: pw\r\n", spamMsg), httpWant("208 Already Reported", "application/json", `{"error":"message has been already learned as spam, ignore it"}`)},
+		{"learnham relearns", post("/learnham", "Password: pw\r\n", spamMsg), httpWant("200 OK", "application/json", `{"success":true}`)},
+		{"learn busy", post("/learnham", "Password: pw\r\n", "Subject: busy\r\n\r\nx"), httpWant("503 Service Unavailable", "application/json", `{"error":"statistics busy, try again later"}`)},
 		{"checkv2 not a message", post("/checkv2", "", "nomail"), httpWant("400 Bad Request", "application/json", `{"error":"input is not a mail message"}`)},
 		{"get checkv2", "GET /checkv2 HTTP/1.1\r\nHost: x\r\n\r\n", httpWant("405 Method Not Allowed", "application/json", `{"error":"use POST"}`)},
 		{"unknown path", post("/symbols", "", spamMsg), httpWant("404 Not Found", "application/json", `{"error":"no such endpoint"}`)},

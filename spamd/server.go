@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -28,6 +29,13 @@ type Scanner interface {
 type Options struct {
 	Scanner Scanner // required
 	Learner Learner // nil: TELL and /learn* are refused
+	// LearnPassword lets learns over TCP through: spamd's TELL and
+	// rspamd's /learnspam and /learnham must carry it in a Password
+	// header (rspamc -P). Learns over a unix socket need none: the
+	// socket's mode and group say who may connect. Without it every
+	// learn over TCP is refused (EX_NOPERM, HTTP 403). Every refusal is
+	// logged and counted (Counters.LearnsRefused).
+	LearnPassword string
 	// Profiles choose a message's settings profile: rspamd's Settings-ID
 	// header names one, else the recipients (spamd's User, rspamd's
 	// Deliver-To and Rcpt) are matched; nil: no profiles.
@@ -110,12 +118,13 @@ type Server struct {
 	log   *slog.Logger
 	count counters
 	srv   *lifecycle.Server
+	pw    learner.Password
 }
 
 // New returns a Server; Serve starts it.
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
-	s := &Server{opts: opts, log: opts.Logger}
+	s := &Server{opts: opts, log: opts.Logger, pw: learner.NewPassword(opts.LearnPassword)}
 	s.srv = lifecycle.New(s.serveConn, lifecycle.Options{
 		Name: "spamd", Logger: opts.Logger,
 		MaxConns: opts.MaxConns, MaxPerClient: opts.MaxConnsPerClient, Exempt: netip.Addr.IsLoopback,
@@ -172,6 +181,7 @@ func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
 	}
 	ctx, cancel := context.WithDeadline(base, deadline)
 	defer cancel()
+	ctx = context.WithValue(ctx, peerKey{}, peer{unix: c.LocalAddr().Network() == "unix", remote: remote(c)})
 	bodyPhase := func() { c.SetReadDeadline(deadline) }
 	reply, proto, err := s.handle(ctx, br, bodyPhase)
 	if err != nil {
@@ -321,6 +331,7 @@ func (s *Server) rejectScore(v *scan.Verdict) float64 {
 // counters are the server's running totals.
 type counters struct {
 	conns, errors, timeouts, panics, truncated, scans, learns atomic.Uint64
+	learnsRefused                                             atomic.Uint64
 	requests                                                  [4]atomic.Uint64 // by Proto
 }
 
@@ -330,19 +341,22 @@ type Counters struct {
 	Requests    map[string]uint64 `json:"requests"` // by protocol: spamd, rspamc, http
 	Scans       uint64            `json:"scans"`
 	Learns      uint64            `json:"learns"`
-	Errors      uint64            `json:"errors"`    // requests that failed (bad, cut short, timed out)
-	Timeouts    uint64            `json:"timeouts"`  // of which timed out
-	Panics      uint64            `json:"panics"`    // recovered
-	Truncated   uint64            `json:"truncated"` // messages over the size limit
-	Refused     uint64            `json:"refused"`   // connections over max_connections or the per-client cap
-	AcceptRetry uint64            `json:"accept_retries"`
+	// LearnsRefused counts learns refused as not authorized: over TCP
+	// without the password (or with none set).
+	LearnsRefused uint64 `json:"learns_refused"`
+	Errors        uint64 `json:"errors"`    // requests that failed (bad, cut short, timed out)
+	Timeouts      uint64 `json:"timeouts"`  // of which timed out
+	Panics        uint64 `json:"panics"`    // recovered
+	Truncated     uint64 `json:"truncated"` // messages over the size limit
+	Refused       uint64 `json:"refused"`   // connections over max_connections or the per-client cap
+	AcceptRetry   uint64 `json:"accept_retries"`
 }
 
 // Counters returns the totals so far.
 func (s *Server) Counters() Counters {
 	c := Counters{
 		Connections: s.count.conns.Load(), Requests: map[string]uint64{},
-		Scans: s.count.scans.Load(), Learns: s.count.learns.Load(),
+		Scans: s.count.scans.Load(), Learns: s.count.learns.Load(), LearnsRefused: s.count.learnsRefused.Load(),
 		Errors: s.count.errors.Load(), Timeouts: s.count.timeouts.Load(),
 		Panics: s.count.panics.Load(), Truncated: s.count.truncated.Load(),
 	}

@@ -153,6 +153,16 @@ func (s *Server) tell(ctx context.Context, req *Request) []byte {
 	if s.opts.Learner == nil {
 		return spamdError(protoErr(exUnavailable, "learning is disabled on this server"))
 	}
+	if !t.setLocal && !t.removeLocal {
+		return []byte(spamdOK + "\r\n\r\n") // remote only: nothing to do here
+	}
+	label := t.label
+	if !t.setLocal {
+		label = learner.Forget
+	}
+	if perr := s.authorizeLearn(ctx, req.Get("password"), label); perr != nil {
+		return spamdError(perr)
+	}
 	if !t.setLocal {
 		if t.removeLocal {
 			out, err := s.learn(ctx, req.Body, learner.Forget, t.user)
@@ -165,7 +175,6 @@ func (s *Server) tell(ctx context.Context, req *Request) []byte {
 			}
 			return []byte(spamdOK + "\r\n\r\n")
 		}
-		return []byte(spamdOK + "\r\n\r\n") // remote only: nothing to do here
 	}
 	out, err := s.learn(ctx, req.Body, t.label, t.user)
 	if err != nil {

@@ -26,7 +26,7 @@ const (
 // exact reply bytes. The TELL cases run in order against one learner.
 func TestSpamdVerbs(t *testing.T) {
 	fl := &fakeLearner{}
-	_, addr := startServer(t, Options{Learner: fl})
+	_, addr := startServer(t, Options{Learner: fl, LearnPassword: "pw"})
 	tests := []struct{ name, req, want string }{
 		{"ping", "PING SPAMC/1.5\r\n\r\n", "SPAMD/1.5 0 PONG\r\n"},
 		{"ping 1.2 without headers", "PING SPAMC/1.2\r\n\r\n", "SPAMD/1.5 0 PONG\r\n"},
@@ -49,18 +49,18 @@ func TestSpamdVerbs(t *testing.T) {
 		{"skip", "SKIP SPAMC/1.5\r\n\r\n", ""},
 		{"connect and close", "", ""},
 
-		{"tell learns", spamc("TELL SPAMC/1.3", "Message-class: spam\r\nSet: local\r\nUser: alice\r\n", spamMsg), "SPAMD/1.1 0 EX_OK\r\nDidSet: local\r\n\r\n\r\n"},
-		{"tell again: already learned", spamc("TELL SPAMC/1.3", "Message-class: spam\r\nSet: local\r\n", spamMsg), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
-		{"tell the other class: relearned", spamc("TELL SPAMC/1.3", "Message-class: ham\r\nSet: local, remote\r\nRemove: local\r\n", spamMsg),
+		{"tell learns", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: spam\r\nSet: local\r\nUser: alice\r\n", spamMsg), "SPAMD/1.1 0 EX_OK\r\nDidSet: local\r\n\r\n\r\n"},
+		{"tell again: already learned", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: spam\r\nSet: local\r\n", spamMsg), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
+		{"tell the other class: relearned", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: ham\r\nSet: local, remote\r\nRemove: local\r\n", spamMsg),
 			"SPAMD/1.1 0 EX_OK\r\nDidSet: local\r\nDidRemove: local\r\n\r\n\r\n"},
-		{"tell remote only", spamc("TELL SPAMC/1.3", "Message-class: ham\r\nSet: remote\r\n", spamMsg), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
-		{"tell busy", spamc("TELL SPAMC/1.3", "Message-class: ham\r\nSet: local\r\n", "Subject: busy\r\n\r\nx\r\n"), "SPAMD/1.0 75 EX_TEMPFAIL statistics busy, try again later\r\n"},
-		{"tell not a message", spamc("TELL SPAMC/1.3", "Message-class: ham\r\nSet: local\r\n", "nomail"), "SPAMD/1.0 65 EX_DATAERR input is not a mail message\r\n"},
-		{"tell forget", spamc("TELL SPAMC/1.3", "Remove: local\r\n", "Subject: forget me\r\n\r\nnever learned\r\n"), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
-		{"tell without Set or Remove", spamc("TELL SPAMC/1.3", "Message-class: spam\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL TELL needs a Set or Remove header\r\n"},
-		{"tell Set without class", spamc("TELL SPAMC/1.3", "Set: local\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL TELL with Set needs a Message-class\r\n"},
-		{"tell bad class", spamc("TELL SPAMC/1.3", "Message-class: eggs\r\nSet: local\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL bad Message-class \"eggs\"\r\n"},
-		{"tell bad Set", spamc("TELL SPAMC/1.3", "Message-class: spam\r\nSet: galaxy\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL bad Set \"galaxy\"\r\n"},
+		{"tell remote only", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: ham\r\nSet: remote\r\n", spamMsg), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
+		{"tell busy", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: ham\r\nSet: local\r\n", "Subject: busy\r\n\r\nx\r\n"), "SPAMD/1.0 75 EX_TEMPFAIL statistics busy, try again later\r\n"},
+		{"tell not a message", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: ham\r\nSet: local\r\n", "nomail"), "SPAMD/1.0 65 EX_DATAERR input is not a mail message\r\n"},
+		{"tell forget", spamc("TELL SPAMC/1.3", "Password: pw\r\nRemove: local\r\n", "Subject: forget me\r\n\r\nnever learned\r\n"), "SPAMD/1.1 0 EX_OK\r\n\r\n\r\n"},
+		{"tell without Set or Remove", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: spam\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL TELL needs a Set or Remove header\r\n"},
+		{"tell Set without class", spamc("TELL SPAMC/1.3", "Password: pw\r\nSet: local\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL TELL with Set needs a Message-class\r\n"},
+		{"tell bad class", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: eggs\r\nSet: local\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL bad Message-class \"eggs\"\r\n"},
+		{"tell bad Set", spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: spam\r\nSet: galaxy\r\n", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL bad Set \"galaxy\"\r\n"},
 
 		{"not a message", spamc("CHECK SPAMC/1.5", "", "nomail"), "SPAMD/1.0 65 EX_DATAERR input is not a mail message\r\n"},
 		{"unknown verb", spamc("FROB SPAMC/1.5", "", spamMsg), "SPAMD/1.0 76 EX_PROTOCOL unknown verb \"FROB\"\r\n"},
@@ -97,7 +97,7 @@ func TestSpamdVerbs(t *testing.T) {
 // Without a learner, TELL is refused and scanning still works.
 func TestSpamdNoLearner(t *testing.T) {
 	_, addr := startServer(t, Options{})
-	got := exchange(t, addr, spamc("TELL SPAMC/1.3", "Message-class: spam\r\nSet: local\r\n", spamMsg))
+	got := exchange(t, addr, spamc("TELL SPAMC/1.3", "Password: pw\r\nMessage-class: spam\r\nSet: local\r\n", spamMsg))
 	if want := "SPAMD/1.0 69 EX_UNAVAILABLE learning is disabled on this server\r\n"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}

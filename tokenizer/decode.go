@@ -196,14 +196,14 @@ func (t *Tokenizer) toUTF8(raw []byte, cs string) []byte {
 	if cs == "" || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || utf8.Valid(raw) && !strings.HasPrefix(cs, "utf-16") {
 		if cs != "" && !t.knownCharset(cs) {
 			t.problem("unknown charset " + quoteShort(cs))
-			t.meta("bad", "charset")
+			t.badCharset()
 		}
 		return t.fixUTF8(raw, cs)
 	}
 	r, err := charset.Reader(cs, bytes.NewReader(raw))
 	if err != nil {
 		t.problem("unknown charset " + quoteShort(cs))
-		t.meta("bad", "charset")
+		t.badCharset()
 		return t.fixUTF8(raw, "")
 	}
 	t.cvt.Reset()
@@ -211,6 +211,14 @@ func (t *Tokenizer) toUTF8(raw []byte, cs string) []byte {
 		t.problem("charset " + quoteShort(cs) + ": conversion failed")
 	}
 	return t.fixUTF8(t.cvt.Bytes(), "")
+}
+
+// badCharset emits #bad:charset, unless the text being decoded is a header
+// field read for words (quiet).
+func (t *Tokenizer) badCharset() {
+	if !t.quiet {
+		t.meta("bad", "charset")
+	}
 }
 
 // fixUTF8 returns valid UTF-8: invalid bytes are replaced by U+FFFD when

@@ -96,6 +96,7 @@
 //	from    XXH64("from", Seed)      (From display name)
 //	url     XXH64("url", Seed)
 //	meta    XXH64("meta", Seed)
+//	hdr     XXH64("hdr", Seed)       (header field words, relay)
 //
 // A word w in namespace ns hashes to H(w) = XXH64(bytes of w, seed(ns)).
 // Each word of a stream gives:
@@ -111,7 +112,7 @@
 //
 // Options.Window (1..8, default 5; 1 = unigrams only) is part of Params.
 // Kinds: Body for text part words and pairs; Header for Subject and From
-// name words and pairs; URL for url:<host> and url:<domain> (also the
+// name words and pairs and for header field words and relay tokens; URL for url:<host> and url:<domain> (also the
 // unigram of a link in the word stream; its pairs are Body); Meta for
 // metatokens.
 //
@@ -123,12 +124,53 @@
 // "from:jane", "url:example.com", "#ct:text/html"); a pair shows both words
 // with one "_" per word between them ("free money", "free _ money").
 //
+// # Header words and the relay
+//
+// Header fields are read as SpamAssassin's Bayes and spamprobe read them,
+// each word prefixed by its field name, in the hdr namespace (shown as
+// "H*name:word"). The fields: From, To, Cc, Reply-To, Sender, List-Id,
+// List-Owner, Mailing-List (not List-Unsubscribe, List-Post, List-Help,
+// List-Subscribe, List-Archive: they repeat List-Id and measured worse), X-Mailer, User-Agent, Message-ID, Content-Type,
+// Organization, X-Priority, X-MSMail-Priority, Importance, X-MimeOLE,
+// Errors-To, X-BeenThere, X-Mailman-Version, Precedence, MIME-Version and
+// Content-Transfer-Encoding (hdrWordFields). A value is RFC 2047-decoded
+// (bytes that are not UTF-8 become blanks) and split into runs of letters,
+// digits, 8-bit bytes and ".-_@$%!+"; runs are lower-cased (ASCII) and
+// trimmed of ".-_"; runs longer than 40 bytes and identifiers (8 bytes or
+// more with 6 or more digits: dates, serials) give no token. The address
+// fields (From, To, Cc, Reply-To, Sender) also give each address,
+// "H*to@:ann@example.com", and its registered domain,
+// "H*to@dom:example.com" (first 8 addresses of a field).
+//
+// The relay: of the Received fields (the first 16), the first untrusted
+// hop, the client that handed the message to the receiving site, gives
+// H*relay-ip:ADDR, H*relay-net:ADDR/24 (/48 for IPv6),
+// H*relay-rdns:NAME (or "none" when the receiving MTA wrote no reverse
+// name), H*relay-rdom:DOMAIN (its registered domain) and H*relay-helo:NAME;
+// the next untrusted hop below it gives H*relay2-ip, H*relay2-net and
+// H*relay2-rdom.
+// Walking from the top, a hop is the site's own, and skipped, when its
+// client has no address (local pickup), a loopback, private, link-local
+// or unspecified one, one in Options.TrustedNetworks, or a reverse name
+// equal to or below an own name: Options.TrustedHosts and the registered
+// domain of the topmost Received field's "by" host (the last receiver is
+// necessarily the site's own). This is SpamAssassin's trusted/untrusted
+// split with an inferred default: nothing about the site's own relays
+// becomes a token, only the sender's side of the boundary. A site that
+// relays through public addresses of its own (a backup MX, a forwarding
+// account) must list them, or its own relay is read as the sender (on the
+// public corpus: the collector's dogma.slashnull.org,
+// mandark.labs.netnoteinc.com and mail.webnote.net).
+//
+// Bounds: the first 64 header fields, 1 KiB of each value, 24 words of a
+// field, 512 header word tokens per message.
+//
 // # Metatokens
 //
 // Metatokens are Kind Meta, Dist 0, hashed in the meta namespace from
 // "key:value" (shown as "#key:value"). They are few and general; nothing is
-// learned from relay-specific headers (Received contents, X-Spam-*,
-// Delivered-To...), which would overfit a corpus to its collectors. Of
+// learned from per-delivery headers (X-Spam-*, Delivered-To, the site's
+// own Received hops...), which would overfit a corpus to its collectors. Of
 // the fields the sender writes, the values that gave tokens are those
 // measured to help (4-fold cross-validation on the public corpus): the
 // From address, the mailer, the Message-ID's shape, the Date's zone and

@@ -30,6 +30,14 @@ func ExampleTokenizer_Tokenize() {
 	// header 0 subject:meds
 	// header 1 subject:cheap meds
 	// header 0 from:ann
+	// header 0 H*from:ann
+	// header 0 H*from:ann@example.com
+	// header 0 H*from@:ann@example.com
+	// header 0 H*from@dom:example.com
+	// header 0 H*content-type:text
+	// header 0 H*content-type:html
+	// header 0 H*content-type:charset
+	// header 0 H*content-type:iso-8859-1
 	// url 0 url:shop.example.co.uk
 	// url 0 url:example.co.uk
 	// body 0 buy

@@ -85,6 +85,8 @@ func (t *Tokenizer) headerTokens(h *header) {
 	}
 	t.meta("hops", hops)
 	t.headerFacts(h)
+	t.headerWords(h)
+	t.relayTokens(h)
 }
 
 // displayName returns the display name of the first address of a From

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -90,6 +91,17 @@ type Options struct {
 	// MaxWordBytes is the longest word kept as itself (default 64 bytes,
 	// before normalisation); longer words become a length-class token.
 	MaxWordBytes int
+
+	// TrustedNetworks are the site's own relays: Received hops from these
+	// clients are skipped when looking for the first untrusted hop (see
+	// relayTokens). Loopback and private addresses are always trusted.
+	TrustedNetworks []netip.Prefix
+
+	// TrustedHosts are the site's own host or domain names: a hop whose
+	// client's reverse name is one of them, or below one, is trusted. The
+	// registered domain of the topmost Received field's "by" host is
+	// always one.
+	TrustedHosts []string
 
 	// Explain keeps a readable text for every token in Result.Text. It costs
 	// one string per token; leave it off on the scan path.

@@ -56,6 +56,7 @@ type Tokenizer struct {
 	treeFull    bool
 	plain, html bool
 	hint        string // top-level charset, for 8-bit header fields
+	quiet       bool   // decoding header words: record no problem (headerwords.go)
 	lang        langCounter
 
 	// reused buffers
@@ -220,7 +221,7 @@ func (t *Tokenizer) timeUp() bool {
 
 // problem records a non-fatal problem once.
 func (t *Tokenizer) problem(p string) {
-	if t.stop {
+	if t.stop || t.quiet {
 		return // errors caused by stopping are not problems of the message
 	}
 	t.feat.Problems++

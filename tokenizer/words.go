@@ -18,13 +18,14 @@ const (
 	nsFrom
 	nsURL
 	nsMeta
+	nsHdr // header field words and relay facts (headerwords.go)
 	numNS
 )
 
-var nsNames = [numNS]string{"body", "subject", "from", "url", "meta"}
+var nsNames = [numNS]string{"body", "subject", "from", "url", "meta", "hdr"}
 
 // nsExplain prefixes Explain texts; it mirrors the namespace.
-var nsExplain = [numNS]string{"", "subject:", "from:", "url:", "#"}
+var nsExplain = [numNS]string{"", "subject:", "from:", "url:", "#", "H*"}
 
 // sampleBlock is the number of consecutive words kept or skipped together
 // by per-part sampling, so that kept words still form real OSB pairs.

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/sluicemail/sluice/config"
 )
@@ -55,8 +58,8 @@ func newFlags(name, argsUsage string, std *stdio, withJSON bool) (*flag.FlagSet,
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(std.err)
 	c := &common{}
-	fs.StringVar(&c.configPath, "config", "", "TOML configuration `file` (default: embedded defaults)")
-	fs.StringVar(&c.dataDir, "data-dir", "", "data `directory` (default from config, ./sluice-data)")
+	fs.StringVar(&c.configPath, "config", "", "TOML configuration `file`; without it $"+config.PathEnv+", else "+config.DefaultPath+" if it exists, else the embedded defaults")
+	fs.StringVar(&c.dataDir, "data-dir", "", "data `directory`; without it the configuration's data_dir (./sluice-data by default)")
 	if withJSON {
 		fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
 	}
@@ -67,9 +70,11 @@ func newFlags(name, argsUsage string, std *stdio, withJSON bool) (*flag.FlagSet,
 	return fs, c
 }
 
-// parse parses args, turning a flag error into exit code 64 (and --help into 0).
+// parse parses args, turning a flag error into exit code 64 (and --help
+// into 0). Flags may come anywhere on the line, before or after the
+// arguments (`sluice scan FILE --explain`); "--" ends the flags.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interspersed(fs, args)); err != nil {
 		if err == flag.ErrHelp {
 			return &exitError{code: 0}
 		}
@@ -78,9 +83,48 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// load reads the configuration and applies the --data-dir override.
+// interspersed reorders args so that the standard library's flag package,
+// which stops at the first argument, sees every flag: the flags (with the
+// values of those that take one) first, then "--" and the arguments in
+// their order. A lone "-" (stdin) is an argument; everything after "--"
+// is too. An unknown flag is left in place for Parse to report.
+func interspersed(fs *flag.FlagSet, args []string) []string {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			rest = append(rest, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	return append(append(flags, "--"), rest...)
+}
+
+// load reads the configuration (config.Path: --config, $SLUICE_CONFIG,
+// /etc/sluice/sluice.toml, the embedded defaults) and applies the
+// --data-dir override.
 func (c *common) load() (config.Config, error) {
-	cfg, err := config.Load(c.configPath)
+	cfg, err := config.Load(config.Path(c.configPath))
 	if err != nil {
 		return cfg, &exitError{code: 78, err: err} // EX_CONFIG
 	}
@@ -90,12 +134,18 @@ func (c *common) load() (config.Config, error) {
 	return cfg, nil
 }
 
-// dataPath resolves p below the data directory unless it is absolute, and
-// creates the data directory on first use.
-func dataPath(cfg config.Config, p string) (string, error) {
+// makeDataDir creates the data directory: the daemons do, on first use.
+// The other commands never do (`sluice learn` run by a mail user must not
+// leave a stray statfile in whatever directory it ran from).
+func makeDataDir(cfg config.Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return "", fmt.Errorf("create data directory: %w", err)
+		return fmt.Errorf("create data directory: %w", err)
 	}
+	return nil
+}
+
+// dataPath resolves p below the data directory unless it is absolute.
+func dataPath(cfg config.Config, p string) (string, error) {
 	if filepath.IsAbs(p) {
 		return p, nil
 	}
@@ -111,4 +161,24 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// optionalFloat is a float flag whose default is "not given" (NaN): its
+// help then says what the default is in words instead of "(default NaN)".
+type optionalFloat struct{ v float64 }
+
+func (f *optionalFloat) String() string {
+	if f == nil || math.IsNaN(f.v) || f.v == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(f.v, 'g', -1, 64)
+}
+
+func (f *optionalFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	f.v = v
+	return nil
 }

@@ -32,12 +32,13 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	nnFolds := fs.Int("nn-folds", 5, "folds of the train list for --nn")
 	nnSeed := fs.Uint64("nn-seed", 1, "training seed for --nn")
 	nnSave := fs.String("nn-save", "", "with --nn, save the trained network to this `file` (e.g. DATA_DIR/neural.nn, where scanners load it)")
-	threshold := fs.Float64("threshold", math.NaN(), "score from which a message counts as spam (default: the add_header score; 0.5 with --report)")
+	threshold := &optionalFloat{v: math.NaN()}
+	fs.Var(threshold, "threshold", "`score` from which a message counts as spam (default: the add_header score; 0.5 with --report)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *report != "" {
-		t := *threshold
+		t := threshold.v
 		if math.IsNaN(t) {
 			t = 0.5
 		}
@@ -79,7 +80,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	samples := res.Samples
-	t := *threshold
+	t := threshold.v
 	if math.IsNaN(t) {
 		t = cfg.Actions.AddHeader
 	}

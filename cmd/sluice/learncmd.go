@@ -29,6 +29,7 @@ func cmdLearn(ctx context.Context, std *stdio, args []string) error {
 	fs, c := newFlags("learn", "spam|ham|forget [PATH...]", std, true)
 	user := fs.String("user", "", "learn into this user's statistics as well (with users_enabled)")
 	source := fs.String("source", "cli", "`name` of the client for the learner's metrics (e.g. dovecot)")
+	recursive := fs.Bool("recursive", false, "learn the subfolders of a directory too (a Maildir's .Junk, say); without it only the folder named: its cur/ and new/, or its files")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +49,8 @@ func cmdLearn(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	lc := &learnCmd{std: std, cfg: cfg, door: door, label: label, user: *user, source: *source, paths: fs.Args()[1:], start: time.Now()}
+	lc := &learnCmd{std: std, cfg: cfg, door: door, label: label, user: *user, source: *source, paths: fs.Args()[1:],
+		recursive: *recursive, start: time.Now()}
 	if len(lc.paths) == 0 {
 		err = lc.pipe(ctx)
 	} else {
@@ -62,29 +64,31 @@ func cmdLearn(ctx context.Context, std *stdio, args []string) error {
 
 // learnCmd is one run of `sluice learn`.
 type learnCmd struct {
-	std      *stdio
-	cfg      config.Config
-	door     *learner.Door
-	label    learner.Label
-	user     string
-	source   string
-	paths    []string
-	start    time.Time
-	via      string
-	mu       sync.Mutex
-	counts   [learner.NotLearned + 1]int // by outcome; [0] = not a message
-	spooled  int
-	firstBad error
+	std       *stdio
+	cfg       config.Config
+	door      *learner.Door
+	label     learner.Label
+	user      string
+	source    string
+	paths     []string
+	recursive bool
+	start     time.Time
+	via       string
+	mu        sync.Mutex
+	counts    [learner.NotLearned + 1]int // by outcome; [0] = not a message
+	spooled   int
+	lastBad   error
 }
 
+// count records a message's outcome; a refused one is named on stderr at
+// once, every one of them (an admin fixing a directory needs the list).
 func (lc *learnCmd) count(out learner.Outcome, name string, err error) {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if err != nil {
 		lc.counts[0]++
-		if lc.firstBad == nil {
-			lc.firstBad = fmt.Errorf("%s: %w", name, err)
-		}
+		lc.lastBad = fmt.Errorf("%s: %w", name, err)
+		fmt.Fprintf(lc.std.err, "sluice learn: refused %v\n", lc.lastBad)
 		return
 	}
 	lc.counts[out]++
@@ -96,6 +100,10 @@ func (lc *learnCmd) pipe(ctx context.Context) error {
 	data, err := readAllLimited(lc.std.in)
 	if err != nil {
 		return err
+	}
+	if err := checkMail(data); err != nil {
+		lc.count(0, "-", err)
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, lc.cfg.Learner.ClientTimeout.D())
 	defer cancel()
@@ -123,14 +131,27 @@ func (lc *learnCmd) pipe(ctx context.Context) error {
 // are retried by whoever runs them.
 func (lc *learnCmd) bulk(ctx context.Context) error {
 	progress := newProgress(lc.std.err, len(lc.paths) > 1 || isDir(lc.paths))
+	skipped := 0
 	walk := func(yield func(string, []byte) error) error {
-		return walkMessages(lc.std, lc.paths, func(m message) error { return yield(m.name, m.data) })
+		n, err := walkLearn(lc.paths, lc.recursive, func(name string, data []byte) error {
+			if err := checkMail(data); err != nil {
+				lc.count(0, name, err)
+				progress.tick()
+				return nil
+			}
+			return yield(name, data)
+		})
+		skipped = n
+		return err
 	}
 	via, err := lc.door.LearnAll(ctx, lc.label, lc.user, lc.source, walk, func(name string, out learner.Outcome, err error) {
 		lc.count(out, name, err)
 		progress.tick()
 	})
 	progress.done()
+	if skipped > 0 {
+		fmt.Fprintf(lc.std.err, "sluice learn: %d subfolders not learned (name them, or use --recursive)\n", skipped)
+	}
 	lc.via = via.String()
 	if err != nil && (via == learner.ViaLearner || errors.Is(err, learner.ErrUnavailable)) {
 		return &exitError{code: exitTempFail, err: err}
@@ -155,8 +176,11 @@ func (lc *learnCmd) report(asJSON bool) error {
 	} else {
 		writeSummary(lc.std.out, s)
 	}
-	if lc.firstBad != nil {
-		return &exitError{code: exitDataErr, err: lc.firstBad}
+	switch n := lc.counts[0]; {
+	case n == 1:
+		return &exitError{code: exitDataErr, err: lc.lastBad}
+	case n > 1:
+		return &exitError{code: exitDataErr, err: fmt.Errorf("%d inputs refused as not mail messages (each named above)", n)}
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := learnerFlags(&cfg, *listen, *httpListen); err != nil {
 		return err
 	}
@@ -34,6 +37,7 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer onHUP(ctx, newReloader(c, cfg, nil, logger).reload)()
 	return svc.Run(ctx)
 }
 

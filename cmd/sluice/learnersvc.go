@@ -57,7 +57,7 @@ func doorOptions(cfg config.Config, log *slog.Logger) (learner.DoorOptions, erro
 	}
 	return learner.DoorOptions{
 		Socket: socket, Statfile: statfile, Writer: writerOptions(cfg, log), Learn: learnOptions(cfg),
-		MaxMessage: int64(cfg.Learner.MaxMessageSize),
+		MaxMessage: int64(cfg.Learner.MaxMessageSize), Timeout: cfg.Learner.ClientTimeout.D(),
 	}, nil
 }
 
@@ -156,7 +156,7 @@ func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) 
 		Socket: socketPath, SocketMode: fsMode(mode), SocketGroup: lc.SocketGroup,
 		Spool: spool, SpoolGroup: gid,
 		FeedSocket: cfg.Milter.FeedSocket,
-		HTTPListen: lc.HTTPListen, Password: lc.Password, Registry: reg,
+		HTTPListen: lc.HTTPListen, Password: lc.Password, MaxLearns: lc.MaxLearns, Registry: reg,
 		RequestTimeout: lc.ShutdownTimeout.D() + time.Minute, ShutdownTimeout: lc.ShutdownTimeout.D(),
 		Logger: log,
 	})

@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		usage(stdout)
 		return 0
+	case "-version", "--version":
+		name = "version"
 	}
 	c := lookup(name)
 	if c == nil {
@@ -94,6 +96,7 @@ var commands = []command{
 	{"spamd", "run the spamd/rspamd listener for Exim, spamc and rspamc", cmdSpamd},
 	{"learner", "run the learner: the statfile's writer, for sluice learn, rspamc and autolearn", cmdLearner},
 	{"config", "print the default configuration as a commented TOML file", cmdConfig},
+	{"version", "print the version and build information", cmdVersion},
 }
 
 func lookup(name string) *command {

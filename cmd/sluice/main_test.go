@@ -122,7 +122,7 @@ func TestLearnMboxAndDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(in, "sub", "one.eml"), []byte(sample(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := sluice(t, "", "learn", "--data-dir", dir, "--json", "spam", in)
+	code, out, errs := sluice(t, "", "learn", "--data-dir", dir, "--json", "--recursive", "spam", in)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

@@ -26,6 +26,9 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Milter.Listen); err != nil {
 		return err
 	}
@@ -43,11 +46,13 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	// The watchers swap in each network the learner publishes until the
 	// milter has stopped (deferred calls run in reverse).
 	defer stack.start(logger)()
-	opts, closeFeed, err := milterOptions(cfg, stack.scanner, logger)
+	opts, closeFeed, err := milterOptions(cfg, stack.live, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
+	opts.Profiles = stack.live
+	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	mode, _ := cfg.Milter.Mode()
 	ln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -92,7 +94,15 @@ func TestNeuralCommands(t *testing.T) {
 		}
 	}
 	code, out, _ = sluice(t, "", "stat", "--data-dir", dir, "--json")
-	var st struct{ Network *learner.NetworkStat }
+	var st struct {
+		Network *struct {
+			Epoch      uint64   `json:"epoch"`
+			Inputs     int      `json:"inputs"`
+			InputNames []string `json:"input_names"`
+			AgeSeconds int64    `json:"age_seconds"`
+			Digest     string   `json:"digest"`
+		} `json:"network"`
+	}
 	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Network == nil || st.Network.Epoch != 7 ||
 		st.Network.Inputs != len(st.Network.InputNames) || st.Network.AgeSeconds < 90 || len(st.Network.Digest) != 64 {
 		t.Fatalf("stat --json: exit %d, %v: %s", code, err, out)
@@ -366,5 +376,38 @@ func TestNeuralUseSettings(t *testing.T) {
 	}
 	if _, out, _ := sluice(t, "", "stat", "--config", conf, "--data-dir", dir); strings.Contains(out, "profile finance") {
 		t.Fatalf("stat without use_settings shows the profile's network: %q", out)
+	}
+}
+
+// TestNetworkInService: the gauge gives the epoch of the network the
+// watcher holds, 0 without a file or without a watcher, and follows a
+// newer file once the watcher reloads it.
+func TestNetworkInService(t *testing.T) {
+	gauge := func(w *nn.Watcher) float64 {
+		t.Helper()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(networkInService(w))
+		mfs, err := reg.Gather()
+		if err != nil || len(mfs) != 1 || len(mfs[0].GetMetric()) != 1 {
+			t.Fatalf("gather: %v, %d families", err, len(mfs))
+		}
+		return mfs[0].GetMetric()[0].GetGauge().GetValue()
+	}
+	if got := gauge(nil); got != 0 {
+		t.Errorf("no watcher ([neural] off): %v, want 0", got)
+	}
+	path := filepath.Join(t.TempDir(), "neural.nn")
+	w := nn.NewWatcher(path, nil)
+	if got := gauge(w); got != 0 {
+		t.Errorf("no network file: %v, want 0", got)
+	}
+	for _, epoch := range []uint64{3, 4} {
+		if err := nn.Save(path, constNet(t, 0.5, epoch)); err != nil {
+			t.Fatal(err)
+		}
+		w.Reload()
+		if got := gauge(w); got != float64(epoch) {
+			t.Errorf("network of epoch %d in service: gauge %v", epoch, got)
+		}
 	}
 }

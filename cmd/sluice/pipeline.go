@@ -5,11 +5,15 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mbox"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/nn"
+	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/rules"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
@@ -84,9 +88,10 @@ func rulesSet(cfg config.Config) *rules.Set {
 
 func learnOptions(cfg config.Config) learn.Options {
 	return learn.Options{
-		Tokenizer:        tokenizerOptions(cfg),
-		UsersEnabled:     cfg.Classifier.UsersEnabled,
-		LanguagesEnabled: cfg.Classifier.LanguagesEnabled,
+		Tokenizer:         tokenizerOptions(cfg),
+		UsersEnabled:      cfg.Classifier.UsersEnabled,
+		LanguagesEnabled:  cfg.Classifier.LanguagesEnabled,
+		MaxUserNamespaces: cfg.Learner.MaxUsers,
 	}
 }
 
@@ -157,12 +162,32 @@ func neuralNetworks(cfg config.Config, log *slog.Logger) (*scan.Networks, error)
 	return scan.NewNetworks(def, profiles, log), nil
 }
 
+// networkInService is the gauge sluice_neural_epoch_in_service: the
+// epoch of the default network the scanners use now (0: none, or [neural]
+// off, w nil). The learner's file may be newer until the watcher has
+// swapped it in; bench/replay.sh waits for the two to agree.
+func networkInService(w *nn.Watcher) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sluice_neural_epoch_in_service",
+		Help: "Epoch of the neural network the scanners use (0: none yet, or [neural] off).",
+	}, func() float64 {
+		if w == nil {
+			return 0
+		}
+		if n := w.Network(); n != nil {
+			return float64(n.Epoch)
+		}
+		return 0
+	})
+}
+
 // scanStack is what every command that scans runs on, built the same way
 // for milter, spamd, serve and scan: the statfile followed read-only (a
 // missing or unusable one scans without Bayes until it can be mapped),
 // the networks of [neural], and the scanner over them.
 type scanStack struct {
-	scanner *scan.Scanner
+	scanner *scan.Scanner // as built; the daemons serve live
+	live    *live
 	stats   *mmapstore.Followed
 	nets    *scan.Networks
 }
@@ -179,9 +204,34 @@ func newScanStack(cfg config.Config, log *slog.Logger) (*scanStack, error) {
 		return nil, err
 	}
 	stats := mmapstore.Follow(path, storeParams(tokenizerOptions(cfg)), mmapstore.FollowOptions{Logger: log})
+	s := &scanStack{stats: stats, nets: nets, live: &live{}}
+	s.scanner = s.build(cfg)
+	s.live.scanner.Store(s.scanner)
+	s.live.profiles.Store(profile.New(cfg.Profiles))
+	return s, nil
+}
+
+// build makes a scanner over the stack's statfile and networks.
+func (s *scanStack) build(cfg config.Config) *scan.Scanner {
 	opts := scanOptions(cfg)
-	opts.Neural = nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
-	return &scanStack{scanner: scan.New(stats, opts), stats: stats, nets: nets}, nil
+	opts.Neural = s.nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
+	return scan.New(s.stats, opts)
+}
+
+// swap puts a scanner built from cfg in service (SIGHUP), unless its
+// network inputs differ from the running one's ([rules] turned on or
+// off): the milters' scan records and the networks would then disagree,
+// so the rules stay as they are and swap says so.
+func (s *scanStack) swap(cfg config.Config, runningRules config.Rules) (kept string) {
+	next := s.build(cfg)
+	if next.InputSet() != s.live.scanner.Load().InputSet() {
+		cfg.Rules = runningRules
+		next = s.build(cfg)
+		kept = "rules (the network's inputs would change)"
+	}
+	s.live.scanner.Store(next)
+	s.live.profiles.Store(profile.New(cfg.Profiles))
+	return kept
 }
 
 // start runs the networks' watchers until the returned stop (idempotent).

@@ -19,9 +19,12 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	explain := fs.Bool("explain", false, "list the tokens that weighed most, as words")
 	user := fs.String("user", "", "classify with this user's statistics (with users_enabled)")
 	profileName := fs.String("profile", "", "judge by this settings profile ([profiles]); default: the profile of --user, if any")
-	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "messages scanned at once (default: one per core)")
+	workers := fs.Int("workers", 0, "messages scanned at once (0: one per core)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *workers <= 0 {
+		*workers = runtime.GOMAXPROCS(0)
 	}
 	cfg, err := c.load()
 	if err != nil {

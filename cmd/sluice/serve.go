@@ -40,13 +40,21 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Milter.Listen); err != nil {
 		return err
 	}
-	withSpamd := *spamdListen != "off"
+	if *spamdListen == config.Off {
+		cfg.Spamd.Listen = config.Off
+	} else if err := listenFlag(*spamdListen, &cfg.Spamd.Listen); err != nil {
+		return err
+	}
+	withSpamd := cfg.Spamd.Listen != config.Off // "off" in the file as on the line
 	if withSpamd {
-		if err := listenFlag(*spamdListen, &cfg.Spamd.Listen); err != nil {
-			return err
+		if err := cfg.Spamd.LearnAuthError(); err != nil {
+			return &exitError{code: 78, err: fmt.Errorf("spamd.password: %w", err)}
 		}
 	}
 	if err := learnerFlags(&cfg, *learnerListen, *httpListen); err != nil {
@@ -71,14 +79,17 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	defer stack.Close()
 	stopWatcher := stack.start(logger)
 	defer stopWatcher() // on an early return; idempotent
+	reg.MustRegister(networkInService(stack.nets.Default()))
 
-	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.scanner, logger.With("part", "milter"))
+	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.live, logger.With("part", "milter"))
 	if err != nil {
 		svc.Abort()
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
 	mopts.Feed = svc.Daemon().Feed()
+	mopts.Profiles = stack.live
+	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
@@ -91,14 +102,13 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
 	if withSpamd {
-		sopts := spamdOptions(cfg, stack.scanner, logger.With("part", "spamd"))
+		sopts := spamdOptions(cfg, stack.live, logger.With("part", "spamd"))
 		if cfg.Spamd.AllowLearn {
 			// The daemon in process; no direct way (it holds the
 			// statfile) and no spool (spamd clients retry).
 			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize)})
 		}
-		smode, _ := cfg.Spamd.Mode()
-		sln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(smode)})
+		slns, err := spamdListeners(cfg)
 		if err != nil {
 			mln.Close()
 			svc.Abort()
@@ -107,8 +117,9 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		ssrv = spamd.New(sopts)
 		reg.MustRegister(metrics.Counters("spamd", func() any { return ssrv.Counters() }))
 		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
-		go func() { spamdServed <- ssrv.Serve(sln) }()
-		logger.Info("spamd listening", "listen", cfg.Spamd.Listen)
+		go func() { spamdServed <- (withListeners{ssrv, slns[1:]}).Serve(slns[0]) }()
+		logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket,
+			"learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	}
 
 	lctx, stopLearner := context.WithCancel(context.Background())

@@ -57,3 +57,20 @@ func serveUntilDone(ctx context.Context, name string, srv server, ln net.Listene
 	}
 	return err
 }
+
+// withListeners is a server that also serves extra listeners alongside
+// the one Serve is given (the spamd listener's learn socket). Serve
+// returns the first listener's end: after Shutdown, ErrServerClosed; the
+// others end with the same Shutdown.
+type withListeners struct {
+	server
+	extra []net.Listener
+}
+
+func (w withListeners) Serve(ln net.Listener) error {
+	errs := make(chan error, 1+len(w.extra))
+	for _, l := range append([]net.Listener{ln}, w.extra...) {
+		go func() { errs <- w.server.Serve(l) }()
+	}
+	return <-errs
+}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
-	"github.com/sluicemail/sluice/profile"
-	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -25,8 +25,17 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := makeDataDir(cfg); err != nil {
+		return err
+	}
 	if err := listenFlag(*listen, &cfg.Spamd.Listen); err != nil {
 		return err
+	}
+	if cfg.Spamd.Listen == config.Off {
+		return &exitError{code: 78, err: fmt.Errorf("spamd.listen is off: give --listen or set an address")}
+	}
+	if err := cfg.Spamd.LearnAuthError(); err != nil {
+		return &exitError{code: 78, err: fmt.Errorf("spamd.password: %w", err)}
 	}
 	logger := newLogger(cfg, std.err)
 	scanningGC()
@@ -50,32 +59,29 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer stack.Close()
-	opts := spamdOptions(cfg, stack.scanner, logger)
+	opts := spamdOptions(cfg, stack.live, logger)
+	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
 	if door != nil {
 		opts.Learner = door
 	}
 	defer stack.start(logger)() // until the listener has stopped
-	mode, _ := cfg.Spamd.Mode()
-	ln, err := socket.Listen(cfg.Spamd.Listen, socket.Options{Mode: fsMode(mode)})
+	lns, err := spamdListeners(cfg)
 	if err != nil {
 		return err
 	}
 	srv := spamd.New(opts)
-	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "statfile", stack.stats.Path(), "allow_learn", cfg.Spamd.AllowLearn)
-	return serveUntilDone(ctx, "spamd", srv, ln, cfg.Spamd.ShutdownTimeout.D(),
+	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.stats.Path(),
+		"allow_learn", cfg.Spamd.AllowLearn, "learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
+	return serveUntilDone(ctx, "spamd", withListeners{srv, lns[1:]}, lns[0], cfg.Spamd.ShutdownTimeout.D(),
 		func() any { return srv.Counters() }, spamd.ErrServerClosed, logger)
 }
 
 // spamdOptions builds the listener's options from the configuration; the
 // caller sets the Learner.
-func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spamd.Options {
-	var profiles spamd.ProfileMatcher
-	if len(cfg.Profiles) > 0 {
-		profiles = profile.New(cfg.Profiles)
-	}
+func spamdOptions(cfg config.Config, sc *live, logger *slog.Logger) spamd.Options {
 	return spamd.Options{
 		Scanner:  sc,
-		Profiles: profiles,
+		Profiles: sc,
 		Limits: spamd.Limits{
 			MaxSize:       int64(cfg.Spamd.MaxSize),
 			MaxHeaders:    cfg.Spamd.MaxHeaders,
@@ -85,6 +91,34 @@ func spamdOptions(cfg config.Config, sc *scan.Scanner, logger *slog.Logger) spam
 		Timeout:           cfg.Spamd.Timeout.D(),
 		MaxConns:          cfg.Spamd.MaxConnections,
 		MaxConnsPerClient: cfg.Spamd.MaxPerClient,
+		LearnPassword:     cfg.Spamd.Password,
 		Logger:            logger,
 	}
+}
+
+// spamdListeners opens the spamd listener's address and, with learning
+// on, its learn socket (a unix socket whose mode and group say who may
+// learn): the listen address first. On error nothing stays open.
+func spamdListeners(cfg config.Config) ([]net.Listener, error) {
+	mode, _ := cfg.Spamd.Mode()
+	so := socket.Options{Mode: fsMode(mode), Group: cfg.Spamd.SocketGroup}
+	ln, err := socket.Listen(cfg.Spamd.Listen, so)
+	if err != nil {
+		return nil, err
+	}
+	lns := []net.Listener{ln}
+	if cfg.Spamd.AllowLearn && cfg.Spamd.LearnSocket != "" {
+		path, err := dataPath(cfg, cfg.Spamd.LearnSocket)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		lln, err := socket.Listen("unix:"+path, so)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("spamd.learn_socket: %w", err)
+		}
+		lns = append(lns, lln)
+	}
+	return lns, nil
 }

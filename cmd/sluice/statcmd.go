@@ -58,11 +58,17 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 		}
 	}
 	if c.json {
-		return writeJSON(std.out, struct {
+		// mmapstore.Info and learner.NetworkStat have no json tags:
+		// their keys are snake-cased like every other --json output's.
+		out, err := snakeKeys(struct {
 			mmapstore.Info
 			Network  *learner.NetworkStat            `json:",omitempty"`
 			Profiles map[string]*learner.NetworkStat `json:",omitempty"` // use_settings: each profile's network
 		}{info, net, profiles})
+		if err != nil {
+			return err
+		}
+		return writeJSON(std.out, out)
 	}
 	if err := learn.CheckTotals(path); errors.Is(err, learn.ErrTotalsMismatch) {
 		info.Warnings = append(info.Warnings, err.Error())

@@ -83,6 +83,7 @@ func writeTokensJSON(std *stdio, res *tokenizer.Result) error {
 // tokenizerOptions maps the configuration onto the tokenizer's options.
 func tokenizerOptions(cfg config.Config) tokenizer.Options {
 	t := cfg.Tokenizer
+	nets, _ := t.Networks()
 	return tokenizer.Options{
 		Window:          t.Window,
 		MaxBytes:        int64(t.MaxBytes),
@@ -91,5 +92,7 @@ func tokenizerOptions(cfg config.Config) tokenizer.Options {
 		MaxWords:        t.MaxWords,
 		MaxWordsPerPart: t.MaxWordsPerPart,
 		MaxTime:         t.MaxTime.D(),
+		TrustedNetworks: nets, // validated by config.Parse
+		TrustedHosts:    t.Hosts(),
 	}
 }

@@ -22,7 +22,7 @@ import (
 const TarballName = "shared/corpora/spamassassin-public.tar.gz"
 
 // ErrNotFound is returned by Find when no corpus tarball is reachable.
-var ErrNotFound = errors.New("corpus: spamassassin-public.tar.gz not found (set SLUICE_CORPUS)")
+var ErrNotFound = errors.New("corpus: spamassassin-public.tar.gz not found: put it in shared/corpora/ beside the checkout (../shared/corpora/) or set SLUICE_CORPUS=/path/to/it")
 
 // Message is one corpus message.
 type Message struct {

@@ -155,7 +155,7 @@ func TestExim(t *testing.T) {
 	swaksBin := tool(t, "SLUICE_SWAKS", "swaks")
 	spamc := tool(t, "SLUICE_SPAMC", "spamc")
 	s := startSpamd(t)
-	learnWithSpamc(t, spamc, s.port, 12)
+	learnWithSpamc(t, spamc, s, 12)
 	for _, v := range []struct {
 		variant string
 		headers []string

@@ -49,6 +49,11 @@ shutdown_timeout = "5s"
 	if err := os.WriteFile(e.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The data directory exists, as an install makes it: sluice learn
+	// (run here before any daemon) never creates one.
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

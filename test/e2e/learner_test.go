@@ -47,7 +47,7 @@ func TestRspamcLearner(t *testing.T) {
 // restart every acknowledged learn is counted and sluice fsck passes.
 func TestLearnerCrash(t *testing.T) {
 	require(t)
-	e := newLearnerEnv(t, "")
+	e := newLearnerEnv(t, "password = \"e2e-crash\"\n") // learning over HTTP needs it
 	d := e.start("learner", "learner listening")
 	url := fmt.Sprintf("http://127.0.0.1:%d/learnspam", e.httpPort)
 
@@ -64,7 +64,12 @@ func TestLearnerCrash(t *testing.T) {
 		wg.Go(func() {
 			for !stop.Load() {
 				attempted.Add(1)
-				resp, err := hc.Post(url, "message/rfc822", bytes.NewReader([]byte(msg())))
+				req, err := http.NewRequest("POST", url, bytes.NewReader([]byte(msg())))
+				if err != nil {
+					continue
+				}
+				req.Header.Set("Password", "e2e-crash")
+				resp, err := hc.Do(req)
 				if err != nil {
 					continue
 				}

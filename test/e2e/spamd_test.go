@@ -39,21 +39,28 @@ func tool(t *testing.T, env, name string) string {
 	return ""
 }
 
-// spamdServer is a running `sluice spamd` on its own data directory.
+// spamdServer is a running `sluice spamd` on its own data directory. It
+// learns over its learn socket (spamc -U: the socket's mode is the access
+// control) and over TCP with the password (rspamc -P).
 type spamdServer struct {
-	dir    string
-	config string
-	port   int
+	dir         string
+	config      string
+	port        int
+	learnSocket string
 	*daemon
 }
+
+// spamdPassword is the e2e spamd listener's learn password.
+const spamdPassword = "e2e-spamd-secret"
 
 func startSpamd(t *testing.T) *spamdServer {
 	t.Helper()
 	s := &spamdServer{dir: t.TempDir(), port: freePort(t)}
 	s.config = filepath.Join(s.dir, "sluice.toml")
+	s.learnSocket = filepath.Join(s.dir, "data", "spamd-learn.sock")
 	cfg := fmt.Sprintf("data_dir = %q\n[statfile]\ninitial_slots = 1024\n[actions]\nadd_header = 6\nreject = 7\n"+
-		"[spamd]\nlisten = \"inet:127.0.0.1:%d\"\nshutdown_timeout = \"5s\"\n"+
-		"[profiles.lenient]\nrecipients = [\"@lenient.example.org\"]\nadd_header = 7.5\nreject = 0\n", filepath.Join(s.dir, "data"), s.port)
+		"[spamd]\nlisten = \"inet:127.0.0.1:%d\"\nshutdown_timeout = \"5s\"\nlearn_socket = \"spamd-learn.sock\"\npassword = %q\n"+
+		"[profiles.lenient]\nrecipients = [\"@lenient.example.org\"]\nadd_header = 7.5\nreject = 0\n", filepath.Join(s.dir, "data"), s.port, spamdPassword)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -81,17 +88,17 @@ var (
 	e2eHam  = mail("probe-ham", 1001, "probe ham", hamWords, 0)
 )
 
-// learnWithSpamc teaches the server n spam and n ham messages over TELL.
-func learnWithSpamc(t *testing.T, spamc string, port int, n int) {
+// learnWithSpamc teaches the server n spam and n ham messages over TELL,
+// through its learn socket.
+func learnWithSpamc(t *testing.T, spamc string, s *spamdServer, n int) {
 	t.Helper()
-	p := fmt.Sprint(port)
 	for _, c := range []struct {
 		class string
 		pool  []string
 	}{{"spam", spamWords}, {"ham", hamWords}} {
 		for i := range n {
 			m := mail(fmt.Sprintf("tell-%s-%d", c.class, i), i, fmt.Sprintf("%s %d", c.class, i), c.pool, 0)
-			out, code := client(t, m, spamc, "-p", p, "-L", c.class)
+			out, code := client(t, m, spamc, "-U", s.learnSocket, "-L", c.class)
 			if code != 0 || !strings.Contains(out, "Message successfully un/learned") {
 				t.Fatalf("spamc -L %s: exit %d: %s", c.class, code, out)
 			}
@@ -107,9 +114,14 @@ func TestSpamc(t *testing.T) {
 	if out, code := client(t, "", spamc, "-p", p, "-K"); code != 0 || !strings.Contains(out, "SPAMD/1.5 0") {
 		t.Fatalf("spamc -K (PING): exit %d: %q", code, out)
 	}
-	learnWithSpamc(t, spamc, s.port, 12) // TELL: Message-class, Set: local
-	again := mail("tell-spam-0", 0, "spam 0", spamWords, 0)
-	if out, code := client(t, again, spamc, "-p", p, "-L", "spam"); code != 0 || !strings.Contains(out, "already") {
+	// Over TCP, TELL needs the password, which spamc cannot send: refused
+	// (EX_NOPERM) and not learned.
+	first := mail("tell-spam-0", 0, "spam 0", spamWords, 0)
+	if out, code := client(t, first, spamc, "-p", p, "-L", "spam"); code == 0 || strings.Contains(out, "successfully") {
+		t.Fatalf("spamc -L over TCP without a password: exit %d: %q", code, out)
+	}
+	learnWithSpamc(t, spamc, s, 12) // TELL: Message-class, Set: local
+	if out, code := client(t, first, spamc, "-U", s.learnSocket, "-L", "spam"); code != 0 || !strings.Contains(out, "already") {
 		t.Fatalf("spamc -L spam again: exit %d: %q", code, out)
 	}
 	checks := []struct {
@@ -140,7 +152,7 @@ func TestSpamc(t *testing.T) {
 		}
 	}
 	// Forgetting (TELL Remove: local) unlearns through the learner.
-	if out, code := client(t, e2eHam, spamc, "-p", p, "-L", "forget"); code != 0 {
+	if out, code := client(t, e2eHam, spamc, "-U", s.learnSocket, "-L", "forget"); code != 0 {
 		t.Errorf("spamc -L forget: exit %d: %s", code, out)
 	}
 }
@@ -151,19 +163,24 @@ func TestRspamc(t *testing.T) {
 	spamc := tool(t, "SLUICE_SPAMC", "spamc")
 	s := startSpamd(t)
 	h := fmt.Sprintf("127.0.0.1:%d", s.port)
-	learnWithSpamc(t, spamc, s.port, 10)
-	// Learning through rspamd's controller endpoints.
+	learnWithSpamc(t, spamc, s, 10)
+	// Learning through rspamd's controller endpoints: with the password
+	// only.
+	probe := mail("rspamc-nopw", 49, "spam", spamWords, 0)
+	if out, code := client(t, probe, rspamc, "-h", h, "learn_spam"); code == 0 && strings.Contains(out, "success = true") {
+		t.Fatalf("rspamc learn_spam without the password learned: %s", out)
+	}
 	for i, class := range []string{"spam", "ham", "spam", "ham"} {
 		pool := spamWords
 		if class == "ham" {
 			pool = hamWords
 		}
 		m := mail(fmt.Sprintf("rspamc-%s-%d", class, i), 50+i, class, pool, 0)
-		out, code := client(t, m, rspamc, "-h", h, "learn_"+class)
+		out, code := client(t, m, rspamc, "-h", h, "-P", spamdPassword, "learn_"+class)
 		if code != 0 || !strings.Contains(out, "success = true") {
 			t.Fatalf("rspamc learn_%s: exit %d: %s", class, code, out)
 		}
-		if out, code := client(t, m, rspamc, "-h", h, "learn_"+class); code != 0 || !strings.Contains(out, "already learned") {
+		if out, code := client(t, m, rspamc, "-h", h, "-P", spamdPassword, "learn_"+class); code != 0 || !strings.Contains(out, "already learned") {
 			t.Fatalf("rspamc learn_%s again: exit %d: %s", class, code, out)
 		}
 	}
