@@ -60,7 +60,7 @@ paste <(cut -f1 "$test") <(awk '{print $NF}' "$work/bogofilter.out") >"$work/bog
 bogo_learn=$(rate "$ntrain" "$t0" "$t1") bogo_scan=$(rate "$ntest" "$t1" "$t2")
 
 # Sluice: the same through its commands (fresh data directory).
-data=$work/sluice-data; rm -rf "$data"
+data=$work/sluice-data; rm -rf "$data"; mkdir -p "$data" # sluice learn does not create it (an install does)
 t0=$(now)
 xargs -a "$work/train-spam.files" "$sluice" learn --data-dir "$data" spam >/dev/null
 xargs -a "$work/train-ham.files" "$sluice" learn --data-dir "$data" ham >/dev/null
