@@ -31,8 +31,10 @@ type Neural struct {
 	// use_settings): a message of a profile named here is scored by that
 	// profile's network, or by Source while the profile has none yet.
 	Profiles map[string]NetworkSource
-	// SpamWeight scores NEURAL_SPAM (× the output in (0, 1]); HamWeight,
-	// negative, scores NEURAL_HAM (× the magnitude of a negative output).
+	// SpamWeight scores NEURAL_SPAM (× the network's log-odds when
+	// positive); HamWeight, negative, scores NEURAL_HAM (× their magnitude
+	// when negative). 1 and -1 add the log-odds whole (NeuralSymbol); the
+	// defaults, 0.5 and -0.5, half ([neural] spam_weight says why).
 	SpamWeight, HamWeight float64
 }
 
