@@ -39,6 +39,7 @@ type Config struct {
 	Milter     Milter     `toml:"milter"`
 	Spamd      Spamd      `toml:"spamd"`
 	Learner    Learner    `toml:"learner"`
+	Greylist   Greylist   `toml:"greylist"`
 	// Profiles are the settings profiles by name; none by default.
 	Profiles map[string]Profile `toml:"profiles,omitempty" comment:"Settings profiles, e.g. [profiles.finance] with recipients = [\"@finance.example.com\"] and reject = 10:\nthe mail of those recipients gets its own thresholds and, with [neural] use_settings, its own network."`
 }
@@ -47,6 +48,7 @@ type Config struct {
 type Log struct {
 	Level  string `toml:"level" comment:"debug, info, warn or error."`
 	Format string `toml:"format" comment:"text or json."`
+	Output string `toml:"output" comment:"stderr, or syslog (facility mail, through /dev/log; stderr with a warning when there is no syslog)."`
 }
 
 // Tokenizer configures how a message becomes tokens. Changing window changes
@@ -106,7 +108,7 @@ type Classifier struct {
 type Actions struct {
 	AddHeader      float64 `toml:"add_header" comment:"Score from which X-Spam-Flag: YES is added. 0.5, chosen on out-of-fold verdicts of the public corpus's train\nsplit (4 folds, Bayes alone) as the lowest score with FP <= 0.1% there (FP 0.069%, FN 7.7%; 0.4 gave FP 0.104%)."`
 	RewriteSubject float64 `toml:"rewrite_subject" comment:"Score from which the subject is rewritten (0 = off)."`
-	Greylist       float64 `toml:"greylist" comment:"Score from which the message is temporarily refused (0 = off)."`
+	Greylist       float64 `toml:"greylist" comment:"Score from which the milter defers a message until its sender retries ([greylist]); 0 = off."`
 	Reject         float64 `toml:"reject" comment:"Score from which the message is rejected. 15 is more than 7 times the highest score of a ham in the out-of-fold\nverdicts of the public corpus's train split (between 1 and 2); Bayes log-odds 19 (P = 1 - 5e-9)."`
 }
 
@@ -131,13 +133,14 @@ type Milter struct {
 	TrustedNetworks string   `toml:"trusted_networks" comment:"Client networks whose mail is not scanned: addresses or CIDRs separated by spaces or commas."`
 	UserHeader      string   `toml:"user_header" comment:"Header naming the user whose statistics apply (e.g. Deliver-To); empty: the first recipient."`
 	FeedSocket      string   `toml:"feed_socket" comment:"Unix datagram socket of the learner to send scan records to (empty: none). Never blocks."`
+	MetricsListen   string   `toml:"metrics_listen" comment:"Where sluice milter serves Prometheus /metrics: inet:host:port (e.g. inet:127.0.0.1:7358), unix:/path, or off.\nOff by default: two milters on one host would fight over one default port. sluice serve ignores it: its /metrics is on learner.http_listen."`
 }
 
 // Default returns the embedded defaults.
 func Default() Config {
 	return Config{
 		DataDir: "./sluice-data",
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text", Output: "stderr"},
 		Tokenizer: Tokenizer{
 			Window:          3,
 			MaxBytes:        10 << 20,
@@ -179,9 +182,11 @@ func Default() Config {
 			GreylistMessage: "451 4.7.1 Try again later",
 			SubjectTemplate: "***SPAM*** %s",
 			SkipAuth:        true,
+			MetricsListen:   Off,
 		},
-		Spamd:   defaultSpamd(),
-		Learner: defaultLearner(),
+		Spamd:    defaultSpamd(),
+		Learner:  defaultLearner(),
+		Greylist: defaultGreylist(),
 	}
 }
 
@@ -307,6 +312,7 @@ func (c *Config) validate() error {
 	check(c.DataDir != "", "data_dir", "must not be empty")
 	check(oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	check(oneOf(c.Log.Format, "text", "json"), "log.format", "%q is not text or json", c.Log.Format)
+	check(oneOf(c.Log.Output, "stderr", "syslog"), "log.output", "%q is not stderr or syslog", c.Log.Output)
 	t := c.Tokenizer
 	check(t.Window >= 1 && t.Window <= 8, "tokenizer.window", "%d is not between 1 and 8", t.Window)
 	check(t.MaxBytes > 0, "tokenizer.max_bytes", "must be positive")
@@ -346,6 +352,7 @@ func (c *Config) validate() error {
 	errs = append(errs, c.Milter.validate()...)
 	errs = append(errs, c.Spamd.validate()...)
 	errs = append(errs, c.Learner.validate()...)
+	errs = append(errs, c.Greylist.validate()...)
 	errs = append(errs, validateProfiles(c.Profiles)...)
 	return errors.Join(errs...)
 }

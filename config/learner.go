@@ -15,7 +15,7 @@ import (
 type Learner struct {
 	Socket          string   `toml:"socket" comment:"Unix socket for sluice learn (Dovecot's sieve pipe); relative paths are below data_dir."`
 	SocketMode      string   `toml:"socket_mode" comment:"Permissions of the socket and the spool (octal). Dovecot's mail user must reach both: use socket_group."`
-	SocketGroup     string   `toml:"socket_group" comment:"Group of the socket and the spool directory, e.g. vmail (empty: the process's group)."`
+	SocketGroup     string   `toml:"socket_group" comment:"Group of the socket and the spool directory, e.g. sluice-learn, which Dovecot gives its mail processes (mail_access_groups) (empty: the process's group)."`
 	HTTPListen      string   `toml:"http_listen" comment:"rspamd-compatible HTTP learn endpoints (/learnspam, /learnham) and /metrics: inet:host:port, or empty for none.\nrspamc's default controller address is 127.0.0.1:11334."`
 	Password        string   `toml:"password" comment:"Password that HTTP learn requests must send (rspamc -P, header Password:). Empty: the HTTP learn endpoints refuse every learn\n(/metrics and /ping still answer). Required when http_listen is not loopback."`
 	MaxLearns       int      `toml:"max_concurrent_learns" comment:"Learns the socket, and the HTTP endpoints, each read and serve at once; one more is refused at once as busy\n(sluice learn then spools it). Bounds memory: this many times max_message_size per listener."`

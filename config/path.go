@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // DefaultPath is the configuration every caller reads when none is named:
@@ -31,4 +32,22 @@ func Path(flagValue string) string {
 		return ""
 	}
 	return DefaultPath
+}
+
+// DataPath resolves p below the data directory unless it is absolute.
+func (c Config) DataPath(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.DataDir, p)
+}
+
+// StatfilePath is the statfile: [statfile] path, below the data directory
+// when relative.
+func (c Config) StatfilePath() string { return c.DataPath(c.Statfile.Path) }
+
+// NetworkPath is the network file of a settings profile ("": the default
+// one, [neural] file), below the data directory when relative.
+func (c Config) NetworkPath(profile string) string {
+	return c.DataPath(c.Neural.ProfileFile(profile))
 }

@@ -9,8 +9,8 @@
 // and the label and outcome types front ends use), server.go (the unix
 // socket server), client.go (the socket's client, which the Door uses),
 // spool.go (the durable spool), autolearn.go (scan records → learns, and
-// their guards), http.go (rspamd-compatible learn endpoints and
-// /metrics), auth.go (who may learn: the password, the learn slots),
+// their guards), http.go (rspamd-compatible learn endpoints, /metrics,
+// and rspamd's /stat and /counters from package metrics), auth.go (who may learn: the password, the learn slots),
 // metrics.go (Prometheus counters), neural.go (the neural network's
 // training cycle).
 //

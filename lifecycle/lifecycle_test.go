@@ -190,23 +190,29 @@ func TestPanicEndsOnlyItsConnection(t *testing.T) {
 	}
 }
 
-func TestShutdown(t *testing.T) {
-	ln := listen(t)
-	s := New(echo, Options{})
-	served := start(t, s, ln)
-	idle, err := net.Dial("tcp", ln.Addr().String())
+// dial connects to ln; the connection is closed when the test ends.
+func dial(t *testing.T, ln net.Listener) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer idle.Close()
-	busy, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	io.WriteString(busy, "hold\n")
-	// Wait until both are tracked and the busy one is busy.
-	for s.Counters().Active < 2 {
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// holdRequest opens a connection whose request runs until s closes, and
+// waits until s serves active connections, that one busy.
+func holdRequest(t *testing.T, s *Server, ln net.Listener, active int) {
+	t.Helper()
+	io.WriteString(dial(t, ln), "hold\n")
+	waitBusy(s, active)
+}
+
+// waitBusy waits until s tracks active connections and one of them is
+// busy.
+func waitBusy(s *Server, active int) {
+	for s.Counters().Active < active {
 		time.Sleep(time.Millisecond)
 	}
 	for {
@@ -219,10 +225,18 @@ func TestShutdown(t *testing.T) {
 		}
 		s.mu.Unlock()
 		if b {
-			break
+			return
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+func TestShutdown(t *testing.T) {
+	ln := listen(t)
+	s := New(echo, Options{})
+	served := start(t, s, ln)
+	idle := dial(t, ln)
+	holdRequest(t, s, ln, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	shut := make(chan error, 1)
 	go func() { shut <- s.Shutdown(ctx) }()

@@ -1,5 +1,7 @@
-// Package mbox splits an mbox file into its messages, and walks files,
-// maildirs and mboxes message by message (Walk).
+// Package mbox splits an mbox file into its messages, walks files,
+// maildirs and mboxes message by message (Walk; WalkFolders, folder by
+// folder as `sluice learn` reads them), and tells mail from other files
+// (CheckMail).
 //
 // It reads the common "mboxo/mboxrd" family: a message starts at a line
 // beginning with "From " at the start of the file or after a line break

@@ -51,12 +51,17 @@
 // stronger), byte for byte what the spamd listener writes; any fields of
 // those names that came from outside are deleted first. Rewrite subject
 // changes the Subject from a template; greylist answers with the configured
-// 4xx reply (stateless: a real greylist with triplet memory is a later
-// feature); reject answers with the configured 5xx reply, or quarantines
+// 4xx reply unless Options.Greylist (package greylist's triplet store)
+// says the message is a retry after the delay, which then gets the action
+// its score has without greylisting; reject answers with the configured 5xx reply, or quarantines
 // (Postfix: hold queue) and accepts when Quarantine is set. Replies have
 // their % doubled, as Postfix and Sendmail treat the text as a format.
 //
 // After each verdict a feed.Record goes to the learner without blocking.
-// Counters are kept in atomic fields (Server.Counters) and logged at
-// shutdown.
+// Each scanned message gets one log line (queue id, client IP, envelope
+// sender, recipients, user, profile, score, action, symbols, size, time).
+// Counters are Prometheus counters declared in metrics.go (labels
+// without spaces: action="add_header") with a scan-duration histogram;
+// Server.Register puts them on the command's registry, Server.Counters
+// reads them back for the line logged at shutdown.
 package milter

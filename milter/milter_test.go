@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-milter"
 
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/greylist"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/spamheader"
@@ -83,6 +84,47 @@ func TestGreylistAndRewriteSubject(t *testing.T) {
 	}
 	if act.Code != milter.ActAccept || subject != "***SPAM*** offer 6" {
 		t.Fatalf("rewrite: %+v subject %q mods %+v", act, subject, mods)
+	}
+}
+
+// TestGreylistRemembersTriplets: with a triplet store, the first attempt
+// is deferred, a retry before the delay too, the retry after it passes
+// with the action its score has without greylisting; another recipient
+// is another triplet.
+func TestGreylistRemembersTriplets(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	store, err := greylist.Open(greylist.Options{Delay: 5 * time.Minute, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Options{Scanner: testScanner(t, scan.Thresholds{AddHeader: 6, Greylist: 7}), Greylist: store})
+	steps := []struct {
+		after time.Duration
+		rcpt  string
+		want  string // "defer" or "pass"
+	}{
+		{0, "bob@example.org", "defer"},
+		{time.Minute, "bob@example.org", "defer"},
+		{5 * time.Minute, "bob@example.org", "pass"},
+		{time.Hour, "bob@example.org", "pass"},
+		{0, "carol@example.org", "defer"},
+	}
+	for i, st := range steps {
+		now = now.Add(st.after)
+		mods, act := h.sendOne(t, envelope{rcpt: st.rcpt}, newMessage(50+i, "offer", spamWords, 0))
+		switch st.want {
+		case "defer":
+			if act.Code != milter.ActReplyCode || act.SMTPCode != 451 {
+				t.Fatalf("step %d: want 451, got %+v", i, act)
+			}
+		case "pass":
+			if act.Code != milter.ActAccept || headersOf(mods)["X-Spam-Flag"] != "YES" {
+				t.Fatalf("step %d: want accepted with X-Spam-Flag, got %+v %q", i, act, headersOf(mods))
+			}
+		}
+	}
+	if c := h.srv.Counters(); c.Actions["greylist"] != 3 || c.Actions["add header"] != 2 {
+		t.Fatalf("counters %+v", c)
 	}
 }
 

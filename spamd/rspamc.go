@@ -20,7 +20,7 @@ func (s *Server) serveRspamc(ctx context.Context, req *Request) []byte {
 	case "SKIP":
 		return nil
 	case "CHECK", "SYMBOLS", "REPORT", "REPORT_IFSPAM", "PROCESS":
-		v, err := s.verdict(ctx, req.Body, s.rspamdRequest(req.Header))
+		v, err := s.verdict(ctx, req.Body, s.rspamdRequest(req.Header), rspamdEnvelope(ProtoRspamc, req.Header))
 		if err != nil {
 			return rspamcError(err)
 		}

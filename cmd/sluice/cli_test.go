@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicemail/sluice/buildinfo"
 	"github.com/sluicemail/sluice/config"
 )
 
@@ -63,7 +64,7 @@ func TestVersion(t *testing.T) {
 		}
 	}
 	code, out, _ := sluice(t, "", "version", "--json")
-	var b buildInfo
+	var b buildinfo.Info
 	if err := json.Unmarshal([]byte(out), &b); code != 0 || err != nil || b.GoVersion != runtime.Version() || b.Version == "" {
 		t.Fatalf("version --json: exit %d, %v: %s", code, err, out)
 	}
@@ -270,24 +271,5 @@ func TestLearnInputs(t *testing.T) {
 	code, _, errs = sluice(t, "root:x:0:0:root:/root:/bin/bash\n", "learn", "--data-dir", dir, "spam")
 	if code != exitDataErr || !strings.Contains(errs, "not a mail message") {
 		t.Fatalf("passwd on stdin: exit %d: %s", code, errs)
-	}
-}
-
-func TestCheckMail(t *testing.T) {
-	for _, tt := range []struct {
-		in string
-		ok bool
-	}{
-		{"From: a@b\n\nbody", true},
-		{"Received: from x\n\tby y\nX-Odd: 1\n\n", true},
-		{"X-Mailer: x\r\nSubject: hi\r\n\r\nbody", true},
-		{"root:x:0:0:root:/root:/bin/bash\n", false},
-		{"key: value\nother: thing\n\nFrom: a@b\n", false}, // From in the body
-		{"hello\nFrom: a@b\n", false},
-		{"", false},
-	} {
-		if err := checkMail([]byte(tt.in)); (err == nil) != tt.ok {
-			t.Errorf("checkMail(%q) = %v, want ok %v", tt.in, err, tt.ok)
-		}
 	}
 }

@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/logging"
 )
 
 // Exit codes, from sysexits.h where one fits: Dovecot's pipe and admins'
@@ -144,23 +144,9 @@ func makeDataDir(cfg config.Config) error {
 	return nil
 }
 
-// dataPath resolves p below the data directory unless it is absolute.
-func dataPath(cfg config.Config, p string) (string, error) {
-	if filepath.IsAbs(p) {
-		return p, nil
-	}
-	return filepath.Join(cfg.DataDir, p), nil
-}
-
-// newLogger builds the command's slog logger on stderr from the config.
+// newLogger builds the command's slog logger from [log]: stderr or syslog.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Output: cfg.Log.Output}, w)
 }
 
 // optionalFloat is a float flag whose default is "not given" (NaN): its

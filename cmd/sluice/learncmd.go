@@ -10,6 +10,8 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
+	"github.com/sluicemail/sluice/mbox"
 )
 
 // cmdLearn learns messages as spam or ham (or forgets them). It goes
@@ -45,10 +47,7 @@ func cmdLearn(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	door, err := learnDoor(cfg, newLogger(cfg, std.err))
-	if err != nil {
-		return err
-	}
+	door := learnstack.Door(cfg, newLogger(cfg, std.err))
 	lc := &learnCmd{std: std, cfg: cfg, door: door, label: label, user: *user, source: *source, paths: fs.Args()[1:],
 		recursive: *recursive, start: time.Now()}
 	if len(lc.paths) == 0 {
@@ -97,11 +96,11 @@ func (lc *learnCmd) count(out learner.Outcome, name string, err error) {
 // pipe learns one message from stdin through the learner's Door: the
 // daemon, else the statfile directly, else the spool.
 func (lc *learnCmd) pipe(ctx context.Context) error {
-	data, err := readAllLimited(lc.std.in)
+	data, err := mbox.ReadAll(lc.std.in, maxInput)
 	if err != nil {
 		return err
 	}
-	if err := checkMail(data); err != nil {
+	if err := mbox.CheckMail(data); err != nil {
 		lc.count(0, "-", err)
 		return nil
 	}
@@ -133,8 +132,8 @@ func (lc *learnCmd) bulk(ctx context.Context) error {
 	progress := newProgress(lc.std.err, len(lc.paths) > 1 || isDir(lc.paths))
 	skipped := 0
 	walk := func(yield func(string, []byte) error) error {
-		n, err := walkLearn(lc.paths, lc.recursive, func(name string, data []byte) error {
-			if err := checkMail(data); err != nil {
+		n, err := mbox.WalkFolders(lc.paths, lc.recursive, func(name string, data []byte) error {
+			if err := mbox.CheckMail(data); err != nil {
 				lc.count(0, name, err)
 				progress.tick()
 				return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/scanstack"
 )
 
 // startLearner runs `sluice learner` in process on dir until the test ends.
@@ -45,7 +46,7 @@ func startLearner(t *testing.T, dir string, extra ...string) *syncBuffer {
 
 func totalsOf(t *testing.T, dir string) mmapstore.Totals {
 	t.Helper()
-	r, err := mmapstore.OpenReader(filepath.Join(dir, "bayes.statfile"), storeParams(tokenizerOptions(defaultConfig(t))))
+	r, err := mmapstore.OpenReader(filepath.Join(dir, "bayes.statfile"), scanstack.StoreParams(defaultConfig(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

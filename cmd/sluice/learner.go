@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
+	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/scanstack"
 )
 
 // cmdLearner runs the learner daemon: the statfile's only writer, fed by
@@ -37,7 +43,7 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer onHUP(ctx, newReloader(c, cfg, nil, logger).reload)()
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, nil, logger).Reload)()
 	return svc.Run(ctx)
 }
 
@@ -65,4 +71,19 @@ func learnerFlags(cfg *config.Config, listen, httpListen string) error {
 		}
 	}
 	return nil
+}
+
+// openLearner opens the learner's service as the configuration says
+// (learnstack); a socket group that does not exist gives exit 78, a held
+// writer lock exit 75 with a clear message.
+func openLearner(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*learner.Service, error) {
+	opts, err := learnstack.ServiceOptions(cfg, log, reg)
+	if err != nil {
+		return nil, &exitError{code: 78, err: err}
+	}
+	svc, err := learner.OpenService(opts)
+	if errors.Is(err, mmapstore.ErrLocked) {
+		return nil, &exitError{code: exitTempFail, err: fmt.Errorf("another learner (or sluice learn) holds the statfile: %w", err)}
+	}
+	return svc, err
 }

@@ -6,11 +6,18 @@ import (
 	"io/fs"
 	"log"
 	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/greylist"
+	"github.com/sluicemail/sluice/lifecycle"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/profile"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 )
 
@@ -38,30 +45,36 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer())
 
-	stack, err := newScanStack(cfg, logger)
-	if err != nil {
-		return err
-	}
+	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
 	// The watchers swap in each network the learner publishes until the
 	// milter has stopped (deferred calls run in reverse).
-	defer stack.start(logger)()
-	opts, closeFeed, err := milterOptions(cfg, stack.live, logger)
+	defer stack.Start(logger)()
+	opts, closeFeed, err := milterOptions(cfg, stack.Live, logger)
 	if err != nil {
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
-	opts.Profiles = stack.live
-	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
+	opts.Profiles = stack.Live
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
+	srv := milter.New(opts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stack.Collectors()...)
+	if err := srv.Register(reg); err != nil {
+		return err
+	}
+	stopMetrics, err := metrics.Listen(cfg.Milter.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	mode, _ := cfg.Milter.Mode()
 	ln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
 		return err
 	}
-	srv := milter.New(opts)
-	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
-	return serveUntilDone(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(),
-		func() any { return srv.Counters() }, milter.ErrServerClosed, logger)
+	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.Stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
+	return lifecycle.Run(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(), func() any { return srv.Counters() }, logger)
 }
 
 // milterOptions builds the server's options from the configuration.
@@ -103,7 +116,29 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 		opts.Feed = s
 		closeFeed = func() { s.Close() }
 	}
+	// Always open: a SIGHUP may turn the greylist threshold on. The file
+	// is written only once the action has been taken.
+	stop, err := openGreylist(cfg, &opts, logger)
+	if err != nil {
+		closeFeed()
+		return milter.Options{}, nil, err
+	}
+	closeAll := closeFeed
+	closeFeed = func() { stop(); closeAll() }
 	return opts, closeFeed, nil
+}
+
+// openGreylist gives the milter its triplet store ([greylist], read at
+// start), saved every minute and when the returned stop is called.
+func openGreylist(cfg config.Config, opts *milter.Options, logger *slog.Logger) (stop func(), err error) {
+	g := cfg.Greylist
+	store, err := greylist.Open(greylist.Options{Path: cfg.DataPath(g.File), Delay: g.Delay.D(), Window: g.Window.D(), Expire: g.Expire.D(), MaxEntries: g.MaxEntries,
+		OnBadFile: func(err error) { logger.Warn("greylist file unreadable, starting empty", "err", err) }})
+	if err != nil {
+		return nil, err
+	}
+	opts.Greylist = store
+	return store.SaveEvery(time.Minute, func(err error) { logger.Error("greylist not saved", "err", err) }), nil
 }
 
 func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) & fs.ModePerm }

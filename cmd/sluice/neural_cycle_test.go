@@ -26,6 +26,7 @@ import (
 	sluicemilter "github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 )
 
@@ -257,7 +258,7 @@ func counterValue(t *testing.T, reg prometheus.Gatherer, name, label, value stri
 // each network is in effect soon after it was published.
 //
 // The pieces are the real ones, wired as `sluice milter` and `sluice
-// learner` wire them (openLearner, milterOptions, neuralNetworks,
+// learner` wire them (openLearner, milterOptions, scanstack.Networks,
 // scan.Networks), in one process: a statfile that learned 30
 // synthetic spam and 30 ham messages beforehand (so Bayes scores are
 // polarised: 8 and -4), the learner
@@ -337,17 +338,11 @@ hidden = 4
 	if err != nil {
 		t.Fatal(err)
 	}
-	nnPath, err := neuralPath(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nnPath := cfg.NetworkPath("")
 	events := &cycleLog{path: nnPath, published: map[uint64]publication{}, loaded: map[uint64]int64{}}
 
 	// The statfile: 30 learned messages of each class.
-	statfile, err := statfilePath(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	statfile := cfg.StatfilePath()
 	wopts := writerOptions(cfg, nil)
 	wopts.NoSync = true
 	w, err := mmapstore.OpenWriter(statfile, wopts)
@@ -383,11 +378,11 @@ hidden = 4
 
 	// The milter: the scanner takes its network from the watcher (through
 	// the tap), and sends its records to the learner's socket.
-	stats := mmapstore.Follow(statfile, storeParams(tokenizerOptions(cfg)), mmapstore.FollowOptions{})
+	stats := mmapstore.Follow(statfile, scanstack.StoreParams(cfg), mmapstore.FollowOptions{})
 	defer stats.Close()
-	nets, err := neuralNetworks(cfg, slog.New(hookHandler{slog.LevelInfo, events.watcher}))
-	if err != nil || nets == nil {
-		t.Fatalf("neuralNetworks: %v, %v", err, nets)
+	nets := scanstack.Networks(cfg, slog.New(hookHandler{slog.LevelInfo, events.watcher}))
+	if nets == nil {
+		t.Fatal("scanstack.Networks: none with [neural] enabled")
 	}
 	watcher := nets.Default()
 	tap := &tapSource{src: watcher, taken: make([]atomic.Int64, maxEpoch+1)}

@@ -18,18 +18,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/scanstack"
 )
 
 // noStatfile is the statistics of a data directory without a statfile.
 func noStatfile(t testing.TB) *mmapstore.Followed {
-	f := mmapstore.Follow(filepath.Join(t.TempDir(), "bayes.statfile"), storeParams(tokenizerOptions(config.Default())), mmapstore.FollowOptions{})
+	f := mmapstore.Follow(filepath.Join(t.TempDir(), "bayes.statfile"), scanstack.StoreParams(config.Default()), mmapstore.FollowOptions{})
 	t.Cleanup(func() { f.Close() })
 	return f
 }
@@ -150,9 +150,9 @@ func TestNeuralReloadWhileScanning(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	nets, err := neuralNetworks(cfg, log)
-	if err != nil || nets == nil {
-		t.Fatalf("neuralNetworks: %v, %v", err, nets)
+	nets := scanstack.Networks(cfg, log)
+	if nets == nil {
+		t.Fatal("scanstack.Networks: none with [neural] enabled")
 	}
 	watcher := nets.Default()
 	tap := &tapSource{src: watcher, taken: make([]atomic.Int64, publications+1)}
@@ -162,10 +162,7 @@ func TestNeuralReloadWhileScanning(t *testing.T) {
 	scanner := scan.New(noStatfile(t), opts)
 	stopWatcher := nets.Start(log)
 	defer stopWatcher()
-	path, err := neuralPath(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := cfg.NetworkPath("")
 	// Network i outputs i/128; finished[i] is when a scan with it first
 	// finished (Unix ns).
 	var finished [publications + 1]atomic.Int64
@@ -296,10 +293,10 @@ func TestNeuralUseSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.DataDir = dir
-	def, profiles, err := learnerNeural(cfg)
-	if err != nil || def.File != filepath.Join(dir, "neural.nn") || len(profiles) != 1 ||
+	def, profiles := learnstack.Neural(cfg)
+	if def.File != filepath.Join(dir, "neural.nn") || len(profiles) != 1 ||
 		profiles["finance"].File != filepath.Join(dir, "neural.finance.nn") || profiles["finance"].PoolFile != filepath.Join(dir, "neural.finance.nn.pools") {
-		t.Fatalf("learnerNeural: %v, %+v, %+v", err, def, profiles)
+		t.Fatalf("learnstack.Neural: %+v, %+v", def, profiles)
 	}
 
 	msg := sample(t)
@@ -376,38 +373,5 @@ func TestNeuralUseSettings(t *testing.T) {
 	}
 	if _, out, _ := sluice(t, "", "stat", "--config", conf, "--data-dir", dir); strings.Contains(out, "profile finance") {
 		t.Fatalf("stat without use_settings shows the profile's network: %q", out)
-	}
-}
-
-// TestNetworkInService: the gauge gives the epoch of the network the
-// watcher holds, 0 without a file or without a watcher, and follows a
-// newer file once the watcher reloads it.
-func TestNetworkInService(t *testing.T) {
-	gauge := func(w *nn.Watcher) float64 {
-		t.Helper()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(networkInService(w))
-		mfs, err := reg.Gather()
-		if err != nil || len(mfs) != 1 || len(mfs[0].GetMetric()) != 1 {
-			t.Fatalf("gather: %v, %d families", err, len(mfs))
-		}
-		return mfs[0].GetMetric()[0].GetGauge().GetValue()
-	}
-	if got := gauge(nil); got != 0 {
-		t.Errorf("no watcher ([neural] off): %v, want 0", got)
-	}
-	path := filepath.Join(t.TempDir(), "neural.nn")
-	w := nn.NewWatcher(path, nil)
-	if got := gauge(w); got != 0 {
-		t.Errorf("no network file: %v, want 0", got)
-	}
-	for _, epoch := range []uint64{3, 4} {
-		if err := nn.Save(path, constNet(t, 0.5, epoch)); err != nil {
-			t.Fatal(err)
-		}
-		w.Reload()
-		if got := gauge(w); got != float64(epoch) {
-			t.Errorf("network of epoch %d in service: gauge %v", epoch, got)
-		}
 	}
 }

@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sluicemail/sluice/config"
 )
 
 // SIGHUP does not end `sluice spamd`: it reloads the thresholds and the
@@ -157,31 +153,5 @@ func TestSpamdListenOffInFile(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
-	}
-}
-
-func TestReloadChanges(t *testing.T) {
-	old := defaultConfig(t)
-	next := old
-	next.Actions.Reject = old.Actions.Reject + 5
-	next.Classifier.UsersEnabled = !old.Classifier.UsersEnabled
-	next.Classifier.MinTokens = old.Classifier.MinTokens + 1
-	next.Milter.IdleTimeout = config.Duration(time.Hour)
-	applied, restart := changes(old, next)
-	want := []string{
-		fmt.Sprintf("actions.reject: %v -> %v", old.Actions.Reject, next.Actions.Reject),
-		fmt.Sprintf("classifier.min_tokens: %d -> %d", old.Classifier.MinTokens, next.Classifier.MinTokens),
-	}
-	slices.Sort(applied)
-	if !slices.Equal(applied, want) {
-		t.Errorf("applied %q, want %q", applied, want)
-	}
-	want = []string{
-		fmt.Sprintf("classifier.users_enabled: %v -> %v", old.Classifier.UsersEnabled, next.Classifier.UsersEnabled),
-		fmt.Sprintf("milter.idle_timeout: %s -> 1h0m0s", time.Duration(old.Milter.IdleTimeout)),
-	}
-	slices.Sort(restart)
-	if !slices.Equal(restart, want) {
-		t.Errorf("needs restart %q, want %q", restart, want)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/sluicemail/sluice/mbox"
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/tokenizer"
 )
 
@@ -36,12 +38,9 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	if logCfg.Log.Level == "info" {
 		logCfg.Log.Level = "warn"
 	}
-	stack, err := newScanStack(cfg, newLogger(logCfg, std.err))
-	if err != nil {
-		return err
-	}
+	stack := scanstack.New(cfg, newLogger(logCfg, std.err))
 	defer stack.Close()
-	s := stack.scanner
+	s := stack.Scanner
 	req := scan.Request{User: *user, Explain: *explain}
 	matcher := profile.New(cfg.Profiles)
 	switch name, ok := matcher.Named(*profileName); {
@@ -56,7 +55,7 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	// Messages are scanned by one worker per core and printed in input
 	// order: a Scanner is safe for concurrent use.
 	walk := func(yield func(string, []byte) error) error {
-		return walkMessages(std, fs.Args(), func(m message) error { return yield(m.name, m.data) })
+		return mbox.WalkInput(std.in, maxInput, fs.Args(), yield)
 	}
 	err = s.ScanOrdered(ctx, *workers, req, walk, func(name string, v *scan.Verdict, err error) error {
 		if tokenizer.IsNotMessage(err) {

@@ -13,8 +13,8 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/lifecycle"
-	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -71,25 +71,21 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	stack, err := newScanStack(cfg, logger)
-	if err != nil {
-		svc.Abort()
-		return err
-	}
+	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
-	stopWatcher := stack.start(logger)
+	stopWatcher := stack.Start(logger)
 	defer stopWatcher() // on an early return; idempotent
-	reg.MustRegister(networkInService(stack.nets.Default()))
+	reg.MustRegister(scanstack.NetworkInService(stack.Nets.Default()))
 
-	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.live, logger.With("part", "milter"))
+	mopts, closeFeed, err := milterOptions(withoutFeedSocket(cfg), stack.Live, logger.With("part", "milter"))
 	if err != nil {
 		svc.Abort()
 		return &exitError{code: 78, err: err}
 	}
 	defer closeFeed()
 	mopts.Feed = svc.Daemon().Feed()
-	mopts.Profiles = stack.live
-	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
+	mopts.Profiles = stack.Live
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
@@ -97,16 +93,21 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	msrv := milter.New(mopts)
-	reg.MustRegister(metrics.Counters("milter", func() any { return msrv.Counters() }))
+	reg.MustRegister(stack.Collectors()...)
+	if err := msrv.Register(reg); err != nil {
+		mln.Close()
+		svc.Abort()
+		return err
+	}
 
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
 	if withSpamd {
-		sopts := spamdOptions(cfg, stack.live, logger.With("part", "spamd"))
+		sopts := spamdOptions(cfg, stack.Live, logger.With("part", "spamd"))
 		if cfg.Spamd.AllowLearn {
 			// The daemon in process; no direct way (it holds the
 			// statfile) and no spool (spamd clients retry).
-			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize)})
+			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize), Logger: logger.With("part", "spamd")})
 		}
 		slns, err := spamdListeners(cfg)
 		if err != nil {
@@ -115,9 +116,13 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			return err
 		}
 		ssrv = spamd.New(sopts)
-		reg.MustRegister(metrics.Counters("spamd", func() any { return ssrv.Counters() }))
+		if err := ssrv.Register(reg); err != nil {
+			mln.Close()
+			svc.Abort()
+			return err
+		}
 		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
-		go func() { spamdServed <- (withListeners{ssrv, slns[1:]}).Serve(slns[0]) }()
+		go func() { spamdServed <- lifecycle.WithListeners(ssrv, slns[1:]).Serve(slns[0]) }()
 		logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket,
 			"learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	}
@@ -136,20 +141,10 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		lifecycle.Watched{Name: "learner", Done: learnerDone}, lifecycle.Watched{Name: "spamd", Done: spamdServed})
 	logger.Info("sluice serve shutting down")
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.Milter.ShutdownTimeout.D())
-		defer cancel()
-		if serr := msrv.Shutdown(sctx); serr != nil {
-			logger.Warn("milter shutdown incomplete", "err", serr)
-		}
-	})
+	wg.Go(func() { lifecycle.Shutdown("milter", msrv, cfg.Milter.ShutdownTimeout.D(), logger) })
 	if ssrv != nil {
 		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), cfg.Spamd.ShutdownTimeout.D())
-			defer cancel()
-			if serr := ssrv.Shutdown(sctx); serr != nil {
-				logger.Warn("spamd shutdown incomplete", "err", serr)
-			}
+			lifecycle.Shutdown("spamd", ssrv, cfg.Spamd.ShutdownTimeout.D(), logger)
 			if serr := <-spamdServed; !errors.Is(serr, spamd.ErrServerClosed) {
 				logger.Error("spamd", "err", serr)
 			}

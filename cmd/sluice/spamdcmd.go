@@ -6,8 +6,14 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
+	"github.com/sluicemail/sluice/lifecycle"
+	"github.com/sluicemail/sluice/metrics"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
 )
@@ -43,10 +49,8 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if cfg.Spamd.AllowLearn {
 		// TELL and /learn* go to the learner, or to the statfile directly
 		// when no learner runs; a busy statfile is "try again later".
-		dopts, err := doorOptions(cfg, nil)
-		if err != nil {
-			return err
-		}
+		dopts := learnstack.DoorOptions(cfg, nil)
+		dopts.Logger = logger
 		door = learner.NewDoor(dopts)
 		// The first TELL would create the statfile; creating it now lets
 		// the scanner map it from the start and see every learn at once.
@@ -54,31 +58,38 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 			return err
 		}
 	}
-	stack, err := newScanStack(cfg, logger)
-	if err != nil {
-		return err
-	}
+	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
-	opts := spamdOptions(cfg, stack.live, logger)
-	defer onHUP(ctx, newReloader(c, cfg, stack, logger).reload)()
+	opts := spamdOptions(cfg, stack.Live, logger)
+	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
 	if door != nil {
 		opts.Learner = door
 	}
-	defer stack.start(logger)() // until the listener has stopped
+	defer stack.Start(logger)() // until the listener has stopped
+	srv := spamd.New(opts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stack.Collectors()...)
+	if err := srv.Register(reg); err != nil {
+		return err
+	}
+	stopMetrics, err := metrics.Listen(cfg.Spamd.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	lns, err := spamdListeners(cfg)
 	if err != nil {
 		return err
 	}
-	srv := spamd.New(opts)
-	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.stats.Path(),
+	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.Stats.Path(),
 		"allow_learn", cfg.Spamd.AllowLearn, "learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
-	return serveUntilDone(ctx, "spamd", withListeners{srv, lns[1:]}, lns[0], cfg.Spamd.ShutdownTimeout.D(),
-		func() any { return srv.Counters() }, spamd.ErrServerClosed, logger)
+	return lifecycle.Run(ctx, "spamd", lifecycle.WithListeners(srv, lns[1:]), lns[0], cfg.Spamd.ShutdownTimeout.D(),
+		func() any { return srv.Counters() }, logger)
 }
 
 // spamdOptions builds the listener's options from the configuration; the
 // caller sets the Learner.
-func spamdOptions(cfg config.Config, sc *live, logger *slog.Logger) spamd.Options {
+func spamdOptions(cfg config.Config, sc *scanstack.Live, logger *slog.Logger) spamd.Options {
 	return spamd.Options{
 		Scanner:  sc,
 		Profiles: sc,
@@ -108,12 +119,7 @@ func spamdListeners(cfg config.Config) ([]net.Listener, error) {
 	}
 	lns := []net.Listener{ln}
 	if cfg.Spamd.AllowLearn && cfg.Spamd.LearnSocket != "" {
-		path, err := dataPath(cfg, cfg.Spamd.LearnSocket)
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		lln, err := socket.Listen("unix:"+path, so)
+		lln, err := socket.Listen("unix:"+cfg.DataPath(cfg.Spamd.LearnSocket), so)
 		if err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("spamd.learn_socket: %w", err)

@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
 )
 
@@ -27,10 +27,7 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	path, err := statfilePath(cfg)
-	if err != nil {
-		return err
-	}
+	path := cfg.StatfilePath()
 	info, err := mmapstore.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no statfile at %s yet: `sluice learn spam|ham` creates it", path)
@@ -38,25 +35,7 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	net, err := statNetwork(cfg, "")
-	if err != nil {
-		return err
-	}
-	var profiles map[string]*learner.NetworkStat
-	if cfg.Neural.UseSettings {
-		for _, name := range cfg.ProfileNames() {
-			st, err := statNetwork(cfg, name)
-			if err != nil {
-				return err
-			}
-			if st != nil {
-				if profiles == nil {
-					profiles = make(map[string]*learner.NetworkStat)
-				}
-				profiles[name] = st
-			}
-		}
-	}
+	net, profiles := learnstack.StatNetworks(cfg, time.Now())
 	if c.json {
 		// mmapstore.Info and learner.NetworkStat have no json tags:
 		// their keys are snake-cased like every other --json output's.
@@ -132,24 +111,6 @@ func printNetwork(tw io.Writer, title string, net *learner.NetworkStat) {
 	}
 }
 
-// statNetwork describes the network file of a settings profile ("" the
-// default one) and its pool file; nil when neither exists.
-func statNetwork(cfg config.Config, profile string) (*learner.NetworkStat, error) {
-	path, err := profilePath(cfg, profile)
-	if err != nil {
-		return nil, err
-	}
-	pools, err := poolPath(cfg, path)
-	if err != nil {
-		return nil, err
-	}
-	st := learner.StatNetwork(path, pools, time.Now())
-	if st != nil {
-		st.Enabled = cfg.Neural.Enabled
-	}
-	return st, nil
-}
-
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2
 // and describes each problem when it finds any. --repair first replays
 // every good journal record past a corrupt one into the statfile (the
@@ -166,9 +127,7 @@ func cmdFsck(_ context.Context, std *stdio, args []string) error {
 	}
 	path := fset.Arg(0)
 	if path == "" {
-		if path, err = statfilePath(cfg); err != nil {
-			return err
-		}
+		path = cfg.StatfilePath()
 	}
 	if *repair {
 		rep, err := mmapstore.RepairJournal(path, writerOptions(cfg, nil))

@@ -21,10 +21,7 @@ func TestFsckRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.DataDir = dir
-	path, err := statfilePath(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := cfg.StatfilePath()
 	w, err := mmapstore.OpenWriter(path, writerOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)

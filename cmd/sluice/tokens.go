@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/tokenizer"
 )
 
@@ -34,7 +34,7 @@ func cmdTokens(_ context.Context, std *stdio, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	opts := tokenizerOptions(cfg)
+	opts := scanstack.TokenizerOptions(cfg)
 	opts.Explain = true
 	res, err := tokenizer.New(opts).Tokenize(in)
 	if err != nil {
@@ -78,21 +78,4 @@ func writeTokensJSON(std *stdio, res *tokenizer.Result) error {
 	enc := json.NewEncoder(std.out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// tokenizerOptions maps the configuration onto the tokenizer's options.
-func tokenizerOptions(cfg config.Config) tokenizer.Options {
-	t := cfg.Tokenizer
-	nets, _ := t.Networks()
-	return tokenizer.Options{
-		Window:          t.Window,
-		MaxBytes:        int64(t.MaxBytes),
-		MaxParts:        t.MaxParts,
-		MaxDepth:        t.MaxDepth,
-		MaxWords:        t.MaxWords,
-		MaxWordsPerPart: t.MaxWordsPerPart,
-		MaxTime:         t.MaxTime.D(),
-		TrustedNetworks: nets, // validated by config.Parse
-		TrustedHosts:    t.Hosts(),
-	}
 }

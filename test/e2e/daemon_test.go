@@ -25,6 +25,14 @@ type daemon struct {
 // ready in 15 s.
 func startDaemon(t *testing.T, logPath, config string, ready func(d *daemon) bool, cmd string, args ...string) *daemon {
 	t.Helper()
+	return startDaemonAs(t, nil, logPath, config, ready, cmd, args...)
+}
+
+// startDaemonAs is startDaemon with the process's user and groups set to
+// cred (nil: the test's own), as systemd's User=, Group= and
+// SupplementaryGroups= set them.
+func startDaemonAs(t *testing.T, cred *syscall.Credential, logPath, config string, ready func(d *daemon) bool, cmd string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{t: t, name: cmd, log: logPath, exited: make(chan error, 1)}
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -32,6 +40,12 @@ func startDaemon(t *testing.T, logPath, config string, ready func(d *daemon) boo
 	}
 	d.cmd = exec.Command(sluiceBin, append([]string{cmd, "--config", config}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = f, f
+	if cred != nil {
+		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		// Like a unit's WorkingDirectory (/ by default): a relative path
+		// must not land in the test's directory.
+		d.cmd.Dir = "/"
+	}
 	if err := d.cmd.Start(); err != nil {
 		f.Close()
 		t.Fatal(err)

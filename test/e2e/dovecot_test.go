@@ -83,7 +83,7 @@ func TestDovecotImapsieve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "90-sluice-imapsieve.conf"), []byte(strings.ReplaceAll(string(conf), "/usr/lib/dovecot/sieve", sieve)), 0o644)
+	os.WriteFile(filepath.Join(dir, "90-sluice-imapsieve.conf"), []byte(strings.ReplaceAll(string(conf), "/etc/dovecot/sieve", sieve)), 0o644)
 	os.WriteFile(filepath.Join(dir, "passwd"), []byte("alice@sluice-e2e.test:{PLAIN}secret::::::\n"), 0o644)
 	port := freePort(t)
 	confPath := filepath.Join(dir, "dovecot.conf")

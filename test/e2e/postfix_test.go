@@ -24,9 +24,9 @@ type postfix struct {
 	logFile string
 }
 
-const masterCF = `%d      inet  n       -       n       -       -       smtpd
+const masterCF = `%[1]d      inet  n       -       %[2]s       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
+cleanup   unix  n       -       %[2]s       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
@@ -50,6 +50,23 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 func startPostfix(t *testing.T, milterPort int) *postfix {
 	t.Helper()
+	return startPostfixWith(t, postfixOptions{milter: fmt.Sprintf("inet:127.0.0.1:%d", milterPort)})
+}
+
+// postfixOptions: how startPostfixWith differs from the plain instance.
+type postfixOptions struct {
+	milter string // smtpd_milters
+	// chroot runs smtpd and cleanup chrooted in the queue directory, as
+	// Debian's master.cf does.
+	chroot bool
+	// queueDir is the queue directory (default: spool below the
+	// instance's directory); it must be below a directory Postfix's
+	// users can traverse.
+	queueDir string
+}
+
+func startPostfixWith(t *testing.T, o postfixOptions) *postfix {
+	t.Helper()
 	// Not t.TempDir: its parent is 0700, and Postfix's daemons (user
 	// postfix, nobody for delivery) must reach the queue and the maildir.
 	dir, err := os.MkdirTemp("", "sluice-e2e-postfix-")
@@ -65,7 +82,10 @@ func startPostfix(t *testing.T, milterPort int) *postfix {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{p.conf, filepath.Join(p.dir, "mail"), filepath.Join(p.dir, "spool"), filepath.Join(p.dir, "data")} {
+	if o.queueDir == "" {
+		o.queueDir = filepath.Join(p.dir, "spool")
+	}
+	for _, d := range []string{p.conf, filepath.Join(p.dir, "mail"), o.queueDir, filepath.Join(p.dir, "data")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +99,7 @@ func startPostfix(t *testing.T, milterPort int) *postfix {
 	os.Chmod(filepath.Join(p.dir, "mail"), 0o777)
 	os.Chmod(p.dir, 0o755)
 	mainCF := fmt.Sprintf(`compatibility_level = 3.6
-queue_directory = %[1]s/spool
+queue_directory = %[6]s
 data_directory = %[1]s/data
 meta_directory = /etc/postfix
 mail_owner = postfix
@@ -104,17 +124,21 @@ virtual_mailbox_maps = static:inbox/
 virtual_uid_maps = static:%[3]s
 virtual_gid_maps = static:%[4]s
 virtual_minimum_uid = 1
-smtpd_milters = inet:127.0.0.1:%[5]d
+smtpd_milters = %[5]s
 non_smtpd_milters = $smtpd_milters
 milter_default_action = accept
 milter_connect_timeout = 5s
 milter_command_timeout = 10s
 milter_content_timeout = 30s
-`, p.dir, p.logFile, nobody.Uid, nobody.Gid, milterPort)
+`, p.dir, p.logFile, nobody.Uid, nobody.Gid, o.milter, o.queueDir)
+	chroot := "n"
+	if o.chroot {
+		chroot = "y"
+	}
 	if err := os.WriteFile(filepath.Join(p.conf, "main.cf"), []byte(mainCF), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(p.conf, "master.cf"), []byte(fmt.Sprintf(masterCF, p.port)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(p.conf, "master.cf"), []byte(fmt.Sprintf(masterCF, p.port, chroot)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p.postfix("check")
