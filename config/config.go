@@ -99,17 +99,17 @@ type Classifier struct {
 	MaxTokens        int     `toml:"max_tokens" comment:"Combine only this many of the most decisive tokens (0 = all)."`
 	UsersEnabled     bool    `toml:"users_enabled" comment:"Learn and classify per user (falling back to the shared statistics)."`
 	LanguagesEnabled bool    `toml:"languages_enabled" comment:"Learn and classify per language (falling back to the shared statistics)."`
-	SpamSymbolScore  float64 `toml:"bayes_spam_score" comment:"Score of BAYES_SPAM for a certain verdict; less certain verdicts score less."`
-	HamSymbolScore   float64 `toml:"bayes_ham_score" comment:"Score of BAYES_HAM for a certain verdict (negative)."`
+	SpamSymbolScore  float64 `toml:"bayes_spam_score" comment:"BAYES_SPAM scores this times ln(1 + log-odds of spam): no ceiling, no flat band, so the score keeps\nthe Bayes ranking. With 5, a verdict of P = 0.9 scores 5.8, 0.99 8.6, 0.9999 11.6."`
+	HamSymbolScore   float64 `toml:"bayes_ham_score" comment:"BAYES_HAM scores this times ln(1 + log-odds of ham) (negative)."`
 }
 
 // Actions maps the total score to what the MTA is told. A threshold of 0
 // turns that action off.
 type Actions struct {
-	AddHeader      float64 `toml:"add_header" comment:"Score from which X-Spam-Flag: YES is added."`
+	AddHeader      float64 `toml:"add_header" comment:"Score from which X-Spam-Flag: YES is added. 0.5, chosen on out-of-fold verdicts of the public corpus's train\nsplit (4 folds, Bayes alone) as the lowest score with FP <= 0.1% there (FP 0.069%, FN 7.7%; 0.4 gave FP 0.104%)."`
 	RewriteSubject float64 `toml:"rewrite_subject" comment:"Score from which the subject is rewritten (0 = off)."`
 	Greylist       float64 `toml:"greylist" comment:"Score from which the milter defers a message until its sender retries ([greylist]); 0 = off."`
-	Reject         float64 `toml:"reject" comment:"Score from which the message is rejected."`
+	Reject         float64 `toml:"reject" comment:"Score from which the message is rejected. 15 is more than 7 times the highest score of a ham in the out-of-fold\nverdicts of the public corpus's train split (between 1 and 2); Bayes log-odds 19 (P = 1 - 5e-9)."`
 }
 
 // Milter configures `sluice milter`, the filter Postfix and Sendmail call.
@@ -163,10 +163,10 @@ func Default() Config {
 			MinProbStrength: 0.375,
 			RobinsonS:       0.0178,
 			RobinsonX:       0.5,
-			SpamSymbolScore: 8,
-			HamSymbolScore:  -4,
+			SpamSymbolScore: 5,
+			HamSymbolScore:  -5,
 		},
-		Actions: Actions{AddHeader: 6, Reject: 15},
+		Actions: Actions{AddHeader: 0.5, Reject: 15},
 		Rules:   defaultRules(),
 		Neural:  defaultNeural(),
 		Milter: Milter{
