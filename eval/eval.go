@@ -91,6 +91,17 @@ func ReadList(path string) ([]Message, error) {
 
 // ReadScores reads another filter's scores, lines "spam|ham<TAB>...<TAB>
 // score" (other lines, such as a header, are skipped); name is for errors.
+// ReadScoresFile reads another filter's scores from the file at path (see
+// ReadScores).
+func ReadScoresFile(path string) ([]evalstats.Sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadScores(f, path)
+}
+
 func ReadScores(r io.Reader, name string) ([]evalstats.Sample, error) {
 	var samples []evalstats.Sample
 	sc := bufio.NewScanner(r)

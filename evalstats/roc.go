@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -91,4 +92,17 @@ func thick(img *image.RGBA, x0, y0, x1, y1 float64, c color.Color) {
 func drawText(img *image.RGBA, x, y int, s string, c color.Color) {
 	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixedpt.P(x, y)}
 	d.DrawString(s)
+}
+
+// WritePlotROC draws the ROC curve of samples into the PNG file at path.
+func WritePlotROC(path string, samples []Sample, maxFPR float64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := PlotROC(f, samples, maxFPR); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/eval"
 	"github.com/sluicemail/sluice/evalstats"
+	"github.com/sluicemail/sluice/learnstack"
+	"github.com/sluicemail/sluice/scanstack"
 )
 
 // maxFPR is the false-positive cap of the "FN rate at FP rate <= 0.1%" figure.
@@ -97,7 +99,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		}
 	}
 	if *plot != "" {
-		if err := writeROC(*plot, samples); err != nil {
+		if err := evalstats.WritePlotROC(*plot, samples, maxFPR); err != nil {
 			return err
 		}
 	}
@@ -139,18 +141,13 @@ func rate(n int, secs float64) float64 {
 
 // evalReport computes the figures from another filter's scores.
 func evalReport(std *stdio, path string, threshold float64, asJSON bool, plot string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	samples, err := eval.ReadScores(f, path)
+	samples, err := eval.ReadScoresFile(path)
 	if err != nil {
 		return err
 	}
 	rep := evalstats.Compute(samples, threshold, maxFPR)
 	if plot != "" {
-		if err := writeROC(plot, samples); err != nil {
+		if err := evalstats.WritePlotROC(plot, samples, maxFPR); err != nil {
 			return err
 		}
 	}
@@ -167,20 +164,7 @@ func evalOptions(std *stdio, cfg config.Config, dir string) eval.Options {
 	quiet := cfg
 	quiet.Log.Level = "warn" // growth of the throwaway statfiles is not news
 	return eval.Options{
-		Dir: dir, Writer: *writerOptions(cfg, newLogger(quiet, std.err)), Learn: learnOptions(cfg), Scan: scanOptions(cfg),
+		Dir: dir, Writer: *learnstack.WriterOptions(cfg, newLogger(quiet, std.err)), Learn: learnstack.LearnOptions(cfg), Scan: scanstack.Options(cfg),
 		Warn: func(err error) { fmt.Fprintf(std.err, "sluice eval: %v\n", err) },
 	}
-}
-
-// writeROC draws the ROC curve of samples into a PNG file.
-func writeROC(path string, samples []evalstats.Sample) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := evalstats.PlotROC(f, samples, maxFPR); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -130,7 +130,7 @@ func cmdFsck(_ context.Context, std *stdio, args []string) error {
 		path = cfg.StatfilePath()
 	}
 	if *repair {
-		rep, err := mmapstore.RepairJournal(path, writerOptions(cfg, nil))
+		rep, err := mmapstore.RepairJournal(path, learnstack.WriterOptions(cfg, nil))
 		if err != nil {
 			return fmt.Errorf("repair: %w", err)
 		}

@@ -11,8 +11,8 @@ import (
 	"github.com/sluicemail/sluice/scanstack"
 )
 
-// The options evalcmd.go builds its private statfile and scanner with
-// (learnstack's and scanstack's).
+// The options the tests build their statfiles and scanners with: the
+// commands' own (learnstack's and scanstack's).
 
 func scanOptions(cfg config.Config) scan.Options { return scanstack.Options(cfg) }
 
