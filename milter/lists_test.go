@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-milter"
 
+	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/lists"
 	"github.com/sluicemail/sluice/scan"
 )
@@ -106,5 +108,44 @@ func TestLists(t *testing.T) {
 	mods, act = h.sendFrom(t, "friend@partner.example", "friend@partner.example", spam(5))
 	if act.Code != milter.ActAccept || headersOf(mods)["X-Spam-Flag"] != "YES" || strings.Contains(status(mods), "ALLOW_SENDER") {
 		t.Fatalf("spam after the friend left the allow file: %v %q", act, status(mods))
+	}
+}
+
+// TestListedNoRecord: a verdict a list decided sends no scan record (no
+// autolearn or network sample from the admin's word); the next,
+// unlisted, message does.
+func TestListedNoRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "feed.sock")
+	rc, err := feed.Listen(path, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	snd, err := feed.NewSender(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snd.Close()
+	l, err := lists.New(lists.Options{Lists: []lists.List{
+		{Name: "allow", Kind: lists.Sender, Symbol: "ALLOW_SENDER", Score: -20, Entries: []string{"partner.example"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Options{Feed: snd, Scanner: testScannerWith(t, scan.Options{Actions: defaultThresholds, Lists: l})})
+	h.sendFrom(t, "friend@partner.example", "friend@partner.example", newMessage(600, "offer", spamWords, 0))
+	h.sendFrom(t, "other@else.example", "other@else.example", newMessage(601, "offer", spamWords, 0))
+	rc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r, err := rc.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range r.Symbols {
+		if s.Name == "ALLOW_SENDER" {
+			t.Fatalf("the listed message's record was sent: %+v", r)
+		}
+	}
+	if c := h.srv.Counters(); c.RecordsSent != 1 {
+		t.Fatalf("records sent %d, want 1", c.RecordsSent)
 	}
 }
