@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,7 +101,12 @@ type compiled struct {
 	List
 	addrs   map[string]string // address → entry as written
 	domains map[string]string // domain → entry as written
-	nets    []netip.Prefix
+	// nets are the networks by masked prefix, bits the prefix lengths
+	// present (v4 and v6 apart), longest first: a client is looked up
+	// once per length, not compared with every network.
+	nets  map[netip.Prefix]bool
+	bits4 []int
+	bits6 []int
 }
 
 // New returns the lists of opts with their files loaded. A file that is
@@ -211,7 +217,7 @@ func (l *Lists) publishLocked() {
 		}
 	}
 	for _, def := range l.opts.Lists {
-		c := compiled{List: def, addrs: map[string]string{}, domains: map[string]string{}}
+		c := compiled{List: def, addrs: map[string]string{}, domains: map[string]string{}, nets: map[netip.Prefix]bool{}}
 		for _, s := range def.Entries {
 			e, _ := parseEntry(def.Kind, s) // checked by Configure
 			c.add(e, strings.TrimSpace(s))
@@ -231,8 +237,34 @@ func (c *compiled) add(e entry, written string) {
 	case e.domain != "":
 		c.domains[e.domain] = written
 	case e.net.IsValid():
-		c.nets = append(c.nets, e.net)
+		if c.nets[e.net] {
+			return
+		}
+		c.nets[e.net] = true
+		bits := &c.bits6
+		if e.net.Addr().Is4() {
+			bits = &c.bits4
+		}
+		if !slices.Contains(*bits, e.net.Bits()) {
+			*bits = append(*bits, e.net.Bits())
+			slices.Sort(*bits)
+			slices.Reverse(*bits)
+		}
 	}
+}
+
+// matchClient returns the network of c that holds a ("" none).
+func (c *compiled) matchClient(a netip.Addr) (netip.Prefix, bool) {
+	bits := c.bits6
+	if a.Is4() {
+		bits = c.bits4
+	}
+	for _, n := range bits {
+		if p, err := a.Prefix(n); err == nil && c.nets[p] {
+			return p, true
+		}
+	}
+	return netip.Prefix{}, false
 }
 
 func (e entry) String() string {
@@ -397,11 +429,8 @@ func (l *Lists) Check(m *Message, dst []Hit) []Hit {
 			}
 		case Client:
 			if a := m.Client.Unmap(); a.IsValid() {
-				for _, p := range c.nets {
-					if p.Contains(a) {
-						detail = "client " + a.String() + " (" + p.String() + ")"
-						break
-					}
+				if p, ok := c.matchClient(a); ok {
+					detail = "client " + a.String() + " (" + p.String() + ")"
 				}
 			}
 		}
