@@ -334,6 +334,10 @@ func (l *Lists) Run(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = time.Second
 	}
+	select { // the files of the lists as they are now are watched below
+	case <-l.reconf:
+	default:
+	}
 	for ctx.Err() == nil {
 		l.mu.Lock()
 		var paths []string

@@ -249,6 +249,28 @@ func TestRunWatches(t *testing.T) {
 	if got := l.Check(&Message{Client: netip.MustParseAddr("192.0.2.9")}, nil); len(got) != 1 {
 		t.Fatalf("hits %v after the file changed", got)
 	}
+
+	// Reconfigured (SIGHUP) with a file in another directory: Run
+	// watches that one now.
+	other := filepath.Join(t.TempDir(), "block2")
+	if err := l.Configure(Options{Lists: []List{{Name: "block", Kind: Client, Symbol: "BLOCK_CLIENT", Score: 20, File: other}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Check(&Message{Client: netip.MustParseAddr("192.0.2.9")}, nil); len(got) != 0 {
+		t.Fatalf("hits %v after the reconfiguration to a missing file", got)
+	}
+	for range 2 { // until a reload after the new watch sees the file
+		writeFile(t, other, "198.51.100.0/24\n")
+		select {
+		case <-reloaded:
+		case <-time.After(time.Minute):
+			t.Fatal("the new list file was not picked up")
+		}
+		if len(l.Check(&Message{Client: netip.MustParseAddr("198.51.100.1")}, nil)) == 1 {
+			return
+		}
+	}
+	t.Fatal("the new list file's entry does not match")
 }
 
 // BenchmarkCheck: one message against a sender list of 10,000 domains,
