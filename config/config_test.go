@@ -65,6 +65,10 @@ func TestParse(t *testing.T) {
 		{name: "list without entries", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\n", wantErr: "lists.a: has neither entries nor a file"},
 		{name: "list symbols collide", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\nsymbol = \"B\"\nentries = [\"x.example\"]\n[lists.b]\nmatch = \"sender\"\nscore = 1\nentries = [\"y.example\"]\n",
 			wantErr: "lists.b.symbol: B is already list \"a\"'s"},
+		{name: "list symbol of a rule", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\nsymbol = \"MISSING_MID\"\nentries = [\"x.example\"]\n",
+			wantErr: "lists.a.symbol: MISSING_MID is a symbol of Bayes, the network or a rule"},
+		{name: "list symbol of Bayes", in: "[lists.bayes_ham]\nmatch = \"sender\"\nscore = -1\nentries = [\"x.example\"]\n",
+			wantErr: "lists.bayes_ham.symbol: BAYES_HAM is a symbol"},
 		{name: "unknown list key", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\nentry = [\"x\"]\n", wantErr: "sluice.toml:4: unknown key \"lists.a.entry\""},
 		{name: "list score type", in: "[lists.a]\nmatch = \"sender\"\nscore = \"high\"\n", wantErr: "sluice.toml:3: lists.a.score"},
 	}

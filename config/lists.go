@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sluicemail/sluice/lists"
+	"github.com/sluicemail/sluice/rules"
 )
 
 // List is one allow or block list (package lists): [lists.NAME] with what
@@ -77,6 +78,8 @@ func (c Config) validateLists() []error {
 		switch {
 		case !listSymbol.MatchString(sym):
 			errs = append(errs, fmt.Errorf("%s.symbol: %q is not A-Z, 0-9 and _, starting with a letter", key, sym))
+		case reservedSymbol(sym):
+			errs = append(errs, fmt.Errorf("%s.symbol: %s is a symbol of Bayes, the network or a rule", key, sym))
 		case symbols[sym] != "":
 			errs = append(errs, fmt.Errorf("%s.symbol: %s is already list %q's", key, sym, symbols[sym]))
 		default:
@@ -97,6 +100,15 @@ func (c Config) validateLists() []error {
 		}
 	}
 	return errs
+}
+
+// reservedSymbol reports whether sym is another stage's: Bayes's, the
+// network's or a built-in rule's (the network reads rule symbols by name).
+func reservedSymbol(sym string) bool {
+	if strings.HasPrefix(sym, "BAYES_") || strings.HasPrefix(sym, "NEURAL_") {
+		return true
+	}
+	return slices.ContainsFunc(rules.Builtin(), func(r rules.Rule) bool { return r.Name == sym })
 }
 
 // listsExample documents [lists] in a configuration that has none.
