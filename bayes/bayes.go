@@ -67,38 +67,29 @@ type Config struct {
 	// Default 10; 0 disables Top (and its allocation).
 	TopTokens int
 
-	// SpamSymbolScore and HamSymbolScore are the scores of BAYES_SPAM and
-	// BAYES_HAM at full confidence. Defaults 8 and -4.
+	// SpamSymbolScore and HamSymbolScore scale BAYES_SPAM and BAYES_HAM:
+	// the score is the scale times ln(1 + |log-odds|) ([Symbol]).
+	// Defaults 5 and -5.
 	SpamSymbolScore, HamSymbolScore float64
-	// SymbolMinStrength: no symbol when |P-0.5| <= this. Default 0.05.
-	SymbolMinStrength float64
-	// SymbolFullProb: the probability (P for spam, 1-P for ham) from which
-	// the symbol has its full score. Default 0.99.
-	SymbolFullProb float64
-	// SymbolExponent: k in the ramp (c/c_full)^k. Default 8, as rspamd.
-	SymbolExponent float64
 }
 
 // DefaultConfig returns the default configuration; see [Config] for each
 // value and the package documentation for the reasoning.
 func DefaultConfig() Config {
 	return Config{
-		MinTokens:         11,
-		MinLearns:         10,
-		MinTokenHits:      1,
-		MinStrength:       0.375,
-		RobinsonS:         0.0178,
-		RobinsonX:         0.5,
-		DistWeights:       [8]float64{1, 1, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0 / 6, 1.0 / 7},
-		MetaMaxShare:      1,
-		UnsureMargin:      0.4,
-		MaxTokens:         0,
-		TopTokens:         10,
-		SpamSymbolScore:   8,
-		HamSymbolScore:    -4,
-		SymbolMinStrength: 0.05,
-		SymbolFullProb:    0.99,
-		SymbolExponent:    8,
+		MinTokens:       11,
+		MinLearns:       10,
+		MinTokenHits:    1,
+		MinStrength:     0.375,
+		RobinsonS:       0.0178,
+		RobinsonX:       0.5,
+		DistWeights:     [8]float64{1, 1, 1.0 / 2, 1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0 / 6, 1.0 / 7},
+		MetaMaxShare:    1,
+		UnsureMargin:    0.4,
+		MaxTokens:       0,
+		TopTokens:       10,
+		SpamSymbolScore: 5,
+		HamSymbolScore:  -5,
 	}
 }
 
@@ -120,7 +111,11 @@ type Result struct {
 	// tokens combined: unbounded where Prob saturates at 0 or 1, so it
 	// orders confident verdicts among themselves (ROC figures).
 	Evidence float64
-	Top      []Contribution
+	// LogOdds is ln(P/(1-P)) computed in log space: exact where Prob
+	// rounds to 0 or 1, so it keeps ordering verdicts there; 0 when
+	// silent. It is what [Score] maps to the score.
+	LogOdds float64
+	Top     []Contribution
 }
 
 // Scratch holds reusable memory for [ClassifyWith]. It is only needed when
@@ -394,16 +389,20 @@ func (a *accumulator) finish(cfg Config, ntoks int) Result {
 
 	// Fisher/Robinson: H is high when the f are high (spammy), S is high
 	// when the 1-f are high (hammy).
-	hs := chi2Q(-2*sumLF, 2*w)
-	ss := chi2Q(-2*sumLG, 2*w)
-	p := (1 + hs - ss) / 2
-	if math.IsNaN(p) {
+	// P = (1 + H - S)/2, so P = (H + (1-S))/2 and 1-P = ((1-H) + S)/2:
+	// from the logarithms of the four tails the log-odds of P is exact
+	// even where P itself rounds to 0 or 1.
+	lnPh, lnQh := gammaLogPQ(w, -sumLF) // chi2Q(x, ν) = Q(ν/2, x/2)
+	lnPs, lnQs := gammaLogPQ(w, -sumLG)
+	lo := logAddExp(lnQh, lnPs) - logAddExp(lnPh, lnQs)
+	p := (1 + math.Exp(lnQh) - math.Exp(lnQs)) / 2
+	if math.IsNaN(p) || math.IsNaN(lo) {
 		return silent("numerical failure") // unreachable with finite inputs
 	}
 	if math.Abs(p-0.5) < cfg.UnsureMargin {
-		p = geometricIndicator(sumLF, sumLG, w)
+		p, lo = geometricIndicator(sumLF, sumLG, w)
 	}
-	r := Result{Prob: clamp01(p), Used: used, Evidence: sumLF - sumLG}
+	r := Result{Prob: clamp01(p), LogOdds: lo, Used: used, Evidence: sumLF - sumLG}
 
 	if a.top != nil {
 		nt, nm := a.nTop[0], a.nTop[1]
@@ -436,47 +435,39 @@ func (a *accumulator) finish(cfg Config, ntoks int) Result {
 // S = 1 - (Π(1-f))^(1/n) and H = 1 - (Π f)^(1/n), I = (1 + (S-H)/(S+H))/2.
 // It measures the average strength of the evidence, so it neither
 // saturates nor cancels out when many tokens pull both ways.
-func geometricIndicator(sumLF, sumLG, w float64) float64 {
+// It returns I and its log-odds ln(S'/H').
+func geometricIndicator(sumLF, sumLG, w float64) (p, logOdds float64) {
 	s := -math.Expm1(sumLG / w)
 	h := -math.Expm1(sumLF / w)
-	if !(s+h > 0) {
-		return 0.5
+	if !(s > 0 && h > 0) {
+		if !(s+h > 0) {
+			return 0.5, 0
+		}
+		if s > 0 {
+			return 1, math.Inf(1)
+		}
+		return 0, math.Inf(-1)
 	}
-	return (1 + (s-h)/(s+h)) / 2
+	return (1 + (s-h)/(s+h)) / 2, math.Log(s) - math.Log(h)
 }
 
 // Symbol maps a result to the BAYES_SPAM or BAYES_HAM symbol and its score.
-// ok is false when the result is silent or |P-0.5| <= SymbolMinStrength.
+// ok is false only when the result is silent. With z = Result.LogOdds,
 //
-// With c = 2|P-0.5| (confidence, 0..1) and cFull = 2(SymbolFullProb-0.5):
+//	score = SpamSymbolScore · ln(1 + z)      for z > 0 (BAYES_SPAM)
+//	score = HamSymbolScore  · ln(1 + |z|)    for z <= 0 (BAYES_HAM)
 //
-//	score = max · min(1, c/cFull)^SymbolExponent
-//
-// where max is SpamSymbolScore for P > 0.5 and HamSymbolScore otherwise.
+// strictly increasing in z and unbounded: no band of verdicts collapses
+// onto one score, and the confident ones keep their order. The logarithm
+// only compresses the chi-square tails (log-odds in the hundreds) into a
+// readable range.
 func Symbol(cfg Config, r Result) (name string, score float64, ok bool) {
-	if r.Silent || math.IsNaN(r.Prob) {
+	if r.Silent || math.IsNaN(r.LogOdds) {
 		return "", 0, false
 	}
-	d := r.Prob - 0.5
-	if math.Abs(d) <= cfg.SymbolMinStrength {
-		return "", 0, false
+	z := r.LogOdds
+	if z > 0 {
+		return SymbolSpam, cfg.SpamSymbolScore * math.Log1p(min(z, math.MaxFloat64)), true
 	}
-	ramp := symbolRamp(cfg, 2*math.Abs(d))
-	if d > 0 {
-		return SymbolSpam, cfg.SpamSymbolScore * ramp, true
-	}
-	return SymbolHam, cfg.HamSymbolScore * ramp, true
-}
-
-// symbolRamp maps a confidence c in [0,1] to a multiplier in [0,1].
-func symbolRamp(cfg Config, c float64) float64 {
-	full := 2 * (cfg.SymbolFullProb - 0.5)
-	if !(full > 0 && full <= 1) {
-		full = 1
-	}
-	k := cfg.SymbolExponent
-	if !(k > 0) || math.IsInf(k, 1) {
-		k = 1
-	}
-	return math.Pow(min(1, c/full), k)
+	return SymbolHam, cfg.HamSymbolScore * math.Log1p(min(-z, math.MaxFloat64)), true
 }

@@ -415,59 +415,67 @@ func TestMaxTokens(t *testing.T) {
 func TestSymbol(t *testing.T) {
 	cfg := DefaultConfig()
 	tests := []struct {
-		p        float64
+		logOdds  float64
 		name     string
 		min, max float64
 	}{
-		{0.5, "", 0, 0},
-		{0.5499, "", 0, 0},
-		{0.4501, "", 0, 0},
-		{0.56, SymbolSpam, 0, 1e-6},
-		{0.6, SymbolSpam, 0, 1e-4},
-		{0.9, SymbolSpam, 1.5, 1.7},
-		{0.95, SymbolSpam, 4.0, 4.1},
-		{0.97, SymbolSpam, 5.6, 5.8},
-		{0.975, SymbolSpam, 6.0, 6.5}, // a confident verdict alone marks (add-header 6)
-		{0.98, SymbolSpam, 6.7, 6.9},
-		{0.99, SymbolSpam, 8, 8},
-		{0.999, SymbolSpam, 8, 8},
-		{1, SymbolSpam, 8, 8},
-		{0.4, SymbolHam, -1e-4, 0},
-		{0.05, SymbolHam, -2.1, -2.0},
-		{0.01, SymbolHam, -4, -4},
-		{0, SymbolHam, -4, -4},
+		{0, SymbolHam, 0, 0}, // not silent: a symbol, scoring 0
+		{1e-9, SymbolSpam, 0, 1e-8},
+		{-1e-9, SymbolHam, -1e-8, 0},
+		{math.E - 1, SymbolSpam, 5, 5}, // 5·ln(1+z)
+		{-(math.E - 1), SymbolHam, -5, -5},
+		{1e300, SymbolSpam, 3453, 3454}, // unbounded, finite
+		{math.Inf(1), SymbolSpam, 3548, 3550},
 	}
 	for _, tc := range tests {
-		name, score, ok := Symbol(cfg, Result{Prob: tc.p, Used: 20})
-		if ok != (tc.name != "") || name != tc.name || score < tc.min || score > tc.max {
-			t.Errorf("P=%g: %q %g %v, want %q in [%g,%g]", tc.p, name, score, ok, tc.name, tc.min, tc.max)
+		name, score, ok := Symbol(cfg, Result{LogOdds: tc.logOdds, Used: 20})
+		if !ok || name != tc.name || score < tc.min || score > tc.max {
+			t.Errorf("log-odds %g: %q %g %v, want %q in [%g,%g]", tc.logOdds, name, score, ok, tc.name, tc.min, tc.max)
 		}
 	}
-	// Bayes alone never reaches reject (15); its maximum crosses add-header (6).
-	if cfg.SpamSymbolScore < 6 || cfg.SpamSymbolScore >= 15 || cfg.HamSymbolScore >= 0 {
-		t.Errorf("default scores %g/%g", cfg.SpamSymbolScore, cfg.HamSymbolScore)
-	}
-	// The ramp is monotone and continuous.
-	prev := 0.0
-	for p := 0.551; p <= 1; p += 0.0005 {
-		_, s, _ := Symbol(cfg, Result{Prob: p})
-		if s < prev || s-prev > 0.1 {
-			t.Fatalf("ramp jumps at P=%g: %g -> %g", p, prev, s)
+	// The score is strictly increasing in the log-odds, with no flat band
+	// and no ceiling.
+	prev := math.Inf(-1)
+	for z := -1000.0; z <= 1000; z += 0.25 {
+		_, s, _ := Symbol(cfg, Result{LogOdds: z})
+		if !(s > prev) {
+			t.Fatalf("not increasing at log-odds %g: %g -> %g", z, prev, s)
 		}
 		prev = s
 	}
 	// Silent results and NaN give no symbol.
-	if _, _, ok := Symbol(cfg, Result{Prob: 1, Silent: true}); ok {
+	if _, _, ok := Symbol(cfg, Result{Prob: 1, LogOdds: 5, Silent: true}); ok {
 		t.Error("silent gave a symbol")
 	}
-	if _, _, ok := Symbol(cfg, Result{Prob: math.NaN()}); ok {
+	if _, _, ok := Symbol(cfg, Result{LogOdds: math.NaN()}); ok {
 		t.Error("NaN gave a symbol")
 	}
-	// Odd settings fall back to sane ramps instead of NaN.
-	odd := cfg
-	odd.SymbolFullProb, odd.SymbolExponent = 0.3, -1
-	if _, s, ok := Symbol(odd, Result{Prob: 0.75}); !ok || !near(s, 4, 1e-12) {
-		t.Errorf("odd config: %g", s)
+}
+
+// TestLogOdds: Result.LogOdds agrees with Prob where Prob is not rounded,
+// and keeps ordering verdicts where Prob is 1.
+func TestLogOdds(t *testing.T) {
+	cfg := DefaultConfig()
+	totals := Totals{Spam: 100, Ham: 100}
+	var prevLO float64
+	for n := 11; n <= 400; n += 20 {
+		toks := make([]TokenStat, n)
+		for i := range toks {
+			toks[i] = TokenStat{Spam: 30, Ham: 1}
+		}
+		r := Classify(cfg, totals, toks)
+		if r.Prob > 0.01 && r.Prob < 0.99 {
+			if want := math.Log(r.Prob / (1 - r.Prob)); !near(r.LogOdds, want, 1e-6) {
+				t.Errorf("%d tokens: log-odds %g, Prob gives %g", n, r.LogOdds, want)
+			}
+		}
+		if !(r.LogOdds > prevLO) {
+			t.Errorf("%d tokens: log-odds %g not above %g (Prob %g)", n, r.LogOdds, prevLO, r.Prob)
+		}
+		prevLO = r.LogOdds
+	}
+	if prevLO < 50 {
+		t.Errorf("400 spammy tokens: log-odds %g", prevLO)
 	}
 }
 

@@ -98,3 +98,82 @@ func clamp01(v float64) float64 {
 	}
 	return v
 }
+
+// gammaLogPQ returns ln P(a, x) and ln Q(a, x) (P = 1 - Q, the regularised
+// lower incomplete gamma function), each accurate where it is tiny: the
+// side that gammaQ would round to 0 or 1 keeps its logarithm, so that a
+// verdict far beyond float64's resolution near 1 still has an exact
+// log-odds. Arguments as gammaQ's; ln 0 is -Inf.
+func gammaLogPQ(a, x float64) (lnP, lnQ float64) {
+	switch {
+	case math.IsNaN(a) || math.IsNaN(x):
+		return math.NaN(), math.NaN()
+	case !(a > 0), math.IsInf(x, 1):
+		return 0, math.Inf(-1)
+	case x <= 0, math.IsInf(a, 1):
+		return math.Inf(-1), 0
+	}
+	const eps = 1e-16
+	const tiny = 1e-300
+	maxIter := 100 + int(30*math.Sqrt(a))
+	lg, _ := math.Lgamma(a)
+	lnPre := a*math.Log(x) - x - lg
+	if x < a+1 {
+		ap := a
+		del := 1 / a
+		sum := del
+		for range maxIter {
+			ap++
+			del *= x / ap
+			sum += del
+			if del < sum*eps {
+				break
+			}
+		}
+		lnP = min(0, lnPre+math.Log(sum))
+		return lnP, log1mexp(lnP)
+	}
+	b := x + 1 - a
+	c := 1 / tiny
+	d := 1 / b
+	h := d
+	for i := 1; i <= maxIter; i++ {
+		an := -float64(i) * (float64(i) - a)
+		b += 2
+		d = an*d + b
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		c = b + an/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		d = 1 / d
+		del := d * c
+		h *= del
+		if math.Abs(del-1) < eps {
+			break
+		}
+	}
+	lnQ = min(0, lnPre+math.Log(h))
+	return log1mexp(lnQ), lnQ
+}
+
+// log1mexp returns ln(1 - e^v) for v <= 0, accurately at both ends.
+func log1mexp(v float64) float64 {
+	if v > -math.Ln2 {
+		return math.Log(-math.Expm1(v))
+	}
+	return math.Log1p(-math.Exp(v))
+}
+
+// logAddExp returns ln(e^a + e^b) without overflow or underflow.
+func logAddExp(a, b float64) float64 {
+	if a < b {
+		a, b = b, a
+	}
+	if math.IsInf(a, -1) {
+		return a
+	}
+	return a + math.Log1p(math.Exp(b-a))
+}

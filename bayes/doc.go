@@ -99,25 +99,21 @@
 // unlike the e^-m Σ m^k/k! product loop (which rspamd has to abandon below
 // sums of -300 for a "naive" fallback).
 //
-// # Symbol and score
+// # Log-odds, symbol and score
 //
-// [Symbol] emits nothing when silent or when |P-0.5| <= SymbolMinStrength
-// (0.05). Otherwise, with the confidence c = 2|P-0.5| and
-// cFull = 2(SymbolFullProb-0.5) = 0.98:
+// Result.LogOdds is ln(P/(1-P)) computed from the logarithms of the four
+// chi-square tails (ln H, ln(1-H), ln S, ln(1-S)), so it is exact where P
+// itself rounds to 1 — on the public corpus about a third of the spam —
+// and keeps ordering those verdicts; in the unsure band it is the
+// indicator's ln(S'/H').
 //
-//	score = max · min(1, c/cFull)^SymbolExponent      (exponent 8)
-//
-// with max = SpamSymbolScore = 8 for BAYES_SPAM (P > 0.5) and
-// HamSymbolScore = -4 for BAYES_HAM. This is rspamd's ((P-0.5)·2)^8 ramp,
-// stretched so that the full score is reached at P = 0.99 instead of
-// P = 1. Resulting BAYES_SPAM scores: P 0.6 → 0.00, 0.9 → 1.6, 0.95 → 4.0,
-// 0.97 → 5.7, 0.98 → 6.8, ≥0.99 → 8.
-//
-// Why these numbers: Sluice's default actions are add-header at 6 and reject
-// at 15. rspamd's BAYES_SPAM of at most 5.1 means a message Bayes is certain
-// about gets no action at all. With a maximum of 8, a confident verdict
-// (P ≳ 0.973) marks the message on its own, while reject (15) always needs
-// at least 7 more points of other evidence. Ham evidence is rarer to be
-// wrong but also must not whitewash spam that other rules catch, so
-// BAYES_HAM is smaller in magnitude: at most -4.
+// [Symbol] maps it to BAYES_SPAM = SpamSymbolScore·ln(1+z) for z > 0 and
+// BAYES_HAM = HamSymbolScore·ln(1+|z|) otherwise (defaults 5 and -5):
+// strictly increasing, no ceiling and no dead band, so the score ranks
+// exactly as P does (with LogOdds beyond P's rounding). The logarithm only
+// compresses the chi-square tails (log-odds in the hundreds) into tens of
+// points. It replaced rspamd's ((P-0.5)·2)^8 ramp capped at 8 with no
+// symbol for |P-0.5| <= 0.05: on the public corpus's test split that ramp
+// scored 136 of 577 spams exactly 0 and ranked (1-AUC)% 0.054 / FN at
+// FP <= 0.1% 12.6% by score alone, against 0.0175 / 3.29% now.
 package bayes

@@ -35,8 +35,8 @@ func TestAdminErrors(t *testing.T) {
 			[]string{`sluice.toml:3: actions.reject: actions.add_header = 20 must be below actions.reject = 10`}},
 		{"greylist above reject", "[actions]\ngreylist = 16\nreject = 15\n",
 			[]string{`sluice.toml:3: actions.reject: actions.greylist = 16 must be below actions.reject = 15`}},
-		{"rewrite_subject below the default add_header", "[actions]\nrewrite_subject = 0.5\n", // the line of the key the file sets
-			[]string{`sluice.toml:2: actions.rewrite_subject: actions.add_header = `, `must be below actions.rewrite_subject = 0.5`}},
+		{"rewrite_subject below the default add_header", "[actions]\nrewrite_subject = 0.3\n", // the line of the key the file sets
+			[]string{`sluice.toml:2: actions.rewrite_subject: actions.add_header = `, `must be below actions.rewrite_subject = 0.3`}},
 		{"profile reject below add_header", "[actions]\nadd_header = 6\n[profiles.finance]\nrecipients = [\"@f.example\"]\nreject = 5\n",
 			[]string{`sluice.toml:5: profiles.finance.reject: actions.add_header = 6 (from [actions], for profile finance) must be below profiles.finance.reject = 5`}},
 		{"profile add_header above [actions] reject", "[actions]\nreject = 15\n[profiles.kids]\nadd_header = 16\n",

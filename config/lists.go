@@ -17,7 +17,7 @@ import (
 type List struct {
 	Match   string   `toml:"match" comment:"What the entries name: sender (envelope MAIL FROM and header From: user@example.com, @example.com\nor example.com, subdomains included), recipient (any envelope recipient, the same forms) or client\n(the SMTP client's address: an IP or a CIDR network). An allow list's header From match counts only with\nDKIM/SPF/DMARC alignment in the trusted Authentication-Results ([rules] trusted_authserv_ids)."`
 	Symbol  string   `toml:"symbol" comment:"The symbol a match adds (A-Z, 0-9, _); empty: the list's name in upper case."`
-	Score   float64  `toml:"score" comment:"The symbol's score: negative allows (-20 outweighs any Bayes verdict), positive blocks."`
+	Score   float64  `toml:"score" comment:"The symbol's score: negative allows, positive blocks. BAYES_SPAM has no ceiling\n(5 x ln(1 + log-odds): 29 at log-odds 300, 58 at 100000): -100 outweighs any Bayes verdict, +100 rejects any."`
 	Entries []string `toml:"entries" comment:"Entries written here."`
 	File    string   `toml:"file" comment:"A list file: one entry a line, # comments; relative paths are below data_dir. Reloaded when it\nchanges, without a restart; a missing file is an empty list until it appears."`
 }
@@ -120,12 +120,12 @@ const listsExample = `
 #
 # [lists.allow_sender]
 # match = 'sender'
-# score = -20.0
+# score = -100.0
 # entries = ['boss@partner.example', '@bank.example']
 # file = '/etc/sluice/allow-senders'
 #
 # [lists.block_client]
 # match = 'client'
-# score = 20.0
+# score = 100.0
 # entries = ['203.0.113.0/24', '2001:db8:bad::/48']
 `

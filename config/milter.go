@@ -17,6 +17,9 @@ func (m Milter) validate() []error {
 		}
 	}
 	add("listen", checkListen(m.Listen))
+	if m.MetricsListen != Off && m.MetricsListen != "" {
+		add("metrics_listen", checkListen(m.MetricsListen))
+	}
 	if _, err := m.Mode(); err != nil {
 		add("socket_mode", err)
 	}

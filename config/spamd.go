@@ -26,6 +26,7 @@ type Spamd struct {
 	Password        string   `toml:"password" comment:"Password that learns over TCP must send (a Password header: rspamc -P). Empty: learning over TCP is off."`
 	LearnSocket     string   `toml:"learn_socket" comment:"A unix socket where the listener also answers, for learning without a password (spamc -U PATH -L spam);\nrelative paths are below data_dir. Empty: none."`
 	SocketGroup     string   `toml:"socket_group" comment:"Group of the unix sockets (listen, learn_socket), e.g. Debian-exim (empty: the process's group)."`
+	MetricsListen   string   `toml:"metrics_listen" comment:"Where sluice spamd serves Prometheus /metrics: inet:host:port (e.g. inet:127.0.0.1:11335), unix:/path, or off.\nOff by default, as the milter's. sluice serve ignores it: its /metrics is on learner.http_listen."`
 }
 
 func defaultSpamd() Spamd {
@@ -41,6 +42,7 @@ func defaultSpamd() Spamd {
 		MaxConnections:  512,
 		MaxPerClient:    64,
 		AllowLearn:      true,
+		MetricsListen:   Off,
 	}
 }
 
@@ -76,6 +78,9 @@ func (s Spamd) validate() []error {
 		add("listen", checkListen(s.Listen))
 	}
 	add("password", s.LearnAuthError())
+	if s.MetricsListen != Off && s.MetricsListen != "" {
+		add("metrics_listen", checkListen(s.MetricsListen))
+	}
 	if strings.HasPrefix(s.LearnSocket, "unix:") {
 		add("learn_socket", fmt.Errorf("%q is a path, not an address", s.LearnSocket))
 	}

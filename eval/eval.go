@@ -19,7 +19,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -210,7 +209,7 @@ func Run(ctx context.Context, opts Options, train, test []Message, online bool, 
 			opts.warn(fmt.Errorf("scan %s: %w", m.Path, err))
 			continue
 		}
-		res.Samples = append(res.Samples, evalstats.Sample{Spam: m.Spam, Score: v.Score, Tiebreak: RankKey(v)})
+		res.Samples = append(res.Samples, evalstats.Sample{Spam: m.Spam, Score: v.Score})
 		res.Scored = append(res.Scored, Scored{m, v})
 		if online && ShouldTrain(policy, m.Spam, v) {
 			t1 := time.Now()
@@ -221,12 +220,6 @@ func Run(ctx context.Context, opts Options, train, test []Message, online bool, 
 		}
 	}
 	return res, nil
-}
-
-// RankKey orders verdicts of equal total score for the ROC figures: by
-// the Bayes probability, and where that saturates, by the Bayes evidence.
-func RankKey(v *scan.Verdict) float64 {
-	return v.Prob + 1e-9*math.Tanh(v.Evidence/1000)
 }
 
 // ShouldTrain applies the online training policy to a verdict on a

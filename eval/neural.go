@@ -26,11 +26,13 @@ type NeuralOptions struct {
 type NeuralResult struct {
 	Without evalstats.Report `json:"without_network"`
 	With    evalstats.Report `json:"with_network"`
-	Alone   evalstats.Report `json:"network_alone"`
 	Train   nn.Report        `json:"training"`
 	Samples int              `json:"training_samples"`
 	Inputs  int              `json:"inputs"`
 	Hidden  int              `json:"hidden"`
+	// Network is the network trained on the train list's out-of-fold
+	// verdicts.
+	Network *nn.Network `json:"-"`
 }
 
 // RunNeural measures the neural post-classifier. The network must learn
@@ -39,8 +41,11 @@ type NeuralResult struct {
 // other folds and scans the fold, giving one input vector per train
 // message. The network trains on those vectors; then a statfile learns
 // the whole train list and scans the test list, and the figures are
-// reported without and with the network's symbol, and for the network's
-// output alone (threshold 0).
+// reported without and with the network's symbol. The network trains as
+// the learner's does (nn.Train's defaults: the Bayes score as its offset,
+// an average of nn.DefaultMembers networks, nn.DefaultHamCost), so these
+// figures are the ones a site's live-trained network earns on verdicts
+// like these.
 func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, test []Message) (*NeuralResult, error) {
 	if nopts.Folds < 2 {
 		return nil, fmt.Errorf("eval: %d folds: need at least 2", nopts.Folds)
@@ -76,25 +81,23 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 		return nil, err
 	}
 	ncfg := scan.Neural{SpamWeight: nopts.SpamWeight, HamWeight: nopts.HamWeight}
-	var without, with, alone []evalstats.Sample
+	var without, with []evalstats.Sample
 	x := make([]float32, 0, len(names))
 	for i, v := range vs {
 		if v == nil {
 			continue
 		}
 		x = net.Fill(x, names, v.Inputs)
-		out := net.SpamScore(net.Forward(x))
-		sym := scan.NeuralSymbol(ncfg, out)
+		lo := net.LogOdds(x)
+		sym := scan.NeuralSymbol(ncfg, lo)
 		spam := test[i].Spam
-		without = append(without, evalstats.Sample{Spam: spam, Score: v.Score, Tiebreak: RankKey(v)})
-		with = append(with, evalstats.Sample{Spam: spam, Score: v.Score + sym.Score, Tiebreak: RankKey(v)})
-		alone = append(alone, evalstats.Sample{Spam: spam, Score: out})
+		without = append(without, evalstats.Sample{Spam: spam, Score: v.Score})
+		with = append(with, evalstats.Sample{Spam: spam, Score: v.Score + sym.Score})
 	}
 	return &NeuralResult{
 		Without: evalstats.Compute(without, nopts.Threshold, nopts.MaxFPR),
 		With:    evalstats.Compute(with, nopts.Threshold, nopts.MaxFPR),
-		Alone:   evalstats.Compute(alone, 0, nopts.MaxFPR),
-		Train:   trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden,
+		Train:   trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden, Network: net,
 	}, nil
 }
 

@@ -208,10 +208,12 @@ func (d *Daemon) Learn(ctx context.Context, req *Request) (learn.Outcome, error)
 	d.toks.Put(tok)
 	if errors.Is(err, tokenizer.ErrNotMessage) {
 		d.m.learn(req.Source, req.Label, "not_message")
+		d.logLearn(req.Source, req.User, req.Label, "not_message", err)
 		return 0, fmt.Errorf("%w: %v", learn.ErrNotMessage, err)
 	}
 	if err != nil {
 		d.m.learn(req.Source, req.Label, "error")
+		d.logLearn(req.Source, req.User, req.Label, "error", err)
 		return 0, fmt.Errorf("learner: tokenize: %w", err)
 	}
 	return d.submit(ctx, &job{label: req.Label, user: req.User, source: req.Source, res: res})
@@ -299,6 +301,7 @@ func (d *Daemon) commit(batch []*job) {
 			}
 		}
 		d.m.learn(j.source, j.label, outcome)
+		d.logLearn(j.source, j.user, j.label, outcome, r.err)
 		if len(d.nets) > 0 && r.err == nil && !j.noRelearn {
 			d.labelNeural(j)
 		}
@@ -309,6 +312,34 @@ func (d *Daemon) commit(batch []*job) {
 	}
 	d.m.batchSize.Observe(float64(len(batch)))
 	d.m.commitDur.Observe(time.Since(start).Seconds())
+}
+
+// logLearn writes the one log line of a learn the daemon answered:
+// source (dovecot, cli, http, spool, autolearn, spamd), user, class and
+// outcome, with the error when there is one. Autolearns, one per scan
+// record taken, are logged at debug level.
+func (d *Daemon) logLearn(source, user string, label Label, outcome string, err error) {
+	level := slog.LevelInfo
+	switch {
+	case err != nil && outcome == "error":
+		level = slog.LevelWarn
+	case source == "autolearn":
+		level = slog.LevelDebug
+	}
+	attrs := []slog.Attr{slog.String("source", source), slog.String("user", clipUser(user)),
+		slog.String("class", label.String()), slog.String("outcome", outcome), slog.String("via", ViaLearner.String())}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	d.log.LogAttrs(context.Background(), level, "learn", attrs...)
+}
+
+// clipUser bounds a client-given user name in a log line.
+func clipUser(u string) string {
+	if len(u) > 256 {
+		return u[:256]
+	}
+	return u
 }
 
 // labelNeural gives the networks' pools an explicit learn's class (or

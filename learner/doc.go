@@ -9,8 +9,8 @@
 // and the label and outcome types front ends use), server.go (the unix
 // socket server), client.go (the socket's client, which the Door uses),
 // spool.go (the durable spool), autolearn.go (scan records → learns, and
-// their guards), http.go (rspamd-compatible learn endpoints and
-// /metrics), auth.go (who may learn: the password, the learn slots),
+// their guards), http.go (rspamd-compatible learn endpoints, /metrics,
+// and rspamd's /stat and /counters from package metrics), auth.go (who may learn: the password, the learn slots),
 // metrics.go (Prometheus counters), neural.go (the neural network's
 // training cycle).
 //
@@ -118,9 +118,9 @@
 // the pools back and forth.
 //
 // After max_train new samples (and at least MinClass of each class) the
-// daemon's training goroutine takes the newest k samples of each class,
-// k the smaller pool's size (balanced), trains with nn.Train and a fixed
-// seed, and publishes with nn.Save into [neural] file (temporary file,
+// daemon's training goroutine takes every sample of both pools (nn.Train
+// weighs the classes equal), trains with nn.Train's defaults and a fixed
+// seed — the recipe `sluice eval --nn` measures — and publishes with nn.Save into [neural] file (temporary file,
 // fsync, rename), where the scanners' nn.Watcher picks it up. The
 // network's Epoch counts publications; after max_epoch of them the pools
 // are cut to their newest max_train samples per class and the count

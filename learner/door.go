@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -63,6 +64,10 @@ type DoorOptions struct {
 	// MaxMessage bounds a message: longer ones are cut to it (the
 	// tokenizer reads less than this anyway). Required.
 	MaxMessage int64
+	// Logger gets one line per learn that did not reach the daemon
+	// (direct, spooled, refused as not a message, or not taken); the
+	// daemon logs the ones it answers. Default: discard.
+	Logger *slog.Logger
 	// Timeout bounds each call to the daemon (DefaultTimeout): a daemon
 	// that accepts but does not answer (stopped, wedged) is a detour, not
 	// a wait without end.
@@ -90,6 +95,9 @@ func NewDoor(opts DoorOptions) *Door {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Door{opts: opts}
 }
 
@@ -111,6 +119,41 @@ type Result struct {
 // that req breaks a limit. The message is tokenized at most once in this
 // process, whichever ways are tried.
 func (d *Door) Learn(ctx context.Context, req *Request) (Result, error) {
+	res, err := d.learn(ctx, req)
+	if res.Via != ViaLearner { // the daemon logged those
+		d.logLearn(req, res, err)
+	}
+	return res, err
+}
+
+// logLearn writes the one log line of a learn the daemon did not answer.
+func (d *Door) logLearn(req *Request, res Result, err error) {
+	outcome := ""
+	level := slog.LevelInfo
+	switch {
+	case errors.Is(err, ErrNotMessage):
+		outcome = "not_message"
+	case err != nil:
+		outcome, level = "error", slog.LevelWarn
+	case res.Via == ViaSpool:
+		outcome = "spooled"
+	default:
+		outcome = outcomeLabel(res.Outcome)
+	}
+	attrs := []slog.Attr{slog.String("source", req.Source), slog.String("user", clipUser(req.User)),
+		slog.String("class", req.Label.String()), slog.String("outcome", outcome)}
+	if res.Via != 0 {
+		attrs = append(attrs, slog.String("via", res.Via.String()))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	} else if res.Detours != nil {
+		attrs = append(attrs, slog.String("detours", res.Detours.Error()))
+	}
+	d.opts.Logger.LogAttrs(context.Background(), level, "learn", attrs...)
+}
+
+func (d *Door) learn(ctx context.Context, req *Request) (Result, error) {
 	r := *req
 	if int64(len(r.Message)) > d.opts.MaxMessage {
 		r.Message = r.Message[:d.opts.MaxMessage]

@@ -8,12 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluicemail/sluice/learn"
+	"github.com/sluicemail/sluice/metrics"
+	"github.com/sluicemail/sluice/mmapstore"
 )
 
 // HTTPOptions configure the HTTP endpoints.
@@ -26,8 +29,15 @@ type HTTPOptions struct {
 	// MaxLearns bounds the learns read and served at once (DefaultMaxLearns);
 	// one more is answered 503 at once, before its body is read.
 	MaxLearns int
-	// Gatherer serves /metrics (nil: no /metrics).
+	// Gatherer serves /metrics, and rspamd's /stat and /counters summed
+	// from it (nil: none of the three).
 	Gatherer prometheus.Gatherer
+	// Statfile is the statfile's path, for /stat's statfiles.
+	Statfile string
+	// Weights are the symbols' configured weights, for /counters.
+	Weights map[string]float64
+	// Start is when the process started, for /counters' frequencies.
+	Start time.Time
 	// Timeout bounds one learn request (1 min).
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -45,6 +55,7 @@ type HTTPOptions struct {
 //	  413, 503 {"error":"..."}   too large; busy or not learned now, try again
 //	GET /ping                    "pong"
 //	GET /metrics                 Prometheus text format
+//	GET /stat, /counters         rspamd's JSON (rspamc stat, rspamc counters)
 func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -62,6 +73,12 @@ func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "pong\r\n") })
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+		co := metrics.ControllerOptions{Gatherer: opts.Gatherer, Weights: opts.Weights, Start: opts.Start, Logger: opts.Logger}
+		if opts.Statfile != "" {
+			co.Statfiles = func() ([]metrics.Statfile, error) { return statfiles(opts.Statfile) }
+		}
+		mux.Handle("GET /stat", metrics.StatHandler(co))
+		mux.Handle("GET /counters", metrics.CountersHandler(co))
 	}
 	return mux
 }
@@ -134,6 +151,28 @@ func (h *httpHandler) learn(w http.ResponseWriter, r *http.Request, label Label)
 		h.opts.Logger.Warn("learner: HTTP learn failed", "err", err)
 		jsonError(w, http.StatusServiceUnavailable, "not learned, try again later: "+err.Error())
 	}
+}
+
+// statfiles describes the statfile as rspamd's two (BAYES_SPAM, BAYES_HAM
+// share one file here: both entries give its size and slots).
+func statfiles(path string) ([]metrics.Statfile, error) {
+	info, err := mmapstore.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	users, langs := 0, 0
+	for _, ns := range info.Namespaces {
+		if strings.HasPrefix(ns.Name, "lang:") {
+			langs++
+		} else {
+			users++
+		}
+	}
+	sf := metrics.Statfile{Type: "mmap", Size: info.FileSize, Total: info.Capacity, Used: info.Used, Users: users, Languages: langs}
+	spam, ham := sf, sf
+	spam.Symbol, spam.Revision = "BAYES_SPAM", info.Shared.Spam
+	ham.Symbol, ham.Revision = "BAYES_HAM", info.Shared.Ham
+	return []metrics.Statfile{spam, ham}, nil
 }
 
 func jsonError(w http.ResponseWriter, status int, msg string) {

@@ -51,6 +51,28 @@ func (o *Neural) withDefaults() {
 	}
 }
 
+// trainOptions are the options of every training: nn.Train's defaults
+// (the Bayes score as offset, nn.DefaultMembers networks averaged,
+// nn.DefaultHamCost), the recipe `sluice eval --nn` measures.
+func (o *Neural) trainOptions(ctx context.Context) nn.TrainOptions {
+	return nn.TrainOptions{Seed: o.Seed, Hidden: o.Hidden, Context: ctx}
+}
+
+// poolSamples are the training samples of the pools: every sample of
+// both classes (nn.Train weighs the classes equal), spam first. Dropping
+// the surplus of the larger class, as a balanced cut did, threw away the
+// ham that shows the network where false positives lie.
+func poolSamples(spam, ham []Sample) []nn.Sample {
+	samples := make([]nn.Sample, 0, len(spam)+len(ham))
+	for _, s := range spam {
+		samples = append(samples, nn.Sample{X: s.X, Spam: true})
+	}
+	for _, s := range ham {
+		samples = append(samples, nn.Sample{X: s.X})
+	}
+	return samples
+}
+
 // poolVersion is the version of the pool file.
 const poolVersion = 1
 
@@ -445,7 +467,7 @@ func (t *trainer) run(ctx context.Context) {
 	}
 }
 
-// trainOnce trains on the newest balanced part of the pools and
+// trainOnce trains on the pools and
 // publishes the network. After MaxEpoch publications the pools are cut to
 // their newest MaxTrain samples per class and the network starts afresh
 // (epoch 1): it follows recent mail instead of all mail ever seen.
@@ -466,14 +488,7 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 		t.p.Epoch = 0
 	}
 	names, digest, epoch, taken := t.p.Names, t.p.Digest, t.p.Epoch, t.p.New
-	k := min(len(t.p.Spam), len(t.p.Ham)) // balanced: the newest k of each class
-	samples := make([]nn.Sample, 0, 2*k)
-	for _, s := range t.p.Spam[len(t.p.Spam)-k:] {
-		samples = append(samples, nn.Sample{X: s.X, Spam: true})
-	}
-	for _, s := range t.p.Ham[len(t.p.Ham)-k:] {
-		samples = append(samples, nn.Sample{X: s.X})
-	}
+	samples := poolSamples(t.p.Spam, t.p.Ham)
 	t.p.New = 0
 	t.running = true
 	t.showPending()
@@ -489,7 +504,7 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 		t.training()
 	}
 	start := time.Now()
-	net, rep, err := nn.Train(names, samples, nn.TrainOptions{Seed: t.opts.Seed, Hidden: t.opts.Hidden, Context: ctx})
+	net, rep, err := nn.Train(names, samples, t.opts.trainOptions(ctx))
 	if err != nil {
 		t.mu.Lock()
 		if t.p.Digest == digest {
@@ -514,7 +529,7 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 	}
 	t.m.nnTrainings.WithLabelValues("published").Inc()
 	t.log.Info("learner: neural network published", "file", t.opts.File, "epoch", net.Epoch,
-		"samples_per_class", k, "inputs", len(names), "epochs", rep.Epochs, "best_epoch", rep.BestEpoch,
+		"spam_samples", net.SpamSamples, "ham_samples", net.HamSamples, "inputs", len(names), "epochs", rep.Epochs, "best_epoch", rep.BestEpoch,
 		"holdout_loss", rep.HoldoutLoss, "took", time.Since(start).Round(time.Millisecond))
 	if err := t.save(); err != nil {
 		t.log.Warn("learner: save neural pools", "err", err)

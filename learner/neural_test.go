@@ -159,8 +159,10 @@ func TestNeuralPoolsBalanceAndPersist(t *testing.T) {
 		t.Fatal("a label was lost in the restart")
 	}
 
-	// Training takes a balanced set: the newest of each class, as many
-	// as the smaller class has.
+	// Training takes every sample of both pools, and trains exactly as
+	// `sluice eval --nn` does (nn.Train with its defaults and the seed):
+	// the published network is the one eval would train on these samples.
+	before := tr2.snapshot()
 	if err := tr2.trainOnceForTest(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +170,15 @@ func TestNeuralPoolsBalanceAndPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.SpamSamples != n.HamSamples || n.SpamSamples != 6 || n.Epoch != 1 {
-		t.Fatalf("network trained on %d spam, %d ham, epoch %d", n.SpamSamples, n.HamSamples, n.Epoch)
+	if n.SpamSamples != uint64(len(before.Spam)) || n.HamSamples != uint64(len(before.Ham)) || n.Epoch != 1 {
+		t.Fatalf("network trained on %d spam, %d ham, epoch %d; pools %d, %d", n.SpamSamples, n.HamSamples, n.Epoch, len(before.Spam), len(before.Ham))
+	}
+	want, _, err := nn.Train(before.Names, poolSamples(before.Spam, before.Ham), nn.TrainOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Hidden != want.Hidden || !slices.Equal(n.W1, want.W1) || !slices.Equal(n.W2, want.W2) || n.B2 != want.B2 {
+		t.Fatalf("the learner's network (%d hidden) is not nn.Train's with eval's options (%d hidden)", n.Hidden, want.Hidden)
 	}
 
 	// A damaged pool file is refused: new pools.

@@ -92,6 +92,10 @@ func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
 			}
 			return
 		}
+		if isAdmin(br) {
+			s.serveAdmin(c, br)
+			return
+		}
 		c.SetBusy(true)
 		// The whole request must arrive within RequestTimeout: a client
 		// that claims a large message and sends it slowly holds a slot no

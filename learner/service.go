@@ -47,6 +47,9 @@ type ServiceOptions struct {
 	// MaxLearns bounds the learns the socket, and the HTTP endpoints,
 	// each read and serve at once (DefaultMaxLearns).
 	MaxLearns int
+	// SymbolWeights are the symbols' configured weights, for rspamd's
+	// /counters on the HTTP listener.
+	SymbolWeights map[string]float64
 	// Registry receives the daemon's metrics and, with HTTPListen, the Go
 	// and process collectors that /metrics serves. Required.
 	Registry *prometheus.Registry
@@ -116,7 +119,8 @@ func OpenService(opts ServiceOptions) (_ *Service, err error) {
 		}
 		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		s.httpSrv = &http.Server{
-			Handler:           NewHTTPHandler(s.d, HTTPOptions{Password: opts.Password, MaxLearns: opts.MaxLearns, Gatherer: opts.Registry, Logger: s.log}),
+			Handler: NewHTTPHandler(s.d, HTTPOptions{Password: opts.Password, MaxLearns: opts.MaxLearns, Gatherer: opts.Registry, Logger: s.log,
+				Statfile: opts.Statfile, Weights: opts.SymbolWeights, Start: time.Now()}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      2 * time.Minute,

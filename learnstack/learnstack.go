@@ -133,6 +133,7 @@ func ServiceOptions(cfg config.Config, log *slog.Logger, reg *prometheus.Registr
 		Spool: Spool(cfg), SpoolGroup: gid,
 		FeedSocket: cfg.Milter.FeedSocket,
 		HTTPListen: lc.HTTPListen, Password: lc.Password, MaxLearns: lc.MaxLearns, Registry: reg,
+		SymbolWeights:  scanstack.SymbolWeights(cfg),
 		RequestTimeout: lc.ShutdownTimeout.D() + time.Minute, ShutdownTimeout: lc.ShutdownTimeout.D(),
 		Logger: log,
 	}, nil

@@ -2,7 +2,7 @@
 // senders, recipients and clients, which outweighs what Bayes and the rules
 // say about a message. Each list matches one kind of fact and, when any of
 // its entries matches, gives one symbol with the list's score (e.g.
-// ALLOW_SENDER -20, BLOCK_SENDER +20); the scan pipeline adds it to the
+// ALLOW_SENDER -100, BLOCK_SENDER +100); the scan pipeline adds it to the
 // others like a rule's, so it shows in X-Spam-Status tests=..., in the
 // logs and in `sluice scan --explain`.
 //

@@ -189,7 +189,7 @@ func (c *conn) readError(err error, boundary bool) {
 	switch {
 	case c.lc.Draining() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed):
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		c.srv.m.timeouts.Add(1)
+		c.srv.m.timeouts.Inc()
 		if boundary {
 			log.Info("milter connection idle too long, closing", "idle_timeout", c.srv.opts.IdleTimeout)
 		} else {
@@ -207,7 +207,7 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	n, err := c.lc.Write(p)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		c.srv.m.timeouts.Add(1)
+		c.srv.m.timeouts.Inc()
 		c.srv.log.Warn("milter reply not written in time, closing", "conn", c.id)
 	}
 	return n, err

@@ -58,6 +58,10 @@
 // their % doubled, as Postfix and Sendmail treat the text as a format.
 //
 // After each verdict a feed.Record goes to the learner without blocking.
-// Counters are kept in atomic fields (Server.Counters) and logged at
-// shutdown.
+// Each scanned message gets one log line (queue id, client IP, envelope
+// sender, recipients, user, profile, score, action, symbols, size, time).
+// Counters are Prometheus counters declared in metrics.go (labels
+// without spaces: action="add_header") with a scan-duration histogram;
+// Server.Register puts them on the command's registry, Server.Counters
+// reads them back for the line logged at shutdown.
 package milter

@@ -125,7 +125,7 @@ func testScannerWith(t testing.TB, opts scan.Options) *scan.Scanner {
 
 func defaultBayes() bayes.Config { return bayes.DefaultConfig() }
 
-var defaultThresholds = scan.Thresholds{AddHeader: 6, Reject: 15}
+var defaultThresholds = scan.Thresholds{AddHeader: 0.5, Reject: 40}
 
 // harness is a running server on loopback.
 type harness struct {

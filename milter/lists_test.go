@@ -57,8 +57,8 @@ func TestLists(t *testing.T) {
 	allowFile, blockFile := filepath.Join(dir, "allow-senders"), filepath.Join(dir, "block-senders")
 	writeList(t, allowFile, "# partners\nfriend@partner.example\n")
 	l, err := lists.New(lists.Options{Lists: []lists.List{
-		{Name: "allow_sender", Kind: lists.Sender, Symbol: "ALLOW_SENDER", Score: -20, File: allowFile},
-		{Name: "block_sender", Kind: lists.Sender, Symbol: "BLOCK_SENDER", Score: 20, File: blockFile},
+		{Name: "allow_sender", Kind: lists.Sender, Symbol: "ALLOW_SENDER", Score: -100, File: allowFile},
+		{Name: "block_sender", Kind: lists.Sender, Symbol: "BLOCK_SENDER", Score: 100, File: blockFile},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestListedNoRecord(t *testing.T) {
 	}
 	defer snd.Close()
 	l, err := lists.New(lists.Options{Lists: []lists.List{
-		{Name: "allow", Kind: lists.Sender, Symbol: "ALLOW_SENDER", Score: -20, Entries: []string{"partner.example"}},
+		{Name: "allow", Kind: lists.Sender, Symbol: "ALLOW_SENDER", Score: -100, Entries: []string{"partner.example"}},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ func TestSpamAndHamHeaders(t *testing.T) {
 	}
 	hd := headersOf(mods)
 	if hd["X-Spam-Flag"] != "YES" || !strings.HasPrefix(hd["X-Spam-Status"], "Yes, score=") ||
-		!strings.Contains(hd["X-Spam-Status"], "required=6.0 tests=BAYES_SPAM") || !strings.HasPrefix(hd["X-Spam-Bar"], "++++++") ||
+		!strings.Contains(hd["X-Spam-Status"], "required=0.5 tests=BAYES_SPAM") || !strings.HasPrefix(hd["X-Spam-Bar"], "++++++") ||
 		!strings.HasPrefix(hd["X-Spam-Level"], "******") || hd["X-Spam-Score"] == "" {
 		t.Fatalf("spam headers: %q", hd)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-milter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/lifecycle"
@@ -155,7 +156,7 @@ type Server struct {
 	opts   Options
 	inputs []string // the scanner's network input names, for scan records
 	log    *slog.Logger
-	m      metrics
+	m      counters
 	ids    atomic.Uint64
 	bufs   sync.Pool // *bytes.Buffer for message contents
 
@@ -169,7 +170,7 @@ func New(opts Options) *Server {
 	if in, ok := opts.Scanner.(InputNamer); ok && opts.Feed != nil {
 		inputs = in.InputNames()
 	}
-	s := &Server{opts: opts, inputs: inputs, log: opts.Logger}
+	s := &Server{opts: opts, inputs: inputs, log: opts.Logger, m: newCounters()}
 	s.srv = lifecycle.New(s.handle, lifecycle.Options{Name: "milter", Logger: opts.Logger, MaxConns: opts.MaxConns})
 	return s
 }
@@ -182,7 +183,7 @@ func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 // handle serves one connection with its own go-milter Server, whose
 // backend factory closes over the connection.
 func (s *Server) handle(_ context.Context, lc *lifecycle.Conn) {
-	s.m.connections.Add(1)
+	s.m.connections.Inc()
 	c := newConn(lc, s, s.ids.Add(1))
 	defer c.Close()
 	ms := &milter.Server{
@@ -196,6 +197,47 @@ func (s *Server) handle(_ context.Context, lc *lifecycle.Conn) {
 // messages in flight; when ctx ends first it closes the rest and returns
 // ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// Register registers the server's metrics on reg (one server per
+// registry): the counters of package milter's metrics.go, and the
+// refused connections and scan records as counters read at scrape time.
+func (s *Server) Register(reg prometheus.Registerer) error {
+	cs := append(s.m.collectors(),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sluice_milter_refused_total",
+			Help: "MTA connections closed at once because max_connections were open (the MTA applies its milter_default_action).",
+		}, func() float64 { lc := s.srv.Counters(); return float64(lc.RefusedFull + lc.RefusedClient) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sluice_milter_panics_total",
+			Help: "Connections ended by a recovered panic (counted in no other milter counter).",
+		}, func() float64 { return float64(s.srv.Counters().Panics) }),
+	)
+	if f := s.opts.Feed; f != nil {
+		records := prometheus.NewDesc("sluice_milter_records_total",
+			"Scan records for the learner (autolearn, the network's training), by result: sent, or dropped (the learner's queue full or down).",
+			[]string{"result"}, nil)
+		cs = append(cs, recordsCollector{desc: records, feed: f})
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("milter: register metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// recordsCollector reads the feed's own counts at scrape time.
+type recordsCollector struct {
+	desc *prometheus.Desc
+	feed RecordSender
+}
+
+func (r recordsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- r.desc }
+
+func (r recordsCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(r.desc, prometheus.CounterValue, float64(r.feed.Sent()), "sent")
+	ch <- prometheus.MustNewConstMetric(r.desc, prometheus.CounterValue, float64(r.feed.Dropped()), "dropped")
+}
 
 // Counters returns a snapshot of the counters.
 func (s *Server) Counters() Counters {

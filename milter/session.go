@@ -27,8 +27,9 @@ type session struct {
 	queueID string
 	auth    string
 	rcpt    string        // first recipient: the user unless UserHeader names one
-	from    string        // envelope sender, for greylisting
+	from    string        // envelope sender, for greylisting, the lists and the log line
 	rcpts   []string      // envelope recipients, for greylisting and the lists (at most maxRcpts)
+	nrcpt   int           // envelope recipients, counted for the log line
 	buf     *bytes.Buffer // header and body as received; nil when over MaxSize
 	size    int64
 	over    bool
@@ -85,7 +86,7 @@ func (x *session) note(m *milter.Modifier) {
 func (x *session) recovered(where string) {
 	if v := recover(); v != nil {
 		x.failed = true
-		x.s.m.errors.Add(1)
+		x.s.m.errors.Inc()
 		x.s.log.Error("milter callback panicked", "conn", x.c.id, "queue_id", x.queueID, "callback", where,
 			"panic", v, "stack", string(debug.Stack()))
 	}
@@ -125,7 +126,7 @@ func (x *session) MailFrom(from string, m *milter.Modifier) (resp milter.Respons
 }
 
 func (x *session) skip(r skipReason) milter.Response {
-	x.s.m.skipped[r].Add(1)
+	x.s.m.skipped[r].Inc()
 	x.s.log.Debug("message not scanned", "conn", x.c.id, "queue_id", x.queueID, "reason", skipNames[r])
 	x.end()
 	return milter.RespAccept
@@ -135,6 +136,7 @@ func (x *session) skip(r skipReason) milter.Response {
 func (x *session) RcptTo(rcpt string, m *milter.Modifier) (milter.Response, error) {
 	defer x.recovered("rcpt")
 	x.note(m)
+	x.nrcpt++
 	if x.rcpt == "" {
 		x.rcpt = strings.TrimSpace(rcpt)
 	}
@@ -249,7 +251,7 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 	defer x.end()
 	defer func() {
 		if v := recover(); v != nil {
-			x.s.m.errors.Add(1)
+			x.s.m.errors.Inc()
 			x.s.log.Error("milter end of message panicked", "conn", x.c.id, "queue_id", x.queueID,
 				"panic", v, "stack", string(debug.Stack()))
 			resp, err = x.s.defaultResponse(), nil
@@ -260,8 +262,9 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 		return x.s.defaultResponse(), nil
 	}
 	if x.over {
-		x.s.m.skipped[skipOversize].Add(1)
-		x.s.log.Info("message over the scan size limit, not scanned", "conn", x.c.id, "queue_id", x.queueID, "size", x.size)
+		x.s.m.skipped[skipOversize].Inc()
+		x.s.log.Info("message over the scan size limit, not scanned", "conn", x.c.id, "queue_id", x.queueID,
+			"client_ip", x.clientIP(), "from", x.sender(), "rcpts", x.nrcpt, "size", x.size)
 		if err := x.removeOurs(m); err != nil {
 			return nil, err
 		}
@@ -277,8 +280,9 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 	})
 	elapsed := x.s.opts.Now().Sub(start)
 	if serr != nil {
-		x.s.m.errors.Add(1)
-		x.s.log.Warn("scan failed, giving the default verdict", "conn", x.c.id, "queue_id", x.queueID, "err", serr)
+		x.s.m.errors.Inc()
+		x.s.log.Warn("scan failed, giving the default verdict", "conn", x.c.id, "queue_id", x.queueID,
+			"client_ip", x.clientIP(), "from", x.sender(), "rcpts", x.nrcpt, "size", x.size, "elapsed", elapsed, "err", serr)
 		return x.s.defaultResponse(), nil
 	}
 	return x.apply(m, v, elapsed)

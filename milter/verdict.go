@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-milter"
 
 	"github.com/sluicemail/sluice/feed"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/spamheader"
 )
@@ -27,14 +28,13 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 			v.Action = t.Decide(v.Score)
 		}
 	}
-	x.s.m.scanned.Add(1)
-	if int(v.Action) < numActions {
-		x.s.m.actions[v.Action].Add(1)
-	}
+	x.s.m.scanned(v, elapsed)
 	quarantine := v.Action == scan.Reject && o.Quarantine
-	attrs := []any{"conn", x.c.id, "queue_id", x.queueID, "user", x.userName(),
-		"profile", v.Profile, "action", v.Action.String(), "quarantine", quarantine, "score", round2(v.Score), "prob", v.Prob,
-		"size", x.size, "elapsed", elapsed}
+	// The one line per message: what an admin greps for by queue id.
+	attrs := []any{"conn", x.c.id, "queue_id", x.queueID, "client_ip", x.clientIP(),
+		"from", x.sender(), "rcpts", x.nrcpt, "user", x.userName(), "profile", v.Profile,
+		"score", round2(v.Score), "action", metrics.ActionLabel(v.Action), "quarantine", quarantine,
+		"symbols", metrics.SymbolList(v.Symbols), "size", x.size, "elapsed", elapsed}
 	if greylist != "" {
 		attrs = append(attrs, "greylist", greylist)
 	}
@@ -43,7 +43,7 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 	}
 	x.s.log.Info("message scanned", attrs...)
 	if v.Skipped != "" {
-		x.s.m.nonFinite.Add(1)
+		x.s.m.nonFinite.Inc()
 		x.s.log.Warn("scan stage left out: its result was not a finite number", "conn", x.c.id, "queue_id", x.queueID, "skipped", v.Skipped)
 	}
 	x.sendRecord(v)
@@ -75,7 +75,7 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 		}
 	}
 	if quarantine {
-		x.s.m.quarantined.Add(1)
+		x.s.m.quarantined.Inc()
 		if err := m.Quarantine(fmt.Sprintf("Sluice: spam score %.2f", v.Score)); err != nil {
 			return nil, err
 		}
@@ -135,4 +135,19 @@ func (x *session) sendRecord(v *scan.Verdict) {
 	if err := f.Send(r); err != nil {
 		x.s.log.Debug("scan record dropped", "queue_id", x.queueID, "err", err)
 	}
+}
+
+// sender is the envelope sender for the log line: without its angle
+// brackets, bounded.
+func (x *session) sender() string {
+	return metrics.Clip(strings.Trim(strings.TrimSpace(x.from), "<>"))
+}
+
+// clientIP is the SMTP client's address for the log line ("" when the
+// MTA did not say: a local submission).
+func (x *session) clientIP() string {
+	if x.c.client.IsValid() {
+		return x.c.client.String()
+	}
+	return ""
 }

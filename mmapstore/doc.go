@@ -16,6 +16,10 @@
 //     writer gets [ErrLocked]), replays the journal path+".journal", and
 //     [Writer.Apply] learns and unlearns messages durably.
 //   - [Stat] describes a file; [Check] verifies every invariant below (fsck).
+//   - Backups (snapshot.go): [Writer.Snapshot] copies the file between two
+//     Applys; [OpenImage] reads such a copy; [NewBuilder] writes a new
+//     file from a backup's parts and [Writer.Install] puts it in service
+//     by the same rename-and-supersede that growth uses.
 //
 // # File format (version 2)
 //

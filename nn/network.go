@@ -145,6 +145,23 @@ func (n *Network) Fill(dst []float32, names []string, values []float32) []float3
 // Forward runs the network on x (in Inputs order) and returns its output:
 // in [-1, 1] for a Tanh output (spam > 0), in [0, 1] for Sigmoid.
 func (n *Network) Forward(x []float32) float64 {
+	return n.OutAct.apply(n.preactivation(x))
+}
+
+// LogOdds runs the network on x and returns its output as log-odds of
+// spam, ln(p/(1-p)) with p the network's probability of spam ((1+out)/2
+// for Tanh, out for Sigmoid): unbounded, so it keeps ordering messages
+// where the output saturates at ±1.
+func (n *Network) LogOdds(x []float32) float64 {
+	z := n.preactivation(x)
+	if n.OutAct == Tanh {
+		return 2 * z // (1+tanh z)/2 = 1/(1+e^-2z)
+	}
+	return z
+}
+
+// preactivation is the output unit's input: W2·hidden + B2.
+func (n *Network) preactivation(x []float32) float64 {
 	in := len(n.Inputs)
 	out := float64(n.B2)
 	for j := 0; j < n.Hidden; j++ {
@@ -155,7 +172,7 @@ func (n *Network) Forward(x []float32) float64 {
 		}
 		out += float64(n.W2[j]) * n.HiddenAct.apply(z)
 	}
-	return n.OutAct.apply(out)
+	return out
 }
 
 // SpamScore maps the output to [-1, 1]: > 0 spam, < 0 ham.

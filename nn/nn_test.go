@@ -63,7 +63,7 @@ func TestGradientCheck(t *testing.T) {
 	h := make([]float64, 4)
 	for _, spam := range []bool{true, false} {
 		g := p.zeroLike()
-		s := p.forward(x, h)
+		s := p.forward(x, h, 0)
 		p.backward(x, h, s, spam, 1, g)
 		ps, gs := p.slices(), g.slices()
 		for t2 := range ps {
@@ -71,9 +71,9 @@ func TestGradientCheck(t *testing.T) {
 				const eps = 1e-6
 				old := ps[t2][i]
 				ps[t2][i] = old + eps
-				lp := loss(p.forward(x, h), spam)
+				lp := loss(p.forward(x, h, 0), spam)
 				ps[t2][i] = old - eps
-				lm := loss(p.forward(x, h), spam)
+				lm := loss(p.forward(x, h, 0), spam)
 				ps[t2][i] = old
 				num := (lp - lm) / (2 * eps)
 				if math.Abs(num-gs[t2][i]) > 1e-5*max(1, math.Abs(num)) {
@@ -309,5 +309,52 @@ func TestTrainCancelled(t *testing.T) {
 	_, _, err := Train([]string{"a", "b", "noise"}, synthetic(100, 1), TrainOptions{Context: ctx})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled training: %v", err)
+	}
+}
+
+// TestTrainMembers: an averaged network's log-odds are the mean of its
+// members' log-odds, member k being the network Train gives with seed
+// Seed+k.
+func TestTrainMembers(t *testing.T) {
+	names := []string{"a", "b", "c"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var samples []Sample
+	for i := range 200 {
+		spam := i%2 == 0
+		x := []float32{float32(rng.NormFloat64()), float32(rng.Float64() * 10), float32(rng.NormFloat64())}
+		if spam {
+			x[0] += 1.5
+			x[1] += 3
+		}
+		samples = append(samples, Sample{X: x, Spam: spam})
+	}
+	opts := TrainOptions{Seed: 7, Hidden: 5, MaxEpochs: 30}
+	var members []*Network
+	for k := range 3 {
+		o := opts
+		o.Seed += uint64(k)
+		o.Members = 1
+		m, _, err := Train(names, samples, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	opts.Members = 3
+	avg, _, err := Train(names, samples, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if avg.Hidden != 15 {
+		t.Fatalf("hidden %d, want 15", avg.Hidden)
+	}
+	for _, s := range samples[:50] {
+		want := 0.0
+		for _, m := range members {
+			want += m.LogOdds(s.X) / 3
+		}
+		if got := avg.LogOdds(s.X); math.Abs(got-want) > 1e-4*max(1, math.Abs(want)) {
+			t.Fatalf("log-odds %g, members' mean %g", got, want)
+		}
 	}
 }

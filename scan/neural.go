@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -30,8 +31,10 @@ type Neural struct {
 	// use_settings): a message of a profile named here is scored by that
 	// profile's network, or by Source while the profile has none yet.
 	Profiles map[string]NetworkSource
-	// SpamWeight scores NEURAL_SPAM (× the output in (0, 1]); HamWeight,
-	// negative, scores NEURAL_HAM (× the magnitude of a negative output).
+	// SpamWeight scores NEURAL_SPAM (× the network's log-odds when
+	// positive); HamWeight, negative, scores NEURAL_HAM (× their magnitude
+	// when negative). 1 and -1 add the log-odds whole (NeuralSymbol); the
+	// defaults, 0.5 and -0.5, half ([neural] spam_weight says why).
 	SpamWeight, HamWeight float64
 }
 
@@ -53,6 +56,10 @@ func (n Neural) network(profile string) *nn.Network {
 const (
 	InputBayesProb     = "bayes:prob"
 	InputBayesEvidence = "bayes:evidence"
+	// InputBayesScore is the Bayes symbol's score (0 when silent): the
+	// network's offset (nn.OffsetInput), so that BAYES_* + NEURAL_* is the
+	// log-odds the network was trained to give.
+	InputBayesScore = nn.OffsetInput
 )
 
 // metaInputs name the structural inputs computed from tokenizer.Features,
@@ -96,7 +103,7 @@ func inputNames(o Options) []string {
 	if o.Rules != nil {
 		names = append(names, o.Rules.Names()...)
 	}
-	names = append(names, InputBayesProb, InputBayesEvidence)
+	names = append(names, InputBayesProb, InputBayesEvidence, InputBayesScore)
 	return append(names, metaInputs...)
 }
 
@@ -107,7 +114,7 @@ func inputNames(o Options) []string {
 // keeps ordering messages where the probability saturates.
 func (s *Scanner) inputs(dst []float32, v *Verdict, f tokenizer.Features) []float32 {
 	dst = dst[:0]
-	nr := len(s.inputNames) - 2 - len(metaInputs)
+	nr := len(s.inputNames) - 3 - len(metaInputs)
 	for _, name := range s.inputNames[:nr] {
 		val := float32(0)
 		for _, sym := range v.Symbols {
@@ -119,7 +126,7 @@ func (s *Scanner) inputs(dst []float32, v *Verdict, f tokenizer.Features) []floa
 		}
 		dst = append(dst, val)
 	}
-	dst = append(dst, float32(v.Prob), float32((1+math.Tanh(v.Evidence/50))/2))
+	dst = append(dst, float32(v.Prob), float32((1+math.Tanh(v.Evidence/50))/2), float32(bayesScore(v)))
 	return metaValues(dst, f)
 }
 
@@ -158,12 +165,13 @@ func (s *Scanner) runNeural(w *worker, n *nn.Network, v *Verdict, explain bool) 
 		return
 	}
 	w.nnx = n.Fill(w.nnx, s.inputNames, v.Inputs)
-	out := n.SpamScore(n.Forward(w.nnx))
-	if !finite(out) {
+	lo := n.LogOdds(w.nnx)
+	out := math.Tanh(lo / 2) // what n.SpamScore(n.Forward(x)) gives, from the one pass
+	if !finite(lo) {
 		s.skip(v, "neural")
 		return
 	}
-	sym := NeuralSymbol(s.opts.Neural, out)
+	sym := NeuralSymbol(s.opts.Neural, lo)
 	v.Neural = out
 	v.Symbols = append(v.Symbols, sym)
 	if use != nil {
@@ -171,10 +179,25 @@ func (s *Scanner) runNeural(w *worker, n *nn.Network, v *Verdict, explain bool) 
 	}
 }
 
-// NeuralSymbol is the symbol for a network output in [-1, 1].
-func NeuralSymbol(cfg Neural, out float64) Symbol {
-	if out > 0 {
-		return Symbol{Name: SymbolNeuralSpam, Score: cfg.SpamWeight * out, Detail: fmt.Sprintf("%.3f", out)}
+// NeuralSymbol is the symbol for a network output given as log-odds
+// (nn.Network.LogOdds): the network was trained to add them to the Bayes
+// score, so they reach the score whole, unclipped — SpamWeight (1 by
+// default) times a positive output, HamWeight (-1) times the magnitude of
+// a negative one. Detail is the output in [-1, 1].
+func NeuralSymbol(cfg Neural, logOdds float64) Symbol {
+	detail := fmt.Sprintf("%.3f", math.Tanh(logOdds/2))
+	if logOdds > 0 {
+		return Symbol{Name: SymbolNeuralSpam, Score: cfg.SpamWeight * logOdds, Detail: detail}
 	}
-	return Symbol{Name: SymbolNeuralHam, Score: cfg.HamWeight * -out, Detail: fmt.Sprintf("%.3f", out)}
+	return Symbol{Name: SymbolNeuralHam, Score: cfg.HamWeight * -logOdds, Detail: detail}
+}
+
+// bayesScore is the score of v's BAYES_* symbol, 0 without one.
+func bayesScore(v *Verdict) float64 {
+	for _, sym := range v.Symbols {
+		if sym.Name == bayes.SymbolSpam || sym.Name == bayes.SymbolHam {
+			return sym.Score
+		}
+	}
+	return 0
 }

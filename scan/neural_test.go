@@ -22,7 +22,7 @@ func TestScanNeural(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 6, Reject: 15}, Rules: set}
+	opts := Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 0.4, Reject: 40}, Rules: set}
 	plain := New(f.w, opts)
 	names := plain.InputNames()
 	if !slices.Contains(names, "MISSING_MID") || !slices.Contains(names, InputBayesProb) || !slices.Contains(names, "meta:urls") {
@@ -106,7 +106,7 @@ func TestScanProfiles(t *testing.T) {
 	f := newFixture(t)
 	opts := Options{
 		Bayes:    bayes.DefaultConfig(),
-		Actions:  Thresholds{AddHeader: 6, Reject: 15},
+		Actions:  Thresholds{AddHeader: 0.4, Reject: 40},
 		Profiles: map[string]Thresholds{"strict": {AddHeader: 1, Reject: 2}},
 		Neural: Neural{
 			Source:     staticNet{constNet(t, -3)}, // ham
@@ -122,10 +122,10 @@ func TestScanProfiles(t *testing.T) {
 		wantAction Action
 		required   float64
 	}{
-		{"", SymbolNeuralHam, NoAction, 6},
-		{"strict", SymbolNeuralSpam, Reject, 1},   // its network says spam (4 × tanh 3), its reject is 2
-		{"fresh", SymbolNeuralHam, NoAction, 6},   // no network of its own yet: the default one
-		{"unknown", SymbolNeuralHam, NoAction, 6}, // not configured: the defaults
+		{"", SymbolNeuralHam, NoAction, 0.4},
+		{"strict", SymbolNeuralSpam, Reject, 1},     // its network says spam (4 × log-odds 6), its reject is 2
+		{"fresh", SymbolNeuralHam, NoAction, 0.4},   // no network of its own yet: the default one
+		{"unknown", SymbolNeuralHam, NoAction, 0.4}, // not configured: the defaults
 	}
 	for _, tt := range tests {
 		t.Run(tt.profile, func(t *testing.T) {
@@ -146,7 +146,7 @@ func TestScanProfiles(t *testing.T) {
 func TestNonFiniteSkipped(t *testing.T) {
 	f := newFixture(t)
 	net := constNet(t, 1)
-	opts := Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 6, Reject: 15},
+	opts := Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 0.4, Reject: 40},
 		Neural: Neural{Source: staticNet{net}, SpamWeight: 4, HamWeight: -3}}
 	s := New(f.w, opts)
 	msg := "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"

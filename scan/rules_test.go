@@ -15,7 +15,7 @@ func TestScanRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(f.w, Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 6, Reject: 15}, Rules: set})
+	s := New(f.w, Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 0.4, Reject: 40}, Rules: set})
 	// A header bigger than one read, LF line ends, no Message-ID or Date.
 	msg := "From: a@example.org\nX-Pad: " + strings.Repeat("x", 70000) + "\nSubject: FREE MONEY NOW FOR YOU\n\nbody text\n"
 	v, err := s.Scan(context.Background(), strings.NewReader(msg), Request{})

@@ -129,17 +129,20 @@ type Verdict struct {
 	Score    float64 `json:"score"`
 	Required float64 `json:"required"` // the add-header threshold
 	// Thresholds decided Action: the profile's, else Options.Actions.
-	Thresholds Thresholds    `json:"-"`
-	Action     Action        `json:"action"`
-	Symbols    []Symbol      `json:"symbols"`
-	Prob       float64       `json:"bayes_prob"`     // 0.5 when Bayes was silent
-	Evidence   float64       `json:"bayes_evidence"` // total log-odds; orders verdicts where Prob saturates
-	Silent     string        `json:"bayes_silent,omitempty"`
-	Namespace  string        `json:"namespace"`
-	Profile    string        `json:"profile,omitempty"` // the settings profile the message was judged by
-	Top        []TokenWeight `json:"top_tokens,omitempty"`
-	Truncated  string        `json:"truncated,omitempty"`
-	Digest     [32]byte      `json:"-"`
+	Thresholds Thresholds `json:"-"`
+	Action     Action     `json:"action"`
+	Symbols    []Symbol   `json:"symbols"`
+	Prob       float64    `json:"bayes_prob"`     // 0.5 when Bayes was silent
+	Evidence   float64    `json:"bayes_evidence"` // total weighted token log-odds
+	// LogOdds is the Bayes verdict's ln(P/(1-P)), exact where Prob rounds
+	// to 0 or 1 (bayes.Result.LogOdds); 0 when Bayes was silent.
+	LogOdds   float64       `json:"bayes_log_odds"`
+	Silent    string        `json:"bayes_silent,omitempty"`
+	Namespace string        `json:"namespace"`
+	Profile   string        `json:"profile,omitempty"` // the settings profile the message was judged by
+	Top       []TokenWeight `json:"top_tokens,omitempty"`
+	Truncated string        `json:"truncated,omitempty"`
+	Digest    [32]byte      `json:"-"`
 	// Tokens are the message's token hashes, for a learn that follows;
 	// only with Request.KeepTokens.
 	Tokens []uint64 `json:"-"`
@@ -336,11 +339,12 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 		cfg.TopTokens = s.opts.TopTokens
 	}
 	br := bayes.ClassifyWith(cfg, bayes.Totals{Spam: totals.Spam, Ham: totals.Ham}, w.stats, &w.scratch)
-	if !finite(br.Prob) || !finite(br.Evidence) {
+	if !finite(br.Prob) || !finite(br.Evidence) || math.IsNaN(br.LogOdds) {
 		s.skip(v, "bayes")
 		br = bayes.Result{Prob: 0.5, Silent: true, Reason: "not a finite result"}
 	}
-	v.Prob, v.Evidence = br.Prob, br.Evidence
+	// ±Inf log-odds (every token at its clamp) would not survive JSON.
+	v.Prob, v.Evidence, v.LogOdds = br.Prob, br.Evidence, max(-math.MaxFloat64, min(br.LogOdds, math.MaxFloat64))
 	if br.Silent {
 		v.Silent = br.Reason
 	}

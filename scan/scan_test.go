@@ -69,7 +69,7 @@ func (f *fixture) learn(t *testing.T, n int, spam, ham []string, user string) {
 }
 
 func opts() Options {
-	return Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 6, Reject: 15}, UsersEnabled: true, TopTokens: 5}
+	return Options{Bayes: bayes.DefaultConfig(), Actions: Thresholds{AddHeader: 0.4, Reject: 40}, UsersEnabled: true, TopTokens: 5}
 }
 
 func TestScanVerdicts(t *testing.T) {

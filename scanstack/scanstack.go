@@ -201,7 +201,9 @@ func (s *Stack) Swap(cfg config.Config, runningRules config.Rules) (kept string)
 	if err := s.Lists.Configure(ListOptions(cfg, s.log)); err != nil { // validated: a bug
 		s.log.Error("lists not reconfigured: the running ones stay", "err", err)
 	}
-	s.Live.scanner.Store(next)
+	if old := s.Live.scanner.Swap(next); old != nil {
+		s.Live.retired.Add(old.NonFinite())
+	}
 	s.Live.profiles.Store(profile.New(cfg.Profiles))
 	return kept
 }
@@ -228,7 +230,12 @@ func (s *Stack) Close() error { return s.Stats.Close() }
 type Live struct {
 	scanner  atomic.Pointer[scan.Scanner]
 	profiles atomic.Pointer[profile.Matcher]
+	retired  atomic.Uint64 // NonFinite of the scanners swapped out
 }
+
+// NonFinite counts the verdicts with a non-finite stage left out, over
+// every scanner in service so far (a SIGHUP does not reset it).
+func (l *Live) NonFinite() uint64 { return l.retired.Load() + l.scanner.Load().NonFinite() }
 
 // Scan scans with the scanner in service.
 func (l *Live) Scan(ctx context.Context, r io.Reader, req scan.Request) (*scan.Verdict, error) {

@@ -10,7 +10,8 @@
 // TELL), rspamc.go (CHECK RSPAMC/1.3), http.go (/checkv2, /ping, /learnspam,
 // /learnham), report.go (report text; the X-Spam-* fields come from package
 // spamheader, as the milter's do), server.go (connections, deadlines,
-// panics, shutdown, counters), learner.go (the Learner that TELL and
+// panics, shutdown, the one log line per scanned message), metrics.go
+// (the Prometheus counters and scan histogram, Server.Register), learner.go (the Learner that TELL and
 // /learn* go through: the learner's Door). Listening on unix:/path and
 // inet:host:port is package socket's.
 //

@@ -44,7 +44,7 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, b
 	}
 	budget.n = -1 // the body is bounded below
 	bodyPhase()
-	s.count.requests[ProtoHTTP].Add(1)
+	s.count.requests[ProtoHTTP].Inc()
 	switch {
 	case req.URL.Path == "/ping":
 		return httpReply(http.StatusOK, "text/plain", []byte("pong\r\n"))
@@ -74,7 +74,8 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, b
 	if int64(len(body)) > s.opts.Limits.MaxSize {
 		return httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("message larger than %d bytes", s.opts.Limits.MaxSize))
 	}
-	who := s.rspamdRequest(lowerHeader(req.Header))
+	hdr := lowerHeader(req.Header)
+	who := s.rspamdRequest(hdr)
 	if label != 0 {
 		if s.opts.Learner == nil {
 			return httpError(http.StatusForbidden, "learning is disabled on this server")
@@ -84,7 +85,7 @@ func (s *Server) serveHTTP(ctx context.Context, br *bufio.Reader, line string, b
 		}
 		return s.httpLearn(ctx, body, label, who.User)
 	}
-	v, perr := s.verdict(ctx, body, who)
+	v, perr := s.verdict(ctx, body, who, rspamdEnvelope(ProtoHTTP, hdr))
 	if perr != nil {
 		return httpError(httpStatus(perr.Code), perr.Msg)
 	}
@@ -106,7 +107,7 @@ func (s *Server) httpLearn(ctx context.Context, body []byte, label learner.Label
 		perr := s.learnError(err)
 		return httpError(httpStatus(perr.Code), perr.Msg)
 	}
-	s.count.learns.Add(1)
+	s.count.learns.Inc()
 	if out == learner.AlreadyLearned {
 		return httpError(http.StatusAlreadyReported, "message has been already learned as "+label.String()+", ignore it")
 	}

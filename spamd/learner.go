@@ -31,6 +31,7 @@ func (s *Server) learn(ctx context.Context, msg []byte, label learner.Label, use
 // peer is what a request's connection says about its client: a unix
 // socket (whose mode and group decide who may connect) or not.
 type peer struct {
+	id     uint64 // the connection's number, the request id of log lines
 	unix   bool
 	remote string
 }
@@ -54,7 +55,7 @@ func (s *Server) authorizeLearn(ctx context.Context, password string, label lear
 	default:
 		return nil
 	}
-	s.count.learnsRefused.Add(1)
+	s.count.learnsRefused.Inc()
 	s.log.Warn("learn refused", "remote", p.remote, "reason", reason, "class", label.String())
 	return protoErr(exNoPerm, "%s", msg)
 }

@@ -22,7 +22,7 @@ func (s *Server) serveRspamc(ctx context.Context, req *Request) []byte {
 	case "SKIP":
 		return nil
 	case "CHECK", "SYMBOLS", "REPORT", "REPORT_IFSPAM", "PROCESS":
-		v, err := s.verdict(ctx, req.Body, s.rspamdRequest(req.Header))
+		v, err := s.verdict(ctx, req.Body, s.rspamdRequest(req.Header), rspamdEnvelope(ProtoRspamc, req.Header))
 		if err != nil {
 			return rspamcError(err)
 		}
@@ -70,7 +70,7 @@ func rspamdUser(h map[string][]string) string {
 // outright (an unknown one is ignored, as rspamd does) or else the first
 // of Deliver-To and the Rcpt lines that has one gives.
 func (s *Server) rspamdRequest(h map[string][]string) scan.Request {
-	req := scan.Request{User: rspamdUser(h), Envelope: rspamdEnvelope(h)}
+	req := scan.Request{User: rspamdUser(h), Envelope: scanEnvelope(h)}
 	if s.opts.Profiles == nil {
 		return req
 	}
@@ -89,10 +89,10 @@ func (s *Server) rspamdRequest(h map[string][]string) scan.Request {
 	return req
 }
 
-// rspamdEnvelope is the SMTP session as an rspamd client (Exim, rspamc
+// scanEnvelope is the SMTP session as an rspamd client (Exim, rspamc
 // --from/--rcpt/--ip) states it in the From, Rcpt and IP headers, for the
 // allow and block lists. Recipients are bounded as the milter's are.
-func rspamdEnvelope(h map[string][]string) scan.Envelope {
+func scanEnvelope(h map[string][]string) scan.Envelope {
 	var env scan.Envelope
 	if v := h["from"]; len(v) > 0 {
 		env.Sender = trimAngle(v[0])

@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/lifecycle"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -117,6 +120,7 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 	count counters
+	ids   atomic.Uint64 // request ids of the log lines, one per connection
 	srv   *lifecycle.Server
 	pw    learner.Password
 }
@@ -124,7 +128,7 @@ type Server struct {
 // New returns a Server; Serve starts it.
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
-	s := &Server{opts: opts, log: opts.Logger, pw: learner.NewPassword(opts.LearnPassword)}
+	s := &Server{opts: opts, log: opts.Logger, pw: learner.NewPassword(opts.LearnPassword), count: newCounters()}
 	s.srv = lifecycle.New(s.serveConn, lifecycle.Options{
 		Name: "spamd", Logger: opts.Logger,
 		MaxConns: opts.MaxConns, MaxPerClient: opts.MaxConnsPerClient, Exempt: netip.Addr.IsLoopback,
@@ -150,11 +154,11 @@ func (s *Server) Close() error { return s.srv.Close() }
 // serveConn serves the one request of a connection and closes it. A panic
 // ends only this connection (and is counted and logged with its stack).
 func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
-	s.count.conns.Add(1)
+	s.count.conns.Inc()
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			s.count.panics.Add(1)
+			s.count.panics.Inc()
 			s.log.Error("panic serving connection", "remote", remote(c), "panic", p, "stack", string(debug.Stack()))
 			c.Write(spamdError(protoErr(exSoftware, "internal error")))
 		}
@@ -181,7 +185,7 @@ func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
 	}
 	ctx, cancel := context.WithDeadline(base, deadline)
 	defer cancel()
-	ctx = context.WithValue(ctx, peerKey{}, peer{unix: c.LocalAddr().Network() == "unix", remote: remote(c)})
+	ctx = context.WithValue(ctx, peerKey{}, peer{id: s.ids.Add(1), unix: c.LocalAddr().Network() == "unix", remote: remote(c)})
 	bodyPhase := func() { c.SetReadDeadline(deadline) }
 	reply, proto, err := s.handle(ctx, br, bodyPhase)
 	if err != nil {
@@ -204,21 +208,21 @@ func (s *Server) serveConn(base context.Context, c *lifecycle.Conn) {
 	}
 	c.SetReadDeadline(time.Now().Add(min(s.opts.Timeout, drainTime)))
 	io.CopyN(io.Discard, br, drainBytes)
-	s.log.Debug("request served", "remote", remote(c), "proto", proto, "duration", time.Since(start))
+	s.log.Debug("request served", "remote", remote(c), "proto", proto.String(), "duration", time.Since(start))
 }
 
 func (s *Server) noteError(c net.Conn, proto Proto, err error) {
-	s.count.errors.Add(1)
+	s.count.errors.Inc()
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-		s.count.timeouts.Add(1)
+		s.count.timeouts.Inc()
 	}
 	var perr *ProtocolError
 	if errors.As(err, &perr) {
-		s.log.Info("bad request", "remote", remote(c), "proto", proto, "err", err)
+		s.log.Info("bad request", "remote", remote(c), "proto", proto.String(), "err", err)
 		return
 	}
-	s.log.Info("request failed", "remote", remote(c), "proto", proto, "err", err)
+	s.log.Info("request failed", "remote", remote(c), "proto", proto.String(), "err", err)
 }
 
 func remote(c net.Conn) string {
@@ -261,9 +265,9 @@ func (s *Server) handle(ctx context.Context, br *bufio.Reader, bodyPhase func())
 		return spamdError(perr), ProtoSpamd, err
 	}
 	if req.Truncated {
-		s.count.truncated.Add(1)
+		s.count.truncated.Inc()
 	}
-	s.count.requests[req.Proto].Add(1)
+	s.count.requests[req.Proto].Inc()
 	if req.Proto == ProtoRspamc {
 		return s.serveRspamc(ctx, req), req.Proto, nil
 	}
@@ -301,20 +305,53 @@ func (s *Server) profileOf(recipients ...string) string {
 	return s.opts.Profiles.Match(recipients...)
 }
 
-// verdict scans a message (req names its user and profile) and maps
-// failures to reply codes.
-func (s *Server) verdict(ctx context.Context, msg []byte, req scan.Request) (*scan.Verdict, *ProtocolError) {
+// envelope is what a client said of a message besides its text, for the
+// log line: rspamd's Queue-Id, IP, From and Rcpt headers (spamc sends
+// none of them).
+type envelope struct {
+	proto                 Proto
+	queueID, client, from string
+	rcpts                 int
+}
+
+// rspamdEnvelope reads an rspamd request's envelope headers (lower-case
+// names).
+func rspamdEnvelope(proto Proto, h map[string][]string) envelope {
+	first := func(k string) string {
+		if v := h[k]; len(v) > 0 {
+			return metrics.Clip(trimAngle(strings.TrimSpace(v[0])))
+		}
+		return ""
+	}
+	return envelope{proto: proto, queueID: first("queue-id"), client: first("ip"), from: first("from"), rcpts: len(h["rcpt"])}
+}
+
+// verdict scans a message (req names its user and profile), counts and
+// logs it (one line per message), and maps failures to reply codes.
+func (s *Server) verdict(ctx context.Context, msg []byte, req scan.Request, env envelope) (*scan.Verdict, *ProtocolError) {
+	p, _ := ctx.Value(peerKey{}).(peer)
+	start := time.Now()
 	v, err := s.opts.Scanner.Scan(ctx, bytes.NewReader(msg), req)
-	switch {
-	case err == nil:
-		s.count.scans.Add(1)
+	elapsed := time.Since(start)
+	if err == nil {
+		s.count.scanned(v, elapsed)
+		s.log.Info("message scanned", "request_id", p.id, "queue_id", env.queueID, "proto", env.proto.String(), "peer", p.remote,
+			"client_ip", env.client, "from", env.from, "rcpts", env.rcpts, "user", metrics.Clip(req.User), "profile", v.Profile,
+			"score", math.Round(v.Score*100)/100, "action", metrics.ActionLabel(v.Action),
+			"symbols", metrics.SymbolList(v.Symbols), "size", len(msg), "elapsed", elapsed)
 		return v, nil
+	}
+	log := s.log.With("request_id", p.id, "queue_id", env.queueID, "proto", env.proto.String(), "peer", p.remote,
+		"client_ip", env.client, "from", env.from, "size", len(msg), "elapsed", elapsed)
+	switch {
 	case tokenizer.IsNotMessage(err):
+		log.Info("message not scanned: not a mail message")
 		return nil, protoErr(exDataErr, "input is not a mail message")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		log.Warn("message not scanned: out of time", "err", err)
 		return nil, protoErr(exTimeout, "scan took too long")
 	}
-	s.log.Error("scan failed", "err", err)
+	log.Error("scan failed", "err", err)
 	return nil, protoErr(exTempFail, "scan failed, try again later")
 }
 
@@ -326,13 +363,6 @@ func (s *Server) rejectScore(v *scan.Verdict) float64 {
 		return r
 	}
 	return v.Required
-}
-
-// counters are the server's running totals.
-type counters struct {
-	conns, errors, timeouts, panics, truncated, scans, learns atomic.Uint64
-	learnsRefused                                             atomic.Uint64
-	requests                                                  [4]atomic.Uint64 // by Proto
 }
 
 // Counters is a snapshot of a Server's totals since it started.
@@ -355,16 +385,16 @@ type Counters struct {
 // Counters returns the totals so far.
 func (s *Server) Counters() Counters {
 	c := Counters{
-		Connections: s.count.conns.Load(), Requests: map[string]uint64{},
-		Scans: s.count.scans.Load(), Learns: s.count.learns.Load(), LearnsRefused: s.count.learnsRefused.Load(),
-		Errors: s.count.errors.Load(), Timeouts: s.count.timeouts.Load(),
-		Panics: s.count.panics.Load(), Truncated: s.count.truncated.Load(),
+		Connections: value(s.count.conns), Requests: map[string]uint64{},
+		Scans: s.count.scans(), Learns: value(s.count.learns), LearnsRefused: value(s.count.learnsRefused),
+		Errors: value(s.count.errors), Timeouts: value(s.count.timeouts),
+		Panics: value(s.count.panics), Truncated: value(s.count.truncated),
 	}
 	lc := s.srv.Counters()
 	c.Refused, c.AcceptRetry = lc.RefusedFull+lc.RefusedClient, lc.AcceptErrors
 	c.Panics += lc.Panics
 	for p := ProtoSpamd; p <= ProtoHTTP; p++ {
-		c.Requests[p.String()] = s.count.requests[p].Load()
+		c.Requests[p.String()] = value(s.count.requests[p])
 	}
 	return c
 }

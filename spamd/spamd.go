@@ -33,7 +33,7 @@ func (s *Server) serveSpamd(ctx context.Context, req *Request) []byte {
 			return spamdError(protoErr(exDataErr, "message larger than %d bytes", s.opts.Limits.MaxSize))
 		}
 		user := req.Get("user")
-		v, err := s.verdict(ctx, req.Body, scan.Request{User: user, Profile: s.profileOf(user)})
+		v, err := s.verdict(ctx, req.Body, scan.Request{User: user, Profile: s.profileOf(user)}, envelope{proto: ProtoSpamd})
 		if err != nil {
 			return spamdError(err)
 		}
@@ -169,7 +169,7 @@ func (s *Server) tell(ctx context.Context, req *Request) []byte {
 			if err != nil {
 				return spamdError(s.learnError(err))
 			}
-			s.count.learns.Add(1)
+			s.count.learns.Inc()
 			if out == learner.Forgotten {
 				return []byte(spamdOK + "DidRemove: local\r\n\r\n\r\n")
 			}
@@ -180,7 +180,7 @@ func (s *Server) tell(ctx context.Context, req *Request) []byte {
 	if err != nil {
 		return spamdError(s.learnError(err))
 	}
-	s.count.learns.Add(1)
+	s.count.learns.Inc()
 	reply := spamdOK
 	if out != learner.AlreadyLearned {
 		reply += "DidSet: local\r\n"

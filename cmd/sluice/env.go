@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/logging"
 )
 
 // Exit codes, from sysexits.h where one fits: Dovecot's pipe and admins'
@@ -143,15 +144,9 @@ func makeDataDir(cfg config.Config) error {
 	return nil
 }
 
-// newLogger builds the command's slog logger on stderr from the config.
+// newLogger builds the command's slog logger from [log]: stderr or syslog.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return logging.New(logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Output: cfg.Log.Output}, w)
 }
 
 // optionalFloat is a float flag whose default is "not given" (NaN): its

@@ -31,6 +31,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	withNN := fs.Bool("nn", false, "also train the neural network (on out-of-fold verdicts of the train list) and report the test figures without and with it")
 	nnFolds := fs.Int("nn-folds", 5, "folds of the train list for --nn")
 	nnSeed := fs.Uint64("nn-seed", 1, "training seed for --nn")
+	nnSave := fs.String("nn-save", "", "with --nn, save the trained network to this `file` (e.g. DATA_DIR/neural.nn, where scanners load it)")
 	threshold := &optionalFloat{v: math.NaN()}
 	fs.Var(threshold, "threshold", "`score` from which a message counts as spam (default: the add_header score; 0.5 with --report)")
 	if err := parse(fs, args); err != nil {
@@ -66,7 +67,7 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	if *withNN {
-		return evalNeural(ctx, std, cfg, train, test, *nnFolds, *nnSeed, c.json)
+		return evalNeural(ctx, std, cfg, train, test, *nnFolds, *nnSeed, *nnSave, c.json)
 	}
 
 	dir, err := os.MkdirTemp("", "sluice-eval-")

@@ -7,11 +7,12 @@ import (
 
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/eval"
+	"github.com/sluicemail/sluice/nn"
 )
 
 // evalNeural is `sluice eval --nn`: it measures the neural post-classifier
 // (eval.RunNeural) and prints the figures without and with it.
-func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test []eval.Message, folds int, seed uint64, asJSON bool) error {
+func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test []eval.Message, folds int, seed uint64, save string, asJSON bool) error {
 	if folds < 2 {
 		return fmt.Errorf("--nn-folds %d: need at least 2", folds)
 	}
@@ -28,13 +29,18 @@ func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test 
 	if err != nil {
 		return err
 	}
+	if save != "" {
+		res.Network.Epoch = 1
+		if err := nn.Save(save, res.Network); err != nil {
+			return fmt.Errorf("--nn-save: %w", err)
+		}
+	}
 	if asJSON {
 		return writeJSON(std.out, res)
 	}
 	fmt.Fprintf(std.out, "network: %d inputs, %d hidden, trained on %d out-of-fold verdicts (%d folds); %d epochs, best %d, held-out loss %.4f\n",
 		res.Inputs, res.Hidden, res.Samples, folds, res.Train.Epochs, res.Train.BestEpoch, res.Train.HoldoutLoss)
 	fmt.Fprintf(std.out, "--- without the network (Bayes and rules)\n%s", res.Without)
-	fmt.Fprintf(std.out, "--- with the network (NEURAL_SPAM %+g, NEURAL_HAM %+g)\n%s", n.SpamWeight, n.HamWeight, res.With)
-	fmt.Fprintf(std.out, "--- the network's output alone (threshold 0)\n%s", res.Alone)
+	fmt.Fprintf(std.out, "--- with the network (NEURAL_SPAM %g × its log-odds, NEURAL_HAM %g × its log-odds of ham)\n%s", n.SpamWeight, n.HamWeight, res.With)
 	return nil
 }

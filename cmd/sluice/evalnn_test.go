@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+
+	"github.com/sluicemail/sluice/nn"
 )
 
 func TestEvalNeural(t *testing.T) {
 	dir := t.TempDir()
 	writeEvalLists(t, dir, 60)
-	code, out, errs := sluice(t, "", "eval", "--nn", "--nn-folds", "3", "--json",
+	saved := filepath.Join(dir, "neural.nn")
+	code, out, errs := sluice(t, "", "eval", "--nn", "--nn-folds", "3", "--json", "--nn-save", saved,
 		"--train", filepath.Join(dir, "train.list"), "--test", filepath.Join(dir, "test.list"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -26,5 +29,13 @@ func TestEvalNeural(t *testing.T) {
 	}
 	if r.With.N != 30 || r.With.Accuracy != 1 || r.Samples != 90 {
 		t.Fatalf("eval --nn on a trivially separable set: %s", out)
+	}
+	// --nn-save writes the network a scanner loads: the one measured.
+	n, err := nn.Load(saved)
+	if err != nil {
+		t.Fatalf("--nn-save: %v", err)
+	}
+	if n.Epoch != 1 || n.SpamSamples+n.HamSamples != 90 {
+		t.Fatalf("saved network: epoch %d, %d+%d samples", n.Epoch, n.SpamSamples, n.HamSamples)
 	}
 }

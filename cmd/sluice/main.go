@@ -92,6 +92,8 @@ var commands = []command{
 	{"eval", "measure accuracy: learn a train list, classify a test list", cmdEval},
 	{"stat", "print what is in the statfile", cmdStat},
 	{"fsck", "check the statfile and its journal", cmdFsck},
+	{"dump", "write a backup of the live statfile to stdout (--format text: one token per line)", cmdDump},
+	{"load", "restore a backup made by dump over the statfile, atomically", cmdLoad},
 	{"milter", "run the milter that Postfix and Sendmail call for every message", cmdMilter},
 	{"spamd", "run the spamd/rspamd listener for Exim, spamc and rspamc", cmdSpamd},
 	{"learner", "run the learner: the statfile's writer, for sluice learn, rspamc and autolearn", cmdLearner},

@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/greylist"
 	"github.com/sluicemail/sluice/lifecycle"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scanstack"
@@ -54,12 +57,22 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	defer closeFeed()
 	opts.Profiles = stack.Live
 	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
+	srv := milter.New(opts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stack.Collectors()...)
+	if err := srv.Register(reg); err != nil {
+		return err
+	}
+	stopMetrics, err := metrics.Listen(cfg.Milter.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	mode, _ := cfg.Milter.Mode()
 	ln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
 		return err
 	}
-	srv := milter.New(opts)
 	logger.Info("milter listening", "listen", cfg.Milter.Listen, "statfile", stack.Stats.Path(), "feed_socket", cfg.Milter.FeedSocket)
 	return lifecycle.Run(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(), func() any { return srv.Counters() }, logger)
 }

@@ -323,6 +323,8 @@ func TestNeuralCycleWhileMilterScans(t *testing.T) {
 [milter]
 feed_socket = %q
 default_action = "tempfail"
+[actions]
+reject = 0 # every message must be accepted: this test watches the network, not the actions
 [learner]
 http_listen = ""
 [neural]

@@ -74,8 +74,8 @@ func TestNeuralCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs = sluice(t, msg, "scan", "--data-dir", dir, "--explain")
-	if code != 0 || !strings.Contains(out, "NEURAL_SPAM(2.50)") ||
-		!strings.Contains(out, "network: epoch 7") || !strings.Contains(out, "output +0.500: NEURAL_SPAM(+2.50)") || errs != "" {
+	if code != 0 || !strings.Contains(out, "NEURAL_SPAM(0.55)") ||
+		!strings.Contains(out, "network: epoch 7") || !strings.Contains(out, "output +0.500: NEURAL_SPAM(+0.55)") || errs != "" {
 		t.Fatalf("scan with a network: exit %d: %q / %q", code, out, errs)
 	}
 	code, out, _ = sluice(t, msg, "scan", "--data-dir", dir, "--explain", "--json")
@@ -324,11 +324,11 @@ func TestNeuralUseSettings(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{nil, []string{"NEURAL_SPAM(2.50)", "network: epoch 3"}},
+		{nil, []string{"NEURAL_SPAM(0.55)", "network: epoch 3"}},
 		{[]string{"--profile", "finance"}, []string{"NEURAL_HAM(", "network: epoch 4", "settings profile finance"}},
 		{[]string{"--user", "Ann@finance.example.org"}, []string{"NEURAL_HAM(", "settings profile finance"}},
-		{[]string{"--user", "bob@example.org"}, []string{"NEURAL_SPAM(2.50)"}},
-		{[]string{"--profile", "default", "--user", "ann@finance.example.org"}, []string{"NEURAL_SPAM(2.50)"}},
+		{[]string{"--user", "bob@example.org"}, []string{"NEURAL_SPAM(0.55)"}},
+		{[]string{"--profile", "default", "--user", "ann@finance.example.org"}, []string{"NEURAL_SPAM(0.55)"}},
 	}
 	for _, tt := range tests {
 		args := append([]string{"scan", "--config", conf, "--data-dir", dir, "--explain"}, tt.args...)

@@ -13,7 +13,6 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/lifecycle"
-	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/milter"
 	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
@@ -94,7 +93,12 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	msrv := milter.New(mopts)
-	reg.MustRegister(metrics.Counters("milter", func() any { return msrv.Counters() }))
+	reg.MustRegister(stack.Collectors()...)
+	if err := msrv.Register(reg); err != nil {
+		mln.Close()
+		svc.Abort()
+		return err
+	}
 
 	var ssrv *spamd.Server
 	spamdServed := make(chan error, 1)
@@ -103,7 +107,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 		if cfg.Spamd.AllowLearn {
 			// The daemon in process; no direct way (it holds the
 			// statfile) and no spool (spamd clients retry).
-			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize)})
+			sopts.Learner = learner.NewDoor(learner.DoorOptions{Daemon: svc.Daemon(), MaxMessage: int64(cfg.Learner.MaxMessageSize), Logger: logger.With("part", "spamd")})
 		}
 		slns, err := spamdListeners(cfg)
 		if err != nil {
@@ -112,7 +116,11 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			return err
 		}
 		ssrv = spamd.New(sopts)
-		reg.MustRegister(metrics.Counters("spamd", func() any { return ssrv.Counters() }))
+		if err := ssrv.Register(reg); err != nil {
+			mln.Close()
+			svc.Abort()
+			return err
+		}
 		defer func() { logger.Info("spamd stopped", "counters", ssrv.Counters()) }()
 		go func() { spamdServed <- lifecycle.WithListeners(ssrv, slns[1:]).Serve(slns[0]) }()
 		logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket,

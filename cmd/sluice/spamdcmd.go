@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/lifecycle"
+	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 	"github.com/sluicemail/sluice/spamd"
@@ -46,7 +49,9 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if cfg.Spamd.AllowLearn {
 		// TELL and /learn* go to the learner, or to the statfile directly
 		// when no learner runs; a busy statfile is "try again later".
-		door = learner.NewDoor(learnstack.DoorOptions(cfg, nil))
+		dopts := learnstack.DoorOptions(cfg, nil)
+		dopts.Logger = logger
+		door = learner.NewDoor(dopts)
 		// The first TELL would create the statfile; creating it now lets
 		// the scanner map it from the start and see every learn at once.
 		if err := door.CreateStatfile(); err != nil {
@@ -61,11 +66,21 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 		opts.Learner = door
 	}
 	defer stack.Start(logger)() // until the listener has stopped
+	srv := spamd.New(opts)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stack.Collectors()...)
+	if err := srv.Register(reg); err != nil {
+		return err
+	}
+	stopMetrics, err := metrics.Listen(cfg.Spamd.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	lns, err := spamdListeners(cfg)
 	if err != nil {
 		return err
 	}
-	srv := spamd.New(opts)
 	logger.Info("spamd listening", "listen", cfg.Spamd.Listen, "learn_socket", cfg.Spamd.LearnSocket, "statfile", stack.Stats.Path(),
 		"allow_learn", cfg.Spamd.AllowLearn, "learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	return lifecycle.Run(ctx, "spamd", lifecycle.WithListeners(srv, lns[1:]), lns[0], cfg.Spamd.ShutdownTimeout.D(),
