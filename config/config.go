@@ -42,6 +42,8 @@ type Config struct {
 	Greylist   Greylist   `toml:"greylist"`
 	// Profiles are the settings profiles by name; none by default.
 	Profiles map[string]Profile `toml:"profiles,omitempty" comment:"Settings profiles, e.g. [profiles.finance] with recipients = [\"@finance.example.com\"] and reject = 10:\nthe mail of those recipients gets its own thresholds and, with [neural] use_settings, its own network."`
+	// Lists are the allow and block lists by name; none by default.
+	Lists map[string]List `toml:"lists,omitempty" comment:"Allow and block lists, e.g. [lists.allow_sender] with match = \"sender\", score = -20 and entries or a file."`
 }
 
 // Log configures the log/slog output of every command.
@@ -354,6 +356,7 @@ func (c *Config) validate() error {
 	errs = append(errs, c.Learner.validate()...)
 	errs = append(errs, c.Greylist.validate()...)
 	errs = append(errs, validateProfiles(c.Profiles)...)
+	errs = append(errs, c.validateLists()...)
 	return errors.Join(errs...)
 }
 
@@ -377,6 +380,9 @@ func Write(w io.Writer, cfg Config) error {
 	}
 	if len(cfg.Profiles) == 0 {
 		b = append(b, profilesExample...)
+	}
+	if len(cfg.Lists) == 0 {
+		b = append(b, listsExample...)
 	}
 	_, err = w.Write(b)
 	return err

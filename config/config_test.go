@@ -52,6 +52,25 @@ func TestParse(t *testing.T) {
 		{name: "bad recipient", in: "[profiles.a]\nrecipients = [\"a@b@c\"]\n", wantErr: "profiles.a.recipients"},
 		{name: "negative profile threshold", in: "[profiles.a]\nreject = -1\n", wantErr: "profiles.a: thresholds must not be negative"},
 		{name: "unknown profile key", in: "[profiles.a]\nrejekt = 1\n", wantErr: "unknown key \"profiles.a.rejekt\""},
+		{name: "lists", in: "data_dir = \"/var/lib/sluice\"\n[lists.allow_sender]\nmatch = \"sender\"\nscore = -20\nentries = [\"Boss@Partner.example\", \"@bank.example\"]\nfile = \"allow.txt\"\n" +
+			"[lists.block-client]\nmatch = \"client\"\nsymbol = \"BAD_NET\"\nscore = 20\nfile = \"/etc/sluice/block\"\n",
+			check: func(c Config) bool {
+				return len(c.ListNames()) == 2 && c.ListSymbol("allow_sender") == "ALLOW_SENDER" && c.ListSymbol("block-client") == "BAD_NET" &&
+					c.ListFile("allow_sender") == "/var/lib/sluice/allow.txt" && c.ListFile("block-client") == "/etc/sluice/block" &&
+					c.ListKind("block-client").String() == "client"
+			}},
+		{name: "list match", in: "[lists.a]\nmatch = \"from\"\nscore = 1\nentries = [\"x.example\"]\n", wantErr: "lists.a.match: \"from\" is not sender, recipient or client"},
+		{name: "list entry", in: "[lists.a]\nmatch = \"client\"\nscore = 1\nentries = [\"x.example\"]\n", wantErr: "lists.a.entries: \"x.example\" is not an IP address"},
+		{name: "list score 0", in: "[lists.a]\nmatch = \"sender\"\nentries = [\"x.example\"]\n", wantErr: "lists.a.score: must be a number other than 0"},
+		{name: "list without entries", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\n", wantErr: "lists.a: has neither entries nor a file"},
+		{name: "list symbols collide", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\nsymbol = \"B\"\nentries = [\"x.example\"]\n[lists.b]\nmatch = \"sender\"\nscore = 1\nentries = [\"y.example\"]\n",
+			wantErr: "lists.b.symbol: B is already list \"a\"'s"},
+		{name: "list symbol of a rule", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\nsymbol = \"MISSING_MID\"\nentries = [\"x.example\"]\n",
+			wantErr: "lists.a.symbol: MISSING_MID is a symbol of Bayes, the network or a rule"},
+		{name: "list symbol of Bayes", in: "[lists.bayes_ham]\nmatch = \"sender\"\nscore = -1\nentries = [\"x.example\"]\n",
+			wantErr: "lists.bayes_ham.symbol: BAYES_HAM is a symbol"},
+		{name: "unknown list key", in: "[lists.a]\nmatch = \"sender\"\nscore = 1\nentry = [\"x\"]\n", wantErr: "sluice.toml:4: unknown key \"lists.a.entry\""},
+		{name: "list score type", in: "[lists.a]\nmatch = \"sender\"\nscore = \"high\"\n", wantErr: "sluice.toml:3: lists.a.score"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

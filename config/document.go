@@ -116,7 +116,7 @@ var fieldTypes = sync.OnceValue(func() map[string]reflect.Type {
 // typeOf returns the Go type of the dotted key, nil if there is none.
 func typeOf(key string) reflect.Type {
 	parts := strings.Split(key, ".")
-	if len(parts) == 3 && parts[0] == "profiles" {
+	if len(parts) == 3 && (parts[0] == "profiles" || parts[0] == "lists") {
 		parts[1] = "*"
 	}
 	return fieldTypes()[strings.Join(parts, ".")]

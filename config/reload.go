@@ -8,12 +8,12 @@ import (
 )
 
 // What a SIGHUP changes: the daemons reload the file and apply what the
-// scanners judge by — [actions], [profiles], [classifier] and [rules],
-// but users_enabled and languages_enabled, which the learner shares —
-// between messages; any other change needs a restart.
+// scanners judge by — [actions], [profiles], [classifier], [rules] and
+// [lists], but users_enabled and languages_enabled, which the learner
+// shares — between messages; any other change needs a restart.
 
 // reloadable are the sections a reload applies.
-var reloadable = map[string]bool{"actions": true, "profiles": true, "classifier": true, "rules": true}
+var reloadable = map[string]bool{"actions": true, "profiles": true, "classifier": true, "rules": true, "lists": true}
 
 // Changes lists the keys whose value differs between old and next,
 // "section.key: old -> new" (a top-level key or [profiles] by its name
@@ -60,11 +60,11 @@ func show(v reflect.Value) string {
 }
 
 // Reloaded is c with what a reload applies taken from next: its
-// [actions], [profiles], [classifier] and [rules], but c's
+// [actions], [profiles], [classifier], [rules] and [lists], but c's
 // users_enabled and languages_enabled (which statistics a message is
 // learned into is the learner's too: it changes with a restart of both).
 func (c Config) Reloaded(next Config) Config {
-	c.Actions, c.Profiles, c.Rules = next.Actions, next.Profiles, next.Rules
+	c.Actions, c.Profiles, c.Rules, c.Lists = next.Actions, next.Profiles, next.Rules, next.Lists
 	users, languages := c.Classifier.UsersEnabled, c.Classifier.LanguagesEnabled
 	c.Classifier = next.Classifier
 	c.Classifier.UsersEnabled, c.Classifier.LanguagesEnabled = users, languages

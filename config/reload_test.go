@@ -16,10 +16,12 @@ func TestChanges(t *testing.T) {
 	next.Classifier.MinTokens = old.Classifier.MinTokens + 1
 	next.Milter.IdleTimeout = Duration(time.Hour)
 	next.Profiles = map[string]Profile{"finance": {Recipients: []string{"@finance.example.com"}}}
+	next.Lists = map[string]List{"allow": {Match: "sender", Score: -20, Entries: []string{"friend.example"}}}
 	applied, restart := Changes(old, next)
 	want := []string{
 		fmt.Sprintf("actions.reject: %v -> %v", old.Actions.Reject, next.Actions.Reject),
 		fmt.Sprintf("classifier.min_tokens: %d -> %d", old.Classifier.MinTokens, next.Classifier.MinTokens),
+		"lists",
 		"profiles",
 	}
 	slices.Sort(applied)

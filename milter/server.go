@@ -108,8 +108,9 @@ type Greylister interface {
 	Check(client netip.Addr, from string, rcpts []string) bool
 }
 
-// maxGreylistRcpts bounds the recipients a message keeps for Greylister.
-const maxGreylistRcpts = 1000
+// maxRcpts bounds the recipients a message keeps for Greylister and the
+// lists.
+const maxRcpts = 1000
 
 func (o *Options) withDefaults() {
 	if o.Logger == nil {

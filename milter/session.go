@@ -27,8 +27,8 @@ type session struct {
 	queueID string
 	auth    string
 	rcpt    string        // first recipient: the user unless UserHeader names one
-	from    string        // envelope sender, for greylisting and the log line
-	rcpts   []string      // envelope recipients, for greylisting (at most maxGreylistRcpts)
+	from    string        // envelope sender, for greylisting, the lists and the log line
+	rcpts   []string      // envelope recipients, for greylisting and the lists (at most maxRcpts)
 	nrcpt   int           // envelope recipients, counted for the log line
 	buf     *bytes.Buffer // header and body as received; nil when over MaxSize
 	size    int64
@@ -140,7 +140,7 @@ func (x *session) RcptTo(rcpt string, m *milter.Modifier) (milter.Response, erro
 	if x.rcpt == "" {
 		x.rcpt = strings.TrimSpace(rcpt)
 	}
-	if x.s.opts.Greylist != nil && len(x.rcpts) < maxGreylistRcpts {
+	if len(x.rcpts) < maxRcpts {
 		x.rcpts = append(x.rcpts, rcpt)
 	}
 	if x.profile == "" && x.s.opts.Profiles != nil {
@@ -276,6 +276,7 @@ func (x *session) Body(m *milter.Modifier) (resp milter.Response, err error) {
 	start := x.s.opts.Now()
 	v, serr := x.s.opts.Scanner.Scan(context.Background(), bytes.NewReader(x.buf.Bytes()), scan.Request{
 		User: x.userName(), Profile: x.profileName(), KeepTokens: x.s.opts.Feed != nil, KeepInputs: x.s.inputs != nil,
+		Envelope: scan.Envelope{Sender: x.from, Recipients: x.rcpts, Client: x.c.client},
 	})
 	elapsed := x.s.opts.Now().Sub(start)
 	if serr != nil {

@@ -38,6 +38,9 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 	if greylist != "" {
 		attrs = append(attrs, "greylist", greylist)
 	}
+	if len(v.Listed) > 0 {
+		attrs = append(attrs, "lists", v.Listed)
+	}
 	x.s.log.Info("message scanned", attrs...)
 	if v.Skipped != "" {
 		x.s.m.nonFinite.Inc()
@@ -102,7 +105,7 @@ func round2(f float64) float64 { return math.Round(f*100) / 100 }
 // sendRecord hands the verdict to the learner's feed, never blocking.
 func (x *session) sendRecord(v *scan.Verdict) {
 	f := x.s.opts.Feed
-	if f == nil {
+	if f == nil || len(v.Listed) > 0 { // a list decided: no sample for autolearn or training
 		return
 	}
 	r := &feed.Record{

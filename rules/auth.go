@@ -7,9 +7,59 @@ import (
 )
 
 // authResults are the spf, dkim and dmarc results of the trusted
-// Authentication-Results field, "" when absent.
+// Authentication-Results field, "" when absent, with the domains they
+// were about (for alignment with the From domain: package lists).
 type authResults struct {
 	spf, dkim, dmarc string
+	spfDomain        string   // smtp.mailfrom's domain of the spf result
+	dkimPass         []string // header.d of every dkim=pass
+	dmarcFrom        string   // header.from of the dmarc result
+}
+
+// AuthResults are what the topmost trusted Authentication-Results field
+// says: each method's result ("" when absent) and the domains they were
+// about, lower case.
+type AuthResults struct {
+	SPF, DKIM, DMARC string
+	SPFDomain        string   // the domain of smtp.mailfrom for the spf result
+	DKIMPass         []string // header.d of every dkim=pass
+	DMARCFrom        string   // header.from of the dmarc result
+}
+
+// TrustedAuthResults reads the header's Authentication-Results as the
+// AUTH_* rules do: only the topmost field whose authserv-id is one of
+// trusted (compared in lower case); nothing when trusted is empty.
+func TrustedAuthResults(h *tokenizer.HeaderFields, trusted []string) AuthResults {
+	ids := make([]string, 0, len(trusted))
+	for _, id := range trusted {
+		if id = strings.ToLower(strings.TrimSpace(id)); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	a := parseAuth(h, ids)
+	return AuthResults{SPF: a.spf, DKIM: a.dkim, DMARC: a.dmarc, SPFDomain: a.spfDomain, DKIMPass: a.dkimPass, DMARCFrom: a.dmarcFrom}
+}
+
+// FromAddress is the address of a From field's value, lower case (""
+// when it has none), parsed as the rules parse it.
+func FromAddress(v string) string {
+	_, addr := fromAddr(v)
+	return strings.ToLower(addr)
+}
+
+// property returns the value of the property key (e.g. "header.d") in
+// one resinfo of an Authentication-Results field, lower case.
+func property(resinfo, key string) string {
+	for _, f := range strings.Fields(resinfo) {
+		if k, v, ok := strings.Cut(f, "="); ok && strings.EqualFold(k, key) {
+			v = strings.Trim(v, "\"<>")
+			if at := strings.LastIndexByte(v, '@'); at >= 0 {
+				v = v[at+1:]
+			}
+			return strings.TrimSuffix(strings.ToLower(v), ".")
+		}
+	}
+	return ""
 }
 
 // parseAuth reads the topmost Authentication-Results field (RFC 8601)
@@ -40,12 +90,19 @@ func parseAuth(h *tokenizer.HeaderFields, trusted []string) authResults {
 			case "spf":
 				if res.spf == "" {
 					res.spf = result
+					res.spfDomain = property(p, "smtp.mailfrom")
 				}
 			case "dmarc":
 				if res.dmarc == "" {
 					res.dmarc = result
+					res.dmarcFrom = property(p, "header.from")
 				}
 			case "dkim":
+				if result == "pass" {
+					if d := property(p, "header.d"); d != "" {
+						res.dkimPass = append(res.dkimPass, d)
+					}
+				}
 				switch {
 				case res.dkim == "", result == "pass", result == "fail" && res.dkim != "pass":
 					res.dkim = result

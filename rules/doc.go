@@ -32,6 +32,9 @@
 //   - Authentication-Results: only the topmost field whose authserv-id is
 //     configured as trusted is read (RFC 8601 §5: the MTA must remove
 //     fields claiming its id; anything further down may be forged).
+//     TrustedAuthResults gives the same reading, with the domains each
+//     result was about, to the allow lists (package lists), which need
+//     the From domain aligned before a header From counts.
 //   - Link texts are not exposed by the tokenizer, so there is no rule
 //     for link text naming another domain than its target (yet).
 //   - URL shorteners, executable and document extensions are fixed lists

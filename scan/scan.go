@@ -23,6 +23,9 @@
 // counted (Scanner.NonFinite), so that a score is always finite and a
 // front end never renders NaN.
 //
+// Lists: with Options.Lists, the allow and block lists match the
+// request's Envelope and the header after the rules (scan/lists.go).
+//
 // Neural: with Options.Neural.Source set, each Scan takes the source's
 // current network once (an *nn.Watcher swaps networks atomically, so a new
 // one takes effect between messages and a scan finishes with the one it
@@ -80,6 +83,8 @@ type Options struct {
 	Rules *rules.Set
 	// Neural is the post-classifier; a nil Source runs none.
 	Neural Neural
+	// Lists are the allow and block lists; nil runs none.
+	Lists ListChecker
 	// TopTokens is how many of the weightiest tokens an explained verdict
 	// lists.
 	TopTokens int
@@ -98,6 +103,9 @@ type Request struct {
 	// KeepInputs fills Verdict.Inputs (the network's input vector, in
 	// Scanner.InputNames order) even without a network, e.g. to train one.
 	KeepInputs bool
+	// Envelope is the SMTP session's sender, recipients and client, for
+	// the allow and block lists.
+	Envelope Envelope
 }
 
 // Symbol is one named, weighted result.
@@ -155,6 +163,12 @@ type Verdict struct {
 	// Skipped names the stages whose result was not a finite number and
 	// that were left out of the score ("" none).
 	Skipped string `json:"skipped,omitempty"`
+	// Listed names the allow and block lists' symbols that matched, with
+	// what matched ("ALLOW_SENDER: MAIL FROM a@b.example (b.example)");
+	// the symbols are in Symbols too. The admin's word decided, not the
+	// message's content: such a verdict is no sample for autolearn or the
+	// network's training.
+	Listed []string `json:"listed,omitempty"`
 }
 
 // Scanner runs the pipeline against one statfile.
@@ -213,6 +227,9 @@ func (s *Scanner) Scan(ctx context.Context, r io.Reader, req Request) (*Verdict,
 	}
 	if s.opts.Rules != nil {
 		s.runRules(w, &w.res, v)
+	}
+	if s.opts.Lists != nil {
+		s.runLists(w, req, v)
 	}
 	// The network in service is taken once per message: a swap by the
 	// watcher takes effect between messages, and this scan finishes with

@@ -5,7 +5,9 @@
 // networks, and the scanner over them, with the profiles that choose a
 // message's thresholds. Live is what the daemons' front ends call; a
 // SIGHUP swaps a new scanner and profiles into it between messages
-// (Stack.Swap).
+// (Stack.Swap). The allow and block lists ([lists]) are one Lists for
+// the stack's life: a SIGHUP reconfigures them, and Start runs the watcher
+// that reloads their files when they change.
 package scanstack
 
 import (
@@ -14,10 +16,12 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/sluicemail/sluice/bayes"
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/lists"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/rules"
@@ -99,12 +103,32 @@ func Rules(cfg config.Config) *rules.Set {
 	}
 	s, err := rules.New(rules.Options{
 		Weights:            cfg.Rules.Weights(),
-		TrustedAuthservIDs: strings.FieldsFunc(cfg.Rules.TrustedAuthservIDs, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }),
+		TrustedAuthservIDs: trustedAuthservIDs(cfg),
 	})
 	if err != nil {
 		panic(fmt.Sprintf("sluice: validated configuration refused by rules: %v", err))
 	}
 	return s
+}
+
+// trustedAuthservIDs are [rules] trusted_authserv_ids split.
+func trustedAuthservIDs(cfg config.Config) []string {
+	return strings.FieldsFunc(cfg.Rules.TrustedAuthservIDs, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// ListOptions maps [lists] onto the lists' options; the rules'
+// trusted_authserv_ids decide which Authentication-Results the allow
+// lists believe.
+func ListOptions(cfg config.Config, log *slog.Logger) lists.Options {
+	o := lists.Options{TrustedAuthservIDs: trustedAuthservIDs(cfg), Logger: log}
+	for _, name := range cfg.ListNames() {
+		l := cfg.Lists[name]
+		o.Lists = append(o.Lists, lists.List{
+			Name: name, Kind: cfg.ListKind(name), Symbol: cfg.ListSymbol(name), Score: l.Score,
+			Entries: l.Entries, File: cfg.ListFile(name),
+		})
+	}
+	return o
 }
 
 // Networks are the watchers of the configured network files: the
@@ -132,6 +156,8 @@ type Stack struct {
 	Live    *Live
 	Stats   *mmapstore.Followed
 	Nets    *scan.Networks
+	Lists   *lists.Lists
+	log     *slog.Logger
 }
 
 // New builds the stack; a daemon runs the networks' watchers (Start)
@@ -139,7 +165,12 @@ type Stack struct {
 func New(cfg config.Config, log *slog.Logger) *Stack {
 	nets := Networks(cfg, log.With("part", "neural"))
 	stats := mmapstore.Follow(cfg.StatfilePath(), StoreParams(cfg), mmapstore.FollowOptions{Logger: log})
-	s := &Stack{Stats: stats, Nets: nets, Live: &Live{}}
+	s := &Stack{Stats: stats, Nets: nets, Live: &Live{}, log: log.With("part", "lists")}
+	l, err := lists.New(ListOptions(cfg, s.log))
+	if err != nil { // config.Parse checked every entry with lists.ParseEntry
+		panic(fmt.Sprintf("sluice: validated configuration refused by lists: %v", err))
+	}
+	s.Lists = l
 	s.Scanner = s.build(cfg)
 	s.Live.scanner.Store(s.Scanner)
 	s.Live.profiles.Store(profile.New(cfg.Profiles))
@@ -150,6 +181,9 @@ func New(cfg config.Config, log *slog.Logger) *Stack {
 func (s *Stack) build(cfg config.Config) *scan.Scanner {
 	opts := Options(cfg)
 	opts.Neural = s.Nets.Neural(cfg.Neural.SpamWeight, cfg.Neural.HamWeight)
+	if len(cfg.Lists) > 0 {
+		opts.Lists = s.Lists
+	}
 	return scan.New(s.Stats, opts)
 }
 
@@ -164,6 +198,9 @@ func (s *Stack) Swap(cfg config.Config, runningRules config.Rules) (kept string)
 		next = s.build(cfg)
 		kept = "rules (the network's inputs would change)"
 	}
+	if err := s.Lists.Configure(ListOptions(cfg, s.log)); err != nil { // validated: a bug
+		s.log.Error("lists not reconfigured: the running ones stay", "err", err)
+	}
 	if old := s.Live.scanner.Swap(next); old != nil {
 		s.Live.retired.Add(old.NonFinite())
 	}
@@ -171,8 +208,19 @@ func (s *Stack) Swap(cfg config.Config, runningRules config.Rules) (kept string)
 	return kept
 }
 
-// Start runs the networks' watchers until the returned stop (idempotent).
-func (s *Stack) Start(log *slog.Logger) (stop func()) { return s.Nets.Start(log) }
+// Start runs the networks' and the list files' watchers until the
+// returned stop (idempotent).
+func (s *Stack) Start(log *slog.Logger) (stop func()) {
+	stopNets := s.Nets.Start(log)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Lists.Run(ctx, 0) })
+	return sync.OnceFunc(func() {
+		cancel()
+		wg.Wait()
+		stopNets()
+	})
+}
 
 // Close unmaps the statfile.
 func (s *Stack) Close() error { return s.Stats.Close() }

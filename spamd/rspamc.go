@@ -3,6 +3,8 @@ package spamd
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"strings"
 
 	"github.com/sluicemail/sluice/scan"
 )
@@ -68,7 +70,7 @@ func rspamdUser(h map[string][]string) string {
 // outright (an unknown one is ignored, as rspamd does) or else the first
 // of Deliver-To and the Rcpt lines that has one gives.
 func (s *Server) rspamdRequest(h map[string][]string) scan.Request {
-	req := scan.Request{User: rspamdUser(h)}
+	req := scan.Request{User: rspamdUser(h), Envelope: scanEnvelope(h)}
 	if s.opts.Profiles == nil {
 		return req
 	}
@@ -86,6 +88,31 @@ func (s *Server) rspamdRequest(h map[string][]string) scan.Request {
 	req.Profile = s.profileOf(rcpts...)
 	return req
 }
+
+// scanEnvelope is the SMTP session as an rspamd client (Exim, rspamc
+// --from/--rcpt/--ip) states it in the From, Rcpt and IP headers, for the
+// allow and block lists. Recipients are bounded as the milter's are.
+func scanEnvelope(h map[string][]string) scan.Envelope {
+	var env scan.Envelope
+	if v := h["from"]; len(v) > 0 {
+		env.Sender = trimAngle(v[0])
+	}
+	for _, r := range h["rcpt"] {
+		if len(env.Recipients) == maxEnvelopeRcpts {
+			break
+		}
+		env.Recipients = append(env.Recipients, trimAngle(r))
+	}
+	if v := h["ip"]; len(v) > 0 {
+		if a, err := netip.ParseAddr(strings.Trim(v[0], "[]")); err == nil {
+			env.Client = a.Unmap()
+		}
+	}
+	return env
+}
+
+// maxEnvelopeRcpts bounds the recipients of one request kept for the lists.
+const maxEnvelopeRcpts = 1000
 
 func trimAngle(s string) string {
 	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"runtime"
 	"strings"
 
@@ -22,8 +23,24 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	user := fs.String("user", "", "classify with this user's statistics (with users_enabled)")
 	profileName := fs.String("profile", "", "judge by this settings profile ([profiles]); default: the profile of --user, if any")
 	workers := fs.Int("workers", 0, "messages scanned at once (0: one per core)")
+	sender := fs.String("sender", "", "envelope sender (MAIL FROM) for the allow and block lists ([lists])")
+	rcpts := fs.String("rcpt", "", "envelope recipients for the lists, separated by commas")
+	client := fs.String("client", "", "SMTP client address for the lists")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	env := scan.Envelope{Sender: *sender}
+	for _, r := range strings.Split(*rcpts, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			env.Recipients = append(env.Recipients, r)
+		}
+	}
+	if *client != "" {
+		a, err := netip.ParseAddr(*client)
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--client %q: not an IP address", *client)}
+		}
+		env.Client = a
 	}
 	if *workers <= 0 {
 		*workers = runtime.GOMAXPROCS(0)
@@ -41,7 +58,7 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	stack := scanstack.New(cfg, newLogger(logCfg, std.err))
 	defer stack.Close()
 	s := stack.Scanner
-	req := scan.Request{User: *user, Explain: *explain}
+	req := scan.Request{User: *user, Explain: *explain, Envelope: env}
 	matcher := profile.New(cfg.Profiles)
 	switch name, ok := matcher.Named(*profileName); {
 	case *profileName == "":
@@ -106,6 +123,9 @@ func printVerdict(w io.Writer, name string, v *scan.Verdict, explain bool) {
 	}
 	if v.Truncated != "" {
 		fmt.Fprintf(w, "  truncated: %s\n", v.Truncated)
+	}
+	for _, l := range v.Listed {
+		fmt.Fprintf(w, "  listed: %s\n", l)
 	}
 	if n := v.Network; n != nil {
 		fmt.Fprintf(w, "  network: epoch %d, digest %.16s, %d of %d inputs known", n.Epoch, n.Digest, n.Known, n.Inputs)
