@@ -6,6 +6,7 @@
 package profile
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/sluicemail/sluice/config"
@@ -69,4 +70,16 @@ func (m *Matcher) Named(id string) (name string, ok bool) {
 		return "", false
 	}
 	return id, true
+}
+
+// Choose returns the profile a command line asks for: the one named
+// (an error if there is none by that name), else the profile of user.
+func (m *Matcher) Choose(name, user string) (string, error) {
+	if name == "" {
+		return m.Match(user), nil
+	}
+	if found, ok := m.Named(name); ok {
+		return found, nil
+	}
+	return "", fmt.Errorf("no such profile %q in [profiles]", name)
 }

@@ -69,3 +69,22 @@ func TestNilMatcher(t *testing.T) {
 		t.Error("nil Named(x) ok")
 	}
 }
+
+func TestChoose(t *testing.T) {
+	m := New(map[string]config.Profile{"finance": {Recipients: []string{"@finance.example.com"}}})
+	tests := []struct {
+		name, user, want string
+		wantErr          bool
+	}{
+		{"", "bob@finance.example.com", "finance", false},
+		{"", "bob@example.com", "", false},
+		{"finance", "bob@example.com", "finance", false},
+		{"nosuch", "bob@finance.example.com", "", true},
+	}
+	for _, tt := range tests {
+		got, err := m.Choose(tt.name, tt.user)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("Choose(%q, %q) = %q, %v; want %q, error %v", tt.name, tt.user, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

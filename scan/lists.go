@@ -1,7 +1,9 @@
 package scan
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/sluicemail/sluice/lists"
 )
@@ -33,4 +35,24 @@ func (s *Scanner) runLists(w *worker, req Request, v *Verdict) {
 		v.Symbols = append(v.Symbols, Symbol{Name: h.Symbol, Score: h.Score, Detail: h.Detail})
 		v.Listed = append(v.Listed, h.Symbol+": "+h.Detail)
 	}
+}
+
+// ParseEnvelope builds an Envelope from command-line words: the sender,
+// recipients separated by commas, and the client's IP address ("" for
+// none).
+func ParseEnvelope(sender, recipients, client string) (Envelope, error) {
+	env := Envelope{Sender: sender}
+	for _, r := range strings.Split(recipients, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			env.Recipients = append(env.Recipients, r)
+		}
+	}
+	if client != "" {
+		a, err := netip.ParseAddr(client)
+		if err != nil {
+			return Envelope{}, fmt.Errorf("client address %q is not an IP address", client)
+		}
+		env.Client = a
+	}
+	return env, nil
 }

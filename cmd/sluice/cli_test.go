@@ -216,17 +216,6 @@ func TestJSONSnakeCase(t *testing.T) {
 	}
 }
 
-func TestSnakeCase(t *testing.T) {
-	for in, want := range map[string]string{
-		"BytesPerToken": "bytes_per_token", "NS": "ns", "HTTPListen": "http_listen",
-		"AgeSeconds": "age_seconds", "already_learned": "already_learned", "Spam": "spam", "InputNames": "input_names",
-	} {
-		if got := snakeCase(in); got != want {
-			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // learn refuses what is not mail (/etc/passwd was learned as spam), names
 // every file it refused, follows symlinks, and learns only the Maildir
 // folder it is given unless --recursive.

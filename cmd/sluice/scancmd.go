@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"runtime"
 	"strings"
 
@@ -29,18 +28,9 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	env := scan.Envelope{Sender: *sender}
-	for _, r := range strings.Split(*rcpts, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			env.Recipients = append(env.Recipients, r)
-		}
-	}
-	if *client != "" {
-		a, err := netip.ParseAddr(*client)
-		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("--client %q: not an IP address", *client)}
-		}
-		env.Client = a
+	env, err := scan.ParseEnvelope(*sender, *rcpts, *client)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--client: %w", err)}
 	}
 	if *workers <= 0 {
 		*workers = runtime.GOMAXPROCS(0)
@@ -59,14 +49,8 @@ func cmdScan(ctx context.Context, std *stdio, args []string) error {
 	defer stack.Close()
 	s := stack.Scanner
 	req := scan.Request{User: *user, Explain: *explain, Envelope: env}
-	matcher := profile.New(cfg.Profiles)
-	switch name, ok := matcher.Named(*profileName); {
-	case *profileName == "":
-		req.Profile = matcher.Match(*user)
-	case !ok:
-		return &exitError{code: exitUsage, err: fmt.Errorf("--profile %q: no such profile in [profiles]", *profileName)}
-	default:
-		req.Profile = name
+	if req.Profile, err = profile.New(cfg.Profiles).Choose(*profileName, *user); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--profile: %w", err)}
 	}
 	var firstBad error
 	// Messages are scanned by one worker per core and printed in input

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluicemail/sluice/internal/snakejson"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
@@ -39,7 +40,7 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	if c.json {
 		// mmapstore.Info and learner.NetworkStat have no json tags:
 		// their keys are snake-cased like every other --json output's.
-		out, err := snakeKeys(struct {
+		out, err := snakejson.Keys(struct {
 			mmapstore.Info
 			Network  *learner.NetworkStat            `json:",omitempty"`
 			Profiles map[string]*learner.NetworkStat `json:",omitempty"` // use_settings: each profile's network
