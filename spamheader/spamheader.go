@@ -236,8 +236,9 @@ func report(v *scan.Verdict) Field {
 		b.WriteString("* ")
 		b.WriteString(pad(num(s.Score, 1), 4))
 		b.WriteByte(' ')
-		b.WriteString(clean(s.Name, maxName))
-		if d := clean(Describe(s), maxDetail); d != "" {
+		name := clean(s.Name, maxName)
+		b.WriteString(name)
+		if d := clean(Describe(s), maxDetail); d != "" && d != name {
 			b.WriteByte(' ')
 			b.WriteString(d)
 		}
@@ -272,8 +273,12 @@ func spamdResult(v *scan.Verdict) Field {
 	for _, s := range syms {
 		b.WriteByte(';')
 		f.breaks = append(f.breaks, b.Len())
-		b.WriteString(" " + clean(s.Name, maxName) + "(" + num(s.Score, 2) + ")[")
-		b.WriteString(strings.NewReplacer("[", "(", "]", ")", ";", ",").Replace(clean(s.Detail, maxDetail)))
+		head := " " + clean(s.Name, maxName) + "(" + num(s.Score, 2) + ")["
+		// The symbol's line, " NAME(score)[detail];", within 78 columns:
+		// a detail without spaces cannot be folded.
+		room := max(lineLen-len(head)-len("];"), 8)
+		b.WriteString(head)
+		b.WriteString(strings.NewReplacer("[", "(", "]", ")", ";", ",").Replace(clean(s.Detail, min(maxDetail, room))))
 		b.WriteByte(']')
 	}
 	f.Value = b.String()

@@ -71,7 +71,7 @@ func TestOptionalFields(t *testing.T) {
 		want string // the fields after X-Spam-Bar
 	}{
 		{"spam", all, scan.Verdict{Score: 8.25, Required: 6, Thresholds: scan.Thresholds{AddHeader: 6, Reject: 15}, Action: scan.AddHeader, Symbols: syms},
-			"X-Spam-Report: *  1.0 MISSING_DATE MISSING_DATE\n *  5.1 BAYES_SPAM Bayes spam probability is 99.80%\n" +
+			"X-Spam-Report: *  1.0 MISSING_DATE\n *  5.1 BAYES_SPAM Bayes spam probability is 99.80%\n" +
 				"X-Spamd-Result: default: False [8.25 / 15.00];\n BAYES_SPAM(5.10)[99.80%];\n MISSING_DATE(1.00)[]\n" +
 				"X-Spam: Yes\n"},
 		{"reject says True", Options{SpamdResult: true}, scan.Verdict{Score: 20, Required: 6, Thresholds: scan.Thresholds{AddHeader: 6, Reject: 15}, Action: scan.Reject},
@@ -79,7 +79,7 @@ func TestOptionalFields(t *testing.T) {
 		{"ham: no X-Spam, reject off", all, scan.Verdict{Score: -3, Required: 6, Thresholds: scan.Thresholds{AddHeader: 6}},
 			"X-Spam-Report: * no symbols\nX-Spamd-Result: default: False [-3.00 / 6.00]\n"},
 		{"only the report", Options{Report: true}, scan.Verdict{Score: 1, Required: 6, Symbols: syms[:1]},
-			"X-Spam-Report: *  1.0 MISSING_DATE MISSING_DATE\n"},
+			"X-Spam-Report: *  1.0 MISSING_DATE\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := string(tc.o.Append(nil, &tc.v, "\n"))
@@ -109,6 +109,10 @@ func TestHostileDetails(t *testing.T) {
 			Name:   "RULE_" + strings.Repeat("X", i%60),
 			Score:  float64(i%7) - 3,
 			Detail: "<a@b>\r\nX-Spam-Flag: NO\r\n\tü\x00 " + strings.Repeat("long ", i) + "[x];y",
+		}, scan.Symbol{
+			Name:   strings.Repeat("N", i),
+			Score:  -float64(i),
+			Detail: strings.Repeat("d", i), // no space to fold at
 		})
 	}
 	v := scan.Verdict{Score: 3, Required: 6, Symbols: syms}
@@ -138,7 +142,7 @@ func TestHostileDetails(t *testing.T) {
 	if n := strings.Count(out, "\r\n *"); n != maxSymbols {
 		t.Errorf("X-Spam-Report has %d continuation lines, want %d (the last says how many more)", n, maxSymbols)
 	}
-	if !strings.Contains(out, "* and 136 more") {
+	if !strings.Contains(out, "* and 336 more") {
 		t.Error("X-Spam-Report does not say how many symbols it left out")
 	}
 }
