@@ -38,6 +38,7 @@ type Config struct {
 	Neural     Neural     `toml:"neural"`
 	Milter     Milter     `toml:"milter"`
 	Spamd      Spamd      `toml:"spamd"`
+	Headers    Headers    `toml:"headers"`
 	Learner    Learner    `toml:"learner"`
 	Greylist   Greylist   `toml:"greylist"`
 	// Profiles are the settings profiles by name; none by default.
@@ -112,6 +113,16 @@ type Actions struct {
 	RewriteSubject float64 `toml:"rewrite_subject" comment:"Score from which the subject is rewritten (0 = off)."`
 	Greylist       float64 `toml:"greylist" comment:"Score from which the milter defers a message until its sender retries ([greylist]); 0 = off."`
 	Reject         float64 `toml:"reject" comment:"Score from which the message is rejected. 15 is more than 7 times the highest score of a ham in the out-of-fold\nverdicts of the public corpus's train split (between 1 and 2); Bayes log-odds 19 (P = 1 - 5e-9)."`
+}
+
+// Headers chooses the optional header fields that the milter and the
+// spamd listener (PROCESS, HEADERS) add besides SpamAssassin's X-Spam-Flag,
+// X-Spam-Status, X-Spam-Score, X-Spam-Level and X-Spam-Bar (package
+// spamheader). Incoming fields of the names written are deleted first.
+type Headers struct {
+	Report      bool `toml:"report" comment:"Add SpamAssassin's X-Spam-Report: one line per symbol with its score and detail."`
+	SpamdResult bool `toml:"spamd_result" comment:"Add rspamd's X-Spamd-Result: default: False [score / reject score]; SYMBOL(score)[detail]; ..."`
+	Spam        bool `toml:"x_spam" comment:"Add rspamd's X-Spam: Yes to spam (add header or a stronger action), as its x-spam routine."`
 }
 
 // Milter configures `sluice milter`, the filter Postfix and Sendmail call.

@@ -54,6 +54,7 @@ func Spool(cfg config.Config) *learner.Spool {
 func Door(cfg config.Config, log *slog.Logger) *learner.Door {
 	opts := DoorOptions(cfg, log)
 	opts.Spool = Spool(cfg)
+	opts.Logger = log // one line per learn the daemon did not answer
 	return learner.NewDoor(opts)
 }
 

@@ -48,8 +48,10 @@
 // Verdicts (scan.Action): every scanned message gets the X-Spam-* fields
 // of package spamheader (X-Spam-Status, X-Spam-Score, X-Spam-Level,
 // X-Spam-Bar, and X-Spam-Flag: YES when its action is add header or
-// stronger), byte for byte what the spamd listener writes; any fields of
-// those names that came from outside are deleted first. Rewrite subject
+// stronger; X-Spam-Report, X-Spamd-Result and X-Spam when Options.Headers
+// asks), byte for byte what the spamd listener writes, folded with "\n"
+// as libmilter wants it; any fields of those names that came from outside
+// are deleted first. Rewrite subject
 // changes the Subject from a template; greylist answers with the configured
 // 4xx reply unless Options.Greylist (package greylist's triplet store)
 // says the message is a retry after the delay, which then gets the action

@@ -174,22 +174,36 @@ func TestOversizePassesUnscanned(t *testing.T) {
 }
 
 func TestSpoofedHeadersRemoved(t *testing.T) {
-	h := start(t, Options{})
-	m := newMessage(10, "offer", spamWords, 0)
-	m.header = append(m.header, [2]string{"X-Spam-Status", "No, score=-10"}, [2]string{"x-spam-status", "No"},
-		[2]string{"X-Spam-Flag", "NO"}, [2]string{"X-Spam-Report", "kept"}, [2]string{"x-spam-level", "*"})
-	mods, _ := h.sendOne(t, envelope{}, m)
-	var removed []string
-	for _, m := range mods {
-		if m.Code == milter.ActChangeHeader && m.HeaderValue == "" {
-			removed = append(removed, m.HeaderName+"#"+string(rune('0'+m.HeaderIndex)))
-		}
-	}
-	if strings.Join(removed, " ") != "X-Spam-Flag#1 X-Spam-Status#2 X-Spam-Status#1 X-Spam-Level#1" {
-		t.Fatalf("removed %v", removed)
-	}
-	if headersOf(mods)["X-Spam-Flag"] != "YES" {
-		t.Fatalf("mods %+v", mods)
+	incoming := [][2]string{{"X-Spam-Status", "No, score=-10"}, {"x-spam-status", "No"},
+		{"X-Spam-Flag", "NO"}, {"X-Spam-Report", "forged"}, {"x-spam-level", "*"}, {"X-Spam", "Yes"}, {"X-Spamd-Result", "default: False"}}
+	for _, tc := range []struct {
+		name string
+		o    spamheader.Options
+		want string
+	}{
+		// Fields of names Sluice does not write are another filter's: kept.
+		{"SpamAssassin's", spamheader.Options{}, "X-Spam-Flag#1 X-Spam-Status#2 X-Spam-Status#1 X-Spam-Level#1"},
+		{"all", spamheader.Options{Report: true, SpamdResult: true, Spam: true},
+			"X-Spam-Flag#1 X-Spam-Status#2 X-Spam-Status#1 X-Spam-Level#1 X-Spam-Report#1 X-Spamd-Result#1 X-Spam#1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, Options{Headers: tc.o})
+			m := newMessage(10, "offer", spamWords, 0)
+			m.header = append(m.header, incoming...)
+			mods, _ := h.sendOne(t, envelope{}, m)
+			var removed []string
+			for _, m := range mods {
+				if m.Code == milter.ActChangeHeader && m.HeaderValue == "" {
+					removed = append(removed, m.HeaderName+"#"+string(rune('0'+m.HeaderIndex)))
+				}
+			}
+			if strings.Join(removed, " ") != tc.want {
+				t.Fatalf("removed %v", removed)
+			}
+			if headersOf(mods)["X-Spam-Flag"] != "YES" {
+				t.Fatalf("mods %+v", mods)
+			}
+		})
 	}
 }
 
@@ -197,8 +211,14 @@ func TestSpoofedHeadersRemoved(t *testing.T) {
 // byte for byte and in order, spamheader's rendering of the verdict the
 // scanner gives the same message (the spamd listener has the same test).
 func TestFieldsAreSpamheaders(t *testing.T) {
+	for _, o := range []spamheader.Options{{}, {Report: true, SpamdResult: true, Spam: true}} {
+		fieldsAreSpamheaders(t, o)
+	}
+}
+
+func fieldsAreSpamheaders(t *testing.T, o spamheader.Options) {
 	sc := testScanner(t, defaultThresholds)
-	h := start(t, Options{Scanner: sc})
+	h := start(t, Options{Scanner: sc, Headers: o})
 	for i, m := range []message{newMessage(31, "offer", spamWords, 0), newMessage(32, "minutes", hamWords, 0)} {
 		mods, act := h.sendOne(t, envelope{}, m)
 		if act.Code != milter.ActAccept {
@@ -207,15 +227,16 @@ func TestFieldsAreSpamheaders(t *testing.T) {
 		var got []byte
 		for _, m := range mods {
 			if m.Code == milter.ActAddHeader {
-				got = append(got, m.HeaderName+": "+m.HeaderValue+"\r\n"...)
+				// Folded as libmilter wants it: "\n" and white space.
+				got = append(got, m.HeaderName+": "+strings.ReplaceAll(m.HeaderValue, "\n", "\r\n")+"\r\n"...)
 			}
 		}
 		v, err := sc.Scan(context.Background(), strings.NewReader(m.String()), scan.Request{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := spamheader.Append(nil, v, "\r\n"); string(got) != string(want) {
-			t.Errorf("message %d: the milter added\n%s\nspamheader renders\n%s", i, got, want)
+		if want := o.Append(nil, v, "\r\n"); string(got) != string(want) {
+			t.Errorf("%+v, message %d: the milter added\n%s\nspamheader renders\n%s", o, i, got, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/textproto"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -99,7 +101,10 @@ type Options struct {
 	// lets pass (a retry after the delay) gets the action its score has
 	// without greylisting. nil: the greylist action always defers.
 	Greylist Greylister
-	Now      func() time.Time
+	// Headers choose the optional X-Spam-* fields (X-Spam-Report,
+	// X-Spamd-Result, X-Spam); the zero value: SpamAssassin's five.
+	Headers spamheader.Options
+	Now     func() time.Time
 }
 
 // Greylister is the triplet memory of the greylist action (package
@@ -155,6 +160,7 @@ const Actions = milter.OptAddHeader | milter.OptChangeHeader | milter.OptQuarant
 type Server struct {
 	opts   Options
 	inputs []string // the scanner's network input names, for scan records
+	ours   []string // canonical names of the header fields Sluice writes
 	log    *slog.Logger
 	m      counters
 	ids    atomic.Uint64
@@ -171,6 +177,9 @@ func New(opts Options) *Server {
 		inputs = in.InputNames()
 	}
 	s := &Server{opts: opts, inputs: inputs, log: opts.Logger, m: newCounters()}
+	for _, n := range opts.Headers.Names() {
+		s.ours = append(s.ours, textproto.CanonicalMIMEHeaderKey(n))
+	}
 	s.srv = lifecycle.New(s.handle, lifecycle.Options{Name: "milter", Logger: opts.Logger, MaxConns: opts.MaxConns})
 	return s
 }

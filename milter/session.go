@@ -8,12 +8,12 @@ import (
 	"net/netip"
 	"net/textproto"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-milter"
 
 	"github.com/sluicemail/sluice/scan"
-	"github.com/sluicemail/sluice/spamheader"
 )
 
 // session is go-milter's backend: the state of one message. go-milter makes
@@ -49,17 +49,11 @@ func newSession(s *Server, c *conn) *session {
 	return x
 }
 
-// ourHeaders are the headers Sluice writes (spamheader, the same on every
-// front end); copies that arrive from outside are deleted.
-var ourHeaders = spamheader.Names()
-
-func isOurs(canonical string) bool {
-	for _, h := range ourHeaders {
-		if h == canonical {
-			return true
-		}
-	}
-	return false
+// isOurs reports whether a header field (canonical name) is one Sluice
+// writes (Options.Headers: spamheader, the same on every front end);
+// copies that arrive from outside are deleted.
+func (x *session) isOurs(canonical string) bool {
+	return slices.Contains(x.s.ours, canonical)
 }
 
 // note copies the macros worth keeping out of the current macro packet.
@@ -154,9 +148,9 @@ func (x *session) Header(name, value string, m *milter.Modifier) (milter.Respons
 	defer x.recovered("header")
 	x.note(m)
 	canon := textproto.CanonicalMIMEHeaderKey(name)
-	if isOurs(canon) {
+	if x.isOurs(canon) {
 		if x.ours == nil {
-			x.ours = make(map[string]int, len(ourHeaders))
+			x.ours = make(map[string]int, len(x.s.ours))
 		}
 		x.ours[canon]++
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/scan"
-	"github.com/sluicemail/sluice/spamheader"
 )
 
 // apply turns a verdict into header edits and a reply, counts it, and sends
@@ -57,8 +56,10 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 	if err := x.removeOurs(m); err != nil {
 		return nil, err
 	}
-	for _, f := range spamheader.Fields(v) {
-		if err := m.AddHeader(f.Name, f.Value); err != nil {
+	for _, f := range o.Headers.Fields(v) {
+		// libmilter's multi-line form: "\n" and white space; Postfix
+		// and Sendmail write CRLF.
+		if err := m.AddHeader(f.Name, f.Folded("\n")); err != nil {
 			return nil, err
 		}
 	}
@@ -86,7 +87,7 @@ func (x *session) apply(m *milter.Modifier, v *scan.Verdict, elapsed time.Durati
 // removeOurs deletes the copies of our headers that came with the message,
 // last first so that the indexes of the others stay valid.
 func (x *session) removeOurs(m *milter.Modifier) error {
-	for _, name := range ourHeaders {
+	for _, name := range x.s.ours {
 		for i := x.ours[name]; i >= 1; i-- {
 			if err := m.ChangeHeader(i, name, ""); err != nil {
 				return err

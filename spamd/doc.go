@@ -28,9 +28,11 @@
 //     required score and the action by name. The Exim ACLs in contrib/exim
 //     follow from that.
 //   - Header fields: PROCESS and HEADERS delete the message's fields of the
-//     names package spamheader writes (a sender could forge them) and append
-//     spamheader's fields, the milter's byte for byte. Other X-Spam-* fields
-//     (another filter's X-Spam-Report, say) are left alone.
+//     names package spamheader writes with Options.Headers (a sender could
+//     forge them) and append spamheader's fields, folded with the
+//     message's own line end, the milter's byte for byte. Other X-Spam-*
+//     fields (another filter's X-Spam-Report when ours is off, say) are
+//     left alone.
 //   - Versions: SPAMC/1.0 to 1.x are read alike; from 1.3 on replies carry
 //     Content-length before Spam: (as spamd does), and a 1.2 client, which
 //     Exim is, gets exactly the lines Exim's parser expects.

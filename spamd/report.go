@@ -51,15 +51,8 @@ func report(v *scan.Verdict, truncated bool) string {
 	return b.String()
 }
 
-func describe(s scan.Symbol) string {
-	switch {
-	case strings.HasPrefix(s.Name, "BAYES_") && s.Detail != "":
-		return "Bayes spam probability is " + s.Detail
-	case s.Detail != "":
-		return s.Detail
-	}
-	return s.Name
-}
+// describe is what the report says of a symbol (X-Spam-Report's words).
+func describe(s scan.Symbol) string { return spamheader.Describe(s) }
 
 // splitHeader returns the message's header section (without the empty
 // line), the separator and body that follow, and the line end it uses.
@@ -82,13 +75,14 @@ func splitHeader(msg []byte) (head, rest []byte, eol string) {
 }
 
 // processed returns the message with our X-Spam-* fields (package
-// spamheader, the milter's too) in place of any of those names it carried
-// (a sender could forge them), appended to its header section.
-func processed(msg []byte, v *scan.Verdict) []byte {
+// spamheader with the configured options, the milter's too) in place of
+// any of those names it carried (a sender could forge them), appended to
+// its header section.
+func processed(msg []byte, v *scan.Verdict, o spamheader.Options) []byte {
 	head, rest, eol := splitHeader(msg)
 	out := make([]byte, 0, len(msg)+256)
-	out = appendWithoutSpamFields(out, head)
-	out = spamheader.Append(out, v, eol)
+	out = appendWithoutSpamFields(out, head, o)
+	out = o.Append(out, v, eol)
 	if rest == nil {
 		rest = []byte(eol)
 	}
@@ -97,16 +91,17 @@ func processed(msg []byte, v *scan.Verdict) []byte {
 
 // processedHeaders is the header section of processed(msg) and the empty
 // line that ends it (spamd's HEADERS body).
-func processedHeaders(msg []byte, v *scan.Verdict) []byte {
+func processedHeaders(msg []byte, v *scan.Verdict, o spamheader.Options) []byte {
 	head, _, eol := splitHeader(msg)
-	out := appendWithoutSpamFields(nil, head)
-	out = spamheader.Append(out, v, eol)
+	out := appendWithoutSpamFields(nil, head, o)
+	out = o.Append(out, v, eol)
 	return append(out, eol...)
 }
 
 // appendWithoutSpamFields appends the header section head minus every
-// field that spamheader writes (spamheader.Is) and its continuation lines.
-func appendWithoutSpamFields(out, head []byte) []byte {
+// field that spamheader writes with options o (o.Is) and its continuation
+// lines.
+func appendWithoutSpamFields(out, head []byte, o spamheader.Options) []byte {
 	skipping := false
 	for len(head) > 0 {
 		line := head
@@ -121,7 +116,7 @@ func appendWithoutSpamFields(out, head []byte) []byte {
 			continue
 		}
 		name, _, ok := bytes.Cut(line, []byte{':'})
-		skipping = ok && spamheader.Is(string(bytes.TrimRight(name, " \t")))
+		skipping = ok && o.Is(string(bytes.TrimRight(name, " \t")))
 		if !skipping {
 			out = append(out, line...)
 		}

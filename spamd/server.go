@@ -20,6 +20,7 @@ import (
 	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/metrics"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 	"github.com/sluicemail/sluice/tokenizer"
 )
 
@@ -59,7 +60,11 @@ type Options struct {
 	// MTA included, shares 127.0.0.1, and MaxConns with HeaderTimeout
 	// bound them.
 	MaxConnsPerClient int
-	Logger            *slog.Logger // default: discard
+	// Headers choose the optional X-Spam-* fields of PROCESS and HEADERS
+	// (X-Spam-Report, X-Spamd-Result, X-Spam); the zero value:
+	// SpamAssassin's five.
+	Headers spamheader.Options
+	Logger  *slog.Logger // default: discard
 }
 
 // Default limits.

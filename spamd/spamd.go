@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/scan"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 // This file is SpamAssassin's spamd protocol (spamd/PROTOCOL in
@@ -37,7 +38,7 @@ func (s *Server) serveSpamd(ctx context.Context, req *Request) []byte {
 		if err != nil {
 			return spamdError(err)
 		}
-		return spamdVerdict(req, v)
+		return spamdVerdict(req, v, s.opts.Headers)
 	case "TELL":
 		return s.tell(ctx, req)
 	}
@@ -53,7 +54,7 @@ func spamdError(err *ProtocolError) []byte {
 // PROCESS and HEADERS. From protocol 1.3 on, Content-length comes first
 // (before Spam:); a 1.2 client (Exim) gets exactly the status line, the
 // Spam: line, the empty line and the body, which is what Exim parses.
-func spamdVerdict(req *Request, v *scan.Verdict) []byte {
+func spamdVerdict(req *Request, v *scan.Verdict, headers spamheader.Options) []byte {
 	var body []byte
 	switch req.Verb {
 	case "SYMBOLS":
@@ -68,9 +69,9 @@ func spamdVerdict(req *Request, v *scan.Verdict) []byte {
 			body = []byte(report(v, req.Truncated))
 		}
 	case "PROCESS":
-		body = processed(req.Body, v)
+		body = processed(req.Body, v, headers)
 	case "HEADERS":
-		body = processedHeaders(req.Body, v)
+		body = processedHeaders(req.Body, v, headers)
 	}
 	out := make([]byte, 0, 128+len(body))
 	out = append(out, spamdOK...)

@@ -19,7 +19,7 @@ const (
 		" 8.0 BAYES_SPAM             Bayes spam probability is 99.99%\n"
 	hamHead = "From: b@example.org\r\nSubject: lunch\r\n" +
 		"X-Spam-Status: No, score=-4.0 required=6.0 tests=BAYES_HAM\r\n" +
-		"X-Spam-Score: -4.0\r\nX-Spam-Level: \r\nX-Spam-Bar: ----\r\n\r\n"
+		"X-Spam-Score: -4.00\r\nX-Spam-Level: \r\nX-Spam-Bar: ----\r\n\r\n"
 )
 
 // Each spamd verb and each malformed request: the request bytes and the
@@ -44,8 +44,8 @@ func TestSpamdVerbs(t *testing.T) {
 			"SPAMD/1.1 0 EX_OK\r\nContent-length: " + itoa(len(hamHead)+len("See you at noon\r\n")) + "\r\nSpam: False ; -4.0 / 6.0\r\n\r\n" + hamHead + "See you at noon\r\n"},
 		{"headers", spamc("HEADERS SPAMC/1.5", "", hamMsg), "SPAMD/1.1 0 EX_OK\r\nContent-length: " + itoa(len(hamHead)) + "\r\nSpam: False ; -4.0 / 6.0\r\n\r\n" + hamHead},
 		{"process LF message", spamc("PROCESS SPAMC/1.5", "", "Subject: x\n\nviagra\n"),
-			"SPAMD/1.1 0 EX_OK\r\nContent-length: 158\r\nSpam: True ; 8.0 / 6.0\r\n\r\nSubject: x\nX-Spam-Flag: YES\n" +
-				"X-Spam-Status: Yes, score=8.0 required=6.0 tests=BAYES_SPAM\nX-Spam-Score: 8.0\nX-Spam-Level: ********\nX-Spam-Bar: ++++++++\n\nviagra\n"},
+			"SPAMD/1.1 0 EX_OK\r\nContent-length: 159\r\nSpam: True ; 8.0 / 6.0\r\n\r\nSubject: x\nX-Spam-Flag: YES\n" +
+				"X-Spam-Status: Yes, score=8.0 required=6.0 tests=BAYES_SPAM\nX-Spam-Score: 8.00\nX-Spam-Level: ********\nX-Spam-Bar: ++++++++\n\nviagra\n"},
 		{"skip", "SKIP SPAMC/1.5\r\n\r\n", ""},
 		{"connect and close", "", ""},
 
@@ -111,13 +111,21 @@ func TestSpamdNoLearner(t *testing.T) {
 // milter has the same test), after the message's own fields minus forged
 // copies of ours.
 func TestFieldsAreSpamheaders(t *testing.T) {
-	_, addr := startServer(t, Options{})
-	for _, msg := range []string{spamMsg, hamMsg, "From: c@example.org\r\nX-Spam-Level: ****\r\nX-Spam-Report: theirs\r\n\r\nreject-me\r\n"} {
+	for _, o := range []spamheader.Options{{}, {Report: true, SpamdResult: true, Spam: true}, {SpamdResult: true}} {
+		fieldsAreSpamheaders(t, o)
+	}
+}
+
+func fieldsAreSpamheaders(t *testing.T, o spamheader.Options) {
+	_, addr := startServer(t, Options{Headers: o})
+	forged := "From: c@example.org\r\nX-Spam-Level: ****\r\nX-Spam-Report: theirs\r\n\tcontinued\r\n" +
+		"X-Spamd-Result: default: False [0.00 / 15.00];\r\n SOME(0.00)[]\r\nX-Spam: Yes\r\n\r\nreject-me\r\n"
+	for _, msg := range []string{spamMsg, hamMsg, forged} {
 		v, err := fakeScanner{}.Scan(context.Background(), strings.NewReader(msg), scan.Request{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		fields := string(spamheader.Append(nil, v, "\r\n"))
+		fields := string(o.Append(nil, v, "\r\n"))
 		head, body, _ := strings.Cut(msg, "\r\n\r\n")
 		var kept strings.Builder
 		skipping := false
@@ -127,7 +135,7 @@ func TestFieldsAreSpamheaders(t *testing.T) {
 			}
 			if line[0] != ' ' && line[0] != '\t' {
 				name, _, _ := strings.Cut(line, ":")
-				skipping = spamheader.Is(name)
+				skipping = o.Is(name)
 			}
 			if !skipping {
 				kept.WriteString(line)
@@ -136,7 +144,7 @@ func TestFieldsAreSpamheaders(t *testing.T) {
 		want := kept.String() + fields + "\r\n" + body
 		reply := exchange(t, addr, spamc("PROCESS SPAMC/1.5", "", msg))
 		if _, got, _ := strings.Cut(reply, "\r\n\r\n"); got != want {
-			t.Errorf("PROCESS wrote\n%q\nwant\n%q", got, want)
+			t.Errorf("%+v: PROCESS wrote\n%q\nwant\n%q", o, got, want)
 		}
 		reply = exchange(t, addr, spamc("HEADERS SPAMC/1.5", "", msg))
 		if _, got, _ := strings.Cut(reply, "\r\n\r\n"); got != kept.String()+fields+"\r\n" {

@@ -47,10 +47,11 @@ func cmdLearn(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	door := learnstack.Door(cfg, newLogger(cfg, std.err))
+	pipe := len(fs.Args()) == 1
+	door := learnstack.Door(cfg, newLogger(learnLogConfig(cfg, pipe), std.err))
 	lc := &learnCmd{std: std, cfg: cfg, door: door, label: label, user: *user, source: *source, paths: fs.Args()[1:],
 		recursive: *recursive, start: time.Now()}
-	if len(lc.paths) == 0 {
+	if pipe {
 		err = lc.pipe(ctx)
 	} else {
 		err = lc.bulk(ctx)
@@ -76,7 +77,22 @@ type learnCmd struct {
 	mu        sync.Mutex
 	counts    [learner.NotLearned + 1]int // by outcome; [0] = not a message
 	spooled   int
+	spoolDir  string
 	lastBad   error
+}
+
+// learnLogConfig is the configuration of the learn command's log. In the
+// pipe form (a message on stdin: Dovecot's sieve pipe) with the log on
+// stderr, only warnings and errors are written: Dovecot logs every line a
+// pipe program writes on stderr as an error, and a message learned or
+// spooled is a success, which the summary on stdout reports. With
+// log.output = syslog the Door's info line per learn (source, user,
+// class, outcome, via) goes there.
+func learnLogConfig(cfg config.Config, pipe bool) config.Config {
+	if pipe && cfg.Log.Output != "syslog" && (cfg.Log.Level == "debug" || cfg.Log.Level == "info" || cfg.Log.Level == "") {
+		cfg.Log.Level = "warn"
+	}
+	return cfg
 }
 
 // count records a message's outcome; a refused one is named on stderr at
@@ -116,8 +132,10 @@ func (lc *learnCmd) pipe(ctx context.Context) error {
 	case err != nil:
 		return &exitError{code: exitTempFail, err: err}
 	case res.Via == learner.ViaSpool:
+		// A success: said on stdout (and logged by the Door at info),
+		// never on stderr, which Dovecot logs as an error.
 		lc.spooled++
-		fmt.Fprintf(lc.std.err, "sluice learn: queued in %s for the learner (%v)\n", lc.door.Spool().Dir(), res.Detours)
+		lc.spoolDir = lc.door.Spool().Dir()
 	default:
 		lc.count(res.Outcome, "-", nil)
 	}
@@ -163,7 +181,7 @@ func (lc *learnCmd) report(asJSON bool) error {
 		Class: lc.label.String(), Via: lc.via,
 		Learned: lc.counts[learner.Learned], AlreadyLearned: lc.counts[learner.AlreadyLearned],
 		Relearned: lc.counts[learner.Relearned], Forgotten: lc.counts[learner.Forgotten], NotLearned: lc.counts[learner.NotLearned],
-		Spooled: lc.spooled, NotMessages: lc.counts[0], Seconds: time.Since(lc.start).Seconds(),
+		Spooled: lc.spooled, SpoolDir: lc.spoolDir, NotMessages: lc.counts[0], Seconds: time.Since(lc.start).Seconds(),
 	}
 	if s.Seconds > 0 {
 		s.PerSecond = float64(s.Learned+s.AlreadyLearned+s.Relearned+s.Forgotten+s.NotLearned) / s.Seconds
@@ -192,7 +210,7 @@ func writeSummary(w io.Writer, s learnSummary) {
 			s.Class, s.Learned, s.AlreadyLearned, s.Relearned, s.NotMessages)
 	}
 	if s.Spooled > 0 {
-		fmt.Fprintf(w, ", %d spooled", s.Spooled)
+		fmt.Fprintf(w, ", %d spooled in %s for the learner", s.Spooled, s.SpoolDir)
 	}
 	fmt.Fprintf(w, " (via %s, %.0f msg/s)\n", s.Via, s.PerSecond)
 }
@@ -206,6 +224,7 @@ type learnSummary struct {
 	Forgotten      int     `json:"forgotten,omitempty"`
 	NotLearned     int     `json:"not_learned,omitempty"`
 	Spooled        int     `json:"spooled,omitempty"`
+	SpoolDir       string  `json:"spool_dir,omitempty"`
 	NotMessages    int     `json:"not_messages"`
 	Seconds        float64 `json:"seconds"`
 	PerSecond      float64 `json:"per_second"`

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/scanstack"
 )
@@ -145,7 +146,9 @@ func TestLearnSpoolWhenLockedAndUnreachable(t *testing.T) {
 	}
 	for range 2 {
 		code, out, errs := sluice(t, sample(t), "learn", "--data-dir", dir, "--user", "alice@example.org", "spam")
-		if code != 0 || !strings.Contains(out, "1 spooled") || !strings.Contains(errs, "queued in") {
+		// A spooled learn is a success: on stdout, nothing on stderr
+		// (Dovecot logs a pipe's stderr as errors).
+		if code != 0 || !strings.Contains(out, "1 spooled in "+filepath.Join(dir, "spool")) || errs != "" {
 			w.Close()
 			t.Fatalf("exit %d: %q %q", code, out, errs)
 		}
@@ -197,5 +200,47 @@ func TestLearnTempFail(t *testing.T) {
 	code, _, errs := sluice(t, sample(t), "learn", "--data-dir", dir, "--config", conf, "spam")
 	if code != exitTempFail || !strings.Contains(errs, "not spooled") {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+// The pipe form keeps stderr for warnings and errors (Dovecot logs a
+// pipe's stderr as errors); syslog and the bulk form keep the level.
+func TestLearnLogConfig(t *testing.T) {
+	for _, tc := range []struct {
+		level, output string
+		pipe          bool
+		want          string
+	}{
+		{"info", "stderr", true, "warn"},
+		{"debug", "stderr", true, "warn"},
+		{"error", "stderr", true, "error"},
+		{"warn", "stderr", true, "warn"},
+		{"info", "syslog", true, "info"},
+		{"debug", "stderr", false, "debug"},
+	} {
+		cfg := config.Default()
+		cfg.Log.Level, cfg.Log.Output = tc.level, tc.output
+		if got := learnLogConfig(cfg, tc.pipe).Log.Level; got != tc.want {
+			t.Errorf("level %s, output %s, pipe %v: %s, want %s", tc.level, tc.output, tc.pipe, got, tc.want)
+		}
+	}
+}
+
+// A spooled learn from the pipe with log.level = debug still writes
+// nothing on stderr; the summary on stdout says where it went.
+func TestLearnSpoolQuietAtDebug(t *testing.T) {
+	dir := t.TempDir()
+	w, err := mmapstore.OpenWriter(filepath.Join(dir, "bayes.statfile"), writerOptions(defaultConfig(t), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	conf := filepath.Join(t.TempDir(), "sluice.toml")
+	if err := os.WriteFile(conf, []byte("[log]\nlevel = \"debug\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := sluice(t, sample(t), "learn", "--config", conf, "--data-dir", dir, "--source", "dovecot", "spam")
+	if code != 0 || errs != "" || !strings.Contains(out, "1 spooled in "+filepath.Join(dir, "spool")) {
+		t.Fatalf("exit %d: stdout %q, stderr %q", code, out, errs)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sluicemail/sluice/profile"
 	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
+	"github.com/sluicemail/sluice/spamheader"
 )
 
 // cmdMilter runs the milter until SIGTERM or SIGINT, then lets messages in
@@ -77,6 +78,12 @@ func cmdMilter(ctx context.Context, std *stdio, args []string) error {
 	return lifecycle.Run(ctx, "milter", srv, ln, cfg.Milter.ShutdownTimeout.D(), func() any { return srv.Counters() }, logger)
 }
 
+// headerOptions are the optional X-Spam-* fields [headers] asks for, the
+// same for the milter and the spamd listener.
+func headerOptions(h config.Headers) spamheader.Options {
+	return spamheader.Options{Report: h.Report, SpamdResult: h.SpamdResult, Spam: h.Spam}
+}
+
 // milterOptions builds the server's options from the configuration.
 func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (milter.Options, func(), error) {
 	m := cfg.Milter
@@ -103,6 +110,7 @@ func milterOptions(cfg config.Config, sc milter.Scanner, logger *slog.Logger) (m
 		SkipAuth:        m.SkipAuth,
 		TrustedNetworks: nets,
 		UserHeader:      m.UserHeader,
+		Headers:         headerOptions(cfg.Headers),
 	}
 	if len(cfg.Profiles) > 0 {
 		opts.Profiles = profile.New(cfg.Profiles)

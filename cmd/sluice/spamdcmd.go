@@ -103,6 +103,7 @@ func spamdOptions(cfg config.Config, sc *scanstack.Live, logger *slog.Logger) sp
 		MaxConns:          cfg.Spamd.MaxConnections,
 		MaxConnsPerClient: cfg.Spamd.MaxPerClient,
 		LearnPassword:     cfg.Spamd.Password,
+		Headers:           headerOptions(cfg.Headers),
 		Logger:            logger,
 	}
 }

@@ -141,6 +141,10 @@ listen = "inet:127.0.0.1:%d"
 max_size = "64KiB"
 reject_message = "550 5.7.1 %s"
 shutdown_timeout = "5s"
+[headers]
+report = true
+spamd_result = true
+x_spam = true
 `, filepath.Join(s.dir, "data"), s.port, rejectText)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -180,8 +180,10 @@ func TestExim(t *testing.T) {
 		variant string
 		headers []string
 	}{
-		{"spamd", []string{"X-Spam-Score: -4.0", "X-Spam-Bar: ----"}},
-		{"rspamd", []string{"X-Spam-Score: -4.0", "X-Spam-Bar: ----", "X-Spam-Action: no action"}},
+		// Exim's $spam_score (one decimal) of a ham: negative, at least 4
+		// points (the unclipped Bayes score is about -20).
+		{"spamd", []string{"X-Spam-Score: -", "X-Spam-Bar: ----"}},
+		{"rspamd", []string{"X-Spam-Score: -", "X-Spam-Bar: ----", "X-Spam-Action: no action"}},
 	} {
 		t.Run(v.variant, func(t *testing.T) {
 			dir, port := startExim(t, exim, v.variant, s.port)

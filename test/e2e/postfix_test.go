@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -224,6 +225,28 @@ func header(msg, name string) string {
 	return ""
 }
 
+// twoDecimals is X-Spam-Score's form.
+var twoDecimals = regexp.MustCompile(`^-?[0-9]+\.[0-9][0-9]$`)
+
+// unfolded is the value of the first field called name, its continuation
+// lines joined.
+func unfolded(msg, name string) string {
+	head, _, _ := strings.Cut(strings.ReplaceAll(msg, "\r\n", "\n"), "\n\n")
+	lines := strings.Split(head, "\n")
+	for i, line := range lines {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
+			for _, c := range lines[i+1:] {
+				if c == "" || (c[0] != ' ' && c[0] != '\t') {
+					break
+				}
+				v += c
+			}
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // TestPostfix runs a real Postfix with smtpd_milters pointing at Sluice.
 func TestPostfix(t *testing.T) {
 	require(t, "postfix", "swaks")
@@ -242,14 +265,21 @@ func TestPostfix(t *testing.T) {
 		}
 	})
 	t.Run("ham is delivered with our headers", func(t *testing.T) {
-		out, ok := p.send(mail("ham-1", 1, "meeting minutes", hamWords, 0, "X-Spam-Flag: YES", "X-Spam-Status: Yes, spoofed"))
+		out, ok := p.send(mail("ham-1", 1, "meeting minutes", hamWords, 0, "X-Spam-Flag: YES", "X-Spam-Status: Yes, spoofed",
+			"X-Spam: Yes", "X-Spamd-Result: default: True [99.00 / 15.00]; spoofed"))
 		if !ok {
 			t.Fatalf("ham refused:\n%s", out)
 		}
 		m := p.delivered("ham-1")
-		if !strings.HasPrefix(header(m, "X-Spam-Status"), "No, score=-") || header(m, "X-Spam-Score") == "" ||
-			header(m, "X-Spam-Bar") == "" || header(m, "X-Spam-Flag") != "" || strings.Contains(m, "spoofed") {
+		if !strings.HasPrefix(header(m, "X-Spam-Status"), "No, score=-") || !twoDecimals.MatchString(header(m, "X-Spam-Score")) ||
+			header(m, "X-Spam-Bar") == "" || header(m, "X-Spam-Flag") != "" || header(m, "X-Spam") != "" || strings.Contains(m, "spoofed") {
 			t.Fatalf("delivered ham:\n%s", m)
+		}
+		// [headers]: the milter's "\n"-folded fields arrive as folded
+		// header lines, one symbol per line.
+		if r := unfolded(m, "X-Spamd-Result"); !strings.HasPrefix(r, "default: False [-") || !strings.Contains(r, "; BAYES_HAM(-") ||
+			!strings.Contains(m, "\n BAYES_HAM(-") || !strings.Contains(unfolded(m, "X-Spam-Report"), " BAYES_HAM Bayes spam probability is ") {
+			t.Fatalf("X-Spamd-Result %q, X-Spam-Report %q in\n%s", r, unfolded(m, "X-Spam-Report"), m)
 		}
 	})
 	t.Run("oversized message is delivered unscanned", func(t *testing.T) {
