@@ -45,7 +45,8 @@ type NeuralResult struct {
 // the learner's does (nn.Train's defaults: the Bayes score as its offset,
 // an average of nn.DefaultMembers networks, nn.DefaultHamCost), so these
 // figures are the ones a site's live-trained network earns on verdicts
-// like these.
+// like these. nn.Train scales the network's log-odds by the factor that
+// ranks its own held-out samples best with SpamWeight (Report.Shrink).
 func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, test []Message) (*NeuralResult, error) {
 	if nopts.Folds < 2 {
 		return nil, fmt.Errorf("eval: %d folds: need at least 2", nopts.Folds)
@@ -72,7 +73,7 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 			}
 		}
 	}
-	net, trep, err := nn.Train(names, samples, nn.TrainOptions{Seed: nopts.Seed, Hidden: nopts.Hidden})
+	net, trep, err := nn.Train(names, samples, nn.TrainOptions{Seed: nopts.Seed, Hidden: nopts.Hidden, Weight: nopts.SpamWeight})
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}

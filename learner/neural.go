@@ -31,6 +31,9 @@ type Neural struct {
 	MinClass  int     // samples each class needs before a training (10)
 	Hidden    int     // hidden units (0: nn's default)
 	Seed      uint64  // training seed (1): the same pools give the same network
+	// Weight is the weight the scanners give the network's log-odds
+	// ([neural] spam_weight); nn.Train chooses its shrinkage for it (0: 1).
+	Weight float64
 }
 
 func (o *Neural) withDefaults() {
@@ -53,9 +56,10 @@ func (o *Neural) withDefaults() {
 
 // trainOptions are the options of every training: nn.Train's defaults
 // (the Bayes score as offset, nn.DefaultMembers networks averaged,
-// nn.DefaultHamCost), the recipe `sluice eval --nn` measures.
+// nn.DefaultHamCost, the log-odds shrunk by nn.DefaultShrinkFolds folds of
+// the pools), the recipe `sluice eval --nn` measures.
 func (o *Neural) trainOptions(ctx context.Context) nn.TrainOptions {
-	return nn.TrainOptions{Seed: o.Seed, Hidden: o.Hidden, Context: ctx}
+	return nn.TrainOptions{Seed: o.Seed, Hidden: o.Hidden, Weight: o.Weight, Context: ctx}
 }
 
 // poolSamples are the training samples of the pools: every sample of
@@ -530,7 +534,7 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 	t.m.nnTrainings.WithLabelValues("published").Inc()
 	t.log.Info("learner: neural network published", "file", t.opts.File, "epoch", net.Epoch,
 		"spam_samples", net.SpamSamples, "ham_samples", net.HamSamples, "inputs", len(names), "epochs", rep.Epochs, "best_epoch", rep.BestEpoch,
-		"holdout_loss", rep.HoldoutLoss, "took", time.Since(start).Round(time.Millisecond))
+		"holdout_loss", rep.HoldoutLoss, "shrink", rep.Shrink, "offset_auc", rep.OffsetAUC, "shrunk_auc", rep.ShrunkAUC, "took", time.Since(start).Round(time.Millisecond))
 	if err := t.save(); err != nil {
 		t.log.Warn("learner: save neural pools", "err", err)
 	}
