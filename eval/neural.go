@@ -26,10 +26,16 @@ type NeuralOptions struct {
 type NeuralResult struct {
 	Without evalstats.Report `json:"without_network"`
 	With    evalstats.Report `json:"with_network"`
-	Train   nn.Report        `json:"training"`
-	Samples int              `json:"training_samples"`
-	Inputs  int              `json:"inputs"`
-	Hidden  int              `json:"hidden"`
+	// TrainWith are the figures of the train list's own out-of-sample
+	// scores with the network (Bayes out of fold, the network's
+	// log-odds from nn.Train's shrinkage folds; absent when those were
+	// not measured): TrainWith.ThresholdAtFPR is the lowest score with FP
+	// at most MaxFPR there, the add_header these scores support.
+	TrainWith *evalstats.Report `json:"train_with_network,omitempty"`
+	Train     nn.Report         `json:"training"`
+	Samples   int               `json:"training_samples"`
+	Inputs    int               `json:"inputs"`
+	Hidden    int               `json:"hidden"`
 	// Network is the network trained on the train list's out-of-fold
 	// verdicts.
 	Network *nn.Network `json:"-"`
@@ -77,11 +83,20 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
+	ncfg := scan.Neural{SpamWeight: nopts.SpamWeight, HamWeight: nopts.HamWeight}
+	var trainWith *evalstats.Report
+	if k, ok := indexOf(names, nn.OffsetInput); ok && len(trep.HeldOut) == len(samples) {
+		oos := make([]evalstats.Sample, len(samples))
+		for i, s := range samples {
+			oos[i] = evalstats.Sample{Spam: s.Spam, Score: float64(s.X[k]) + scan.NeuralSymbol(ncfg, trep.HeldOut[i]).Score}
+		}
+		r := evalstats.Compute(oos, nopts.Threshold, nopts.MaxFPR)
+		trainWith = &r
+	}
 	vs, _, err := opts.learnThenScan(ctx, "all.statfile", train, test)
 	if err != nil {
 		return nil, err
 	}
-	ncfg := scan.Neural{SpamWeight: nopts.SpamWeight, HamWeight: nopts.HamWeight}
 	var without, with []evalstats.Sample
 	x := make([]float32, 0, len(names))
 	for i, v := range vs {
@@ -96,9 +111,10 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 		with = append(with, evalstats.Sample{Spam: spam, Score: v.Score + sym.Score})
 	}
 	return &NeuralResult{
-		Without: evalstats.Compute(without, nopts.Threshold, nopts.MaxFPR),
-		With:    evalstats.Compute(with, nopts.Threshold, nopts.MaxFPR),
-		Train:   trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden, Network: net,
+		Without:   evalstats.Compute(without, nopts.Threshold, nopts.MaxFPR),
+		With:      evalstats.Compute(with, nopts.Threshold, nopts.MaxFPR),
+		TrainWith: trainWith,
+		Train:     trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden, Network: net,
 	}, nil
 }
 
@@ -127,4 +143,13 @@ func (o *Options) learnThenScan(ctx context.Context, name string, learnSet, scan
 		out[i] = v
 	}
 	return out, s, nil
+}
+
+func indexOf(names []string, name string) (int, bool) {
+	for i, n := range names {
+		if n == name {
+			return i, true
+		}
+	}
+	return 0, false
 }

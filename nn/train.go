@@ -124,6 +124,11 @@ type Report struct {
 	// samples (0 when not measured).
 	Shrink               float64
 	OffsetAUC, ShrunkAUC float64
+	// HeldOut are the shrinkage folds' log-odds of every sample (in the
+	// order given to Train) by a network that did not see it, scaled by
+	// Shrink; nil when not measured. With the offsets they are the
+	// scores out of sample, for choosing thresholds.
+	HeldOut []float64 `json:"-"`
 }
 
 // ErrTooFewSamples is returned when a class has fewer than 2 samples.
@@ -273,6 +278,10 @@ func Train(names []string, samples []Sample, opts TrainOptions) (*Network, Repor
 		}
 	}
 	rep.Shrink, rep.ShrunkAUC = best, bestAUC
+	for i := range z {
+		z[i] *= best
+	}
+	rep.HeldOut = z
 	for j := range net.W2 {
 		net.W2[j] *= float32(best)
 	}
