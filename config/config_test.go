@@ -42,7 +42,7 @@ func TestParse(t *testing.T) {
 		{name: "profile overrides some thresholds", in: "[actions]\nreject = 20\n[profiles.finance]\nrecipients = [\"@finance.example.com\"]\nreject = 10\ngreylist = 0\n",
 			check: func(c Config) bool {
 				f, d := c.ProfileActions("finance"), c.ProfileActions("")
-				return f.Reject == 10 && f.AddHeader == 0.5 && f.Greylist == 0 && d.Reject == 20 &&
+				return f.Reject == 10 && f.AddHeader == Default().Actions.AddHeader && f.Greylist == 0 && d.Reject == 20 &&
 					c.ProfileActions("unknown") == d && len(c.ProfileNames()) == 1
 			}},
 		{name: "profile name", in: "[profiles.Finance]\nrecipients = [\"x@y\"]\n", wantErr: "profiles.Finance: a profile name"},

@@ -26,10 +26,16 @@ type NeuralOptions struct {
 type NeuralResult struct {
 	Without evalstats.Report `json:"without_network"`
 	With    evalstats.Report `json:"with_network"`
-	Train   nn.Report        `json:"training"`
-	Samples int              `json:"training_samples"`
-	Inputs  int              `json:"inputs"`
-	Hidden  int              `json:"hidden"`
+	// TrainWith are the figures of the train list's own out-of-sample
+	// scores with the network (Bayes out of fold, the network's
+	// log-odds from nn.Train's shrinkage folds; absent when those were
+	// not measured): TrainWith.ThresholdAtFPR is the lowest score with FP
+	// at most MaxFPR there, the add_header these scores support.
+	TrainWith *evalstats.Report `json:"train_with_network,omitempty"`
+	Train     nn.Report         `json:"training"`
+	Samples   int               `json:"training_samples"`
+	Inputs    int               `json:"inputs"`
+	Hidden    int               `json:"hidden"`
 	// Network is the network trained on the train list's out-of-fold
 	// verdicts.
 	Network *nn.Network `json:"-"`
@@ -45,7 +51,8 @@ type NeuralResult struct {
 // the learner's does (nn.Train's defaults: the Bayes score as its offset,
 // an average of nn.DefaultMembers networks, nn.DefaultHamCost), so these
 // figures are the ones a site's live-trained network earns on verdicts
-// like these.
+// like these. nn.Train scales the network's log-odds by the factor that
+// ranks its own held-out samples best with SpamWeight (Report.Shrink).
 func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, test []Message) (*NeuralResult, error) {
 	if nopts.Folds < 2 {
 		return nil, fmt.Errorf("eval: %d folds: need at least 2", nopts.Folds)
@@ -72,15 +79,24 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 			}
 		}
 	}
-	net, trep, err := nn.Train(names, samples, nn.TrainOptions{Seed: nopts.Seed, Hidden: nopts.Hidden})
+	net, trep, err := nn.Train(names, samples, nn.TrainOptions{Seed: nopts.Seed, Hidden: nopts.Hidden, Weight: nopts.SpamWeight})
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
+	}
+	ncfg := scan.Neural{SpamWeight: nopts.SpamWeight, HamWeight: nopts.HamWeight}
+	var trainWith *evalstats.Report
+	if k, ok := indexOf(names, nn.OffsetInput); ok && len(trep.HeldOut) == len(samples) {
+		oos := make([]evalstats.Sample, len(samples))
+		for i, s := range samples {
+			oos[i] = evalstats.Sample{Spam: s.Spam, Score: float64(s.X[k]) + scan.NeuralSymbol(ncfg, trep.HeldOut[i]).Score}
+		}
+		r := evalstats.Compute(oos, nopts.Threshold, nopts.MaxFPR)
+		trainWith = &r
 	}
 	vs, _, err := opts.learnThenScan(ctx, "all.statfile", train, test)
 	if err != nil {
 		return nil, err
 	}
-	ncfg := scan.Neural{SpamWeight: nopts.SpamWeight, HamWeight: nopts.HamWeight}
 	var without, with []evalstats.Sample
 	x := make([]float32, 0, len(names))
 	for i, v := range vs {
@@ -95,9 +111,10 @@ func RunNeural(ctx context.Context, opts Options, nopts NeuralOptions, train, te
 		with = append(with, evalstats.Sample{Spam: spam, Score: v.Score + sym.Score})
 	}
 	return &NeuralResult{
-		Without: evalstats.Compute(without, nopts.Threshold, nopts.MaxFPR),
-		With:    evalstats.Compute(with, nopts.Threshold, nopts.MaxFPR),
-		Train:   trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden, Network: net,
+		Without:   evalstats.Compute(without, nopts.Threshold, nopts.MaxFPR),
+		With:      evalstats.Compute(with, nopts.Threshold, nopts.MaxFPR),
+		TrainWith: trainWith,
+		Train:     trep, Samples: len(samples), Inputs: len(names), Hidden: net.Hidden, Network: net,
 	}, nil
 }
 
@@ -126,4 +143,13 @@ func (o *Options) learnThenScan(ctx context.Context, name string, learnSet, scan
 		out[i] = v
 	}
 	return out, s, nil
+}
+
+func indexOf(names []string, name string) (int, bool) {
+	for i, n := range names {
+		if n == name {
+			return i, true
+		}
+	}
+	return 0, false
 }

@@ -31,6 +31,9 @@ type Neural struct {
 	MinClass  int     // samples each class needs before a training (10)
 	Hidden    int     // hidden units (0: nn's default)
 	Seed      uint64  // training seed (1): the same pools give the same network
+	// Weight is the weight the scanners give the network's log-odds
+	// ([neural] spam_weight); nn.Train chooses its shrinkage for it (0: 1).
+	Weight float64
 }
 
 func (o *Neural) withDefaults() {
@@ -53,9 +56,10 @@ func (o *Neural) withDefaults() {
 
 // trainOptions are the options of every training: nn.Train's defaults
 // (the Bayes score as offset, nn.DefaultMembers networks averaged,
-// nn.DefaultHamCost), the recipe `sluice eval --nn` measures.
+// nn.DefaultHamCost, the log-odds shrunk by nn.DefaultShrinkFolds folds of
+// the pools), the recipe `sluice eval --nn` measures.
 func (o *Neural) trainOptions(ctx context.Context) nn.TrainOptions {
-	return nn.TrainOptions{Seed: o.Seed, Hidden: o.Hidden, Context: ctx}
+	return nn.TrainOptions{Seed: o.Seed, Hidden: o.Hidden, Weight: o.Weight, Context: ctx}
 }
 
 // poolSamples are the training samples of the pools: every sample of
@@ -123,6 +127,13 @@ type trainer struct {
 	where  map[[32]byte]bool // digest → in the spam pool (else ham)
 	labels map[[32]byte]bool // explicit learns: digest → spam
 	kick   chan struct{}     // a training is due
+	// unsure holds the samples of records that scored between the
+	// thresholds, waiting for an explicit learn to give them a class (a
+	// user moving a message Bayes was unsure about is the sample the
+	// network learns most from); the oldest go first beyond PoolSize.
+	// Not persisted; under mu.
+	unsure      map[[32]byte]Sample
+	unsureOrder [][32]byte
 
 	// running is true while trainOnce trains; pending and shownNew are
 	// what this trainer adds to the trainings_pending gauge (running or
@@ -207,7 +218,8 @@ func (t *trainer) due() bool {
 
 // observe adds a scan record with an input vector to the pools: spam at
 // score >= SpamScore, ham at <= HamScore, or the class an explicit learn
-// gave the message, which wins. A record of another input set starts new
+// gave the message, which wins; a record between the thresholds waits
+// for an explicit learn (holdUnsure). A record of another input set starts new
 // pools (and so a new network); records of an input set replaced before
 // are ignored, so that scanners of two rule sets during a rollout do not
 // reset the pools back and forth.
@@ -239,6 +251,7 @@ func (t *trainer) observe(r *feed.Record) {
 		spam = false
 	default:
 		t.m.nnSamples.WithLabelValues("between_thresholds").Inc()
+		t.holdUnsure(Sample{Digest: [32]byte(r.Digest), X: t.place(names, in.Values)})
 		return
 	}
 	t.add(Sample{Digest: [32]byte(r.Digest), X: t.place(names, in.Values), Label: labelled}, spam)
@@ -326,6 +339,8 @@ func (t *trainer) reset(names []string, digest [32]byte) {
 	t.perm, t.permOf = nil, nil
 	t.p.Spam, t.p.Ham, t.p.New, t.p.Epoch = nil, nil, 0, 0
 	clear(t.where)
+	clear(t.unsure)
+	t.unsureOrder = nil
 	t.showPending()
 }
 
@@ -408,6 +423,35 @@ func (t *trainer) label(digest [32]byte, spam bool) {
 	if s, ok := t.remove(digest); ok {
 		s.Label = true
 		t.add(s, spam) // counted as one new sample
+	} else if s, ok := t.unsure[digest]; ok {
+		delete(t.unsure, digest)
+		s.Label = true
+		t.add(s, spam)
+	}
+}
+
+// holdUnsure keeps the sample of a record between the thresholds until an
+// explicit learn labels it (label), at most PoolSize of them; under mu.
+func (t *trainer) holdUnsure(s Sample) {
+	if t.unsure == nil {
+		t.unsure = make(map[[32]byte]Sample)
+	}
+	if _, ok := t.unsure[s.Digest]; !ok {
+		t.unsureOrder = append(t.unsureOrder, s.Digest)
+	}
+	t.unsure[s.Digest] = s
+	for len(t.unsure) > t.opts.PoolSize && len(t.unsureOrder) > 0 {
+		delete(t.unsure, t.unsureOrder[0])
+		t.unsureOrder = t.unsureOrder[1:]
+	}
+	if len(t.unsureOrder) > 2*t.opts.PoolSize { // labelled ones leave holes
+		live := t.unsureOrder[:0]
+		for _, d := range t.unsureOrder {
+			if _, ok := t.unsure[d]; ok {
+				live = append(live, d)
+			}
+		}
+		t.unsureOrder = live
 	}
 }
 
@@ -418,6 +462,7 @@ func (t *trainer) forget(digest [32]byte) {
 	defer t.mu.Unlock()
 	delete(t.labels, digest)
 	t.remove(digest)
+	delete(t.unsure, digest)
 }
 
 // compactLabels keeps the newest label of each message, at most
@@ -530,7 +575,7 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 	t.m.nnTrainings.WithLabelValues("published").Inc()
 	t.log.Info("learner: neural network published", "file", t.opts.File, "epoch", net.Epoch,
 		"spam_samples", net.SpamSamples, "ham_samples", net.HamSamples, "inputs", len(names), "epochs", rep.Epochs, "best_epoch", rep.BestEpoch,
-		"holdout_loss", rep.HoldoutLoss, "took", time.Since(start).Round(time.Millisecond))
+		"holdout_loss", rep.HoldoutLoss, "shrink", rep.Shrink, "offset_auc", rep.OffsetAUC, "shrunk_auc", rep.ShrunkAUC, "took", time.Since(start).Round(time.Millisecond))
 	if err := t.save(); err != nil {
 		t.log.Warn("learner: save neural pools", "err", err)
 	}

@@ -520,3 +520,29 @@ func TestNeuralTrainingsPending(t *testing.T) {
 		t.Fatalf("network a not published: %v", err)
 	}
 }
+
+// TestNeuralUnsureWaitsForALabel: a record between the thresholds is no
+// sample by itself, but an explicit learn that comes after it makes it
+// one of its class; at most PoolSize of them wait, the oldest go first.
+func TestNeuralUnsureWaitsForALabel(t *testing.T) {
+	opts := testNeural(t.TempDir())
+	tr := newTrainer(opts, slog.New(slog.DiscardHandler), NewMetrics(nil))
+	for i := range 15 { // PoolSize 10: records 0-4 are dropped
+		tr.observe(nnRecord(i, 3, inputSetA))
+	}
+	if p := tr.snapshot(); len(p.Spam)+len(p.Ham) != 0 {
+		t.Fatalf("unlabelled unsure records in the pools: %d spam, %d ham", len(p.Spam), len(p.Ham))
+	}
+	tr.label([32]byte(digestOf(2)), true)  // dropped: nothing to label
+	tr.label([32]byte(digestOf(7)), true)  // waiting: a spam sample
+	tr.label([32]byte(digestOf(8)), false) // waiting: a ham sample
+	tr.forget([32]byte(digestOf(9)))
+	tr.label([32]byte(digestOf(9)), true) // forgotten before: gone
+	p := tr.snapshot()
+	if len(p.Spam) != 1 || len(p.Ham) != 1 || p.Spam[0].Digest != [32]byte(digestOf(7)) || !p.Spam[0].Label || p.Ham[0].Digest != [32]byte(digestOf(8)) {
+		t.Fatalf("pools after labels: spam %d, ham %d: %+v", len(p.Spam), len(p.Ham), p)
+	}
+	if p.New != 2 {
+		t.Fatalf("new samples %d, want 2", p.New)
+	}
+}

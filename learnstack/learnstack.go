@@ -96,6 +96,7 @@ func network(cfg config.Config, profile string) learner.Neural {
 	return learner.Neural{
 		File: file, PoolFile: PoolPath(cfg, file), SpamScore: n.SpamScore, HamScore: n.HamScore,
 		MaxTrain: n.MaxTrain, MaxEpoch: n.MaxEpoch, PoolSize: n.PoolSize, Hidden: n.Hidden,
+		Weight: n.SpamWeight,
 	}
 }
 

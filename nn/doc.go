@@ -38,6 +38,18 @@
 // LogOdds is the log-odds to add to the Bayes score — which the scanner
 // does, unclipped (NEURAL_SPAM / NEURAL_HAM). Measured reasons and
 // figures: bench/README.md.
+//
+// # Shrinkage
+//
+// Such a network is then scaled by what held-out data support: Train cuts
+// the samples into ShrinkFolds (4) folds, trains the same recipe on all
+// but one and predicts it, and multiplies the final network's output
+// weights by the factor of {0, ¼, ½, ¾, 1} under which offset + Weight ×
+// factor × log-odds ranks the held-out samples best (Report.Shrink). A
+// network that does not beat its offset on samples it did not see gets 0
+// and adds nothing; the held-out log-odds (Report.HeldOut) are the
+// out-of-sample scores thresholds are chosen on. It costs ShrinkFolds
+// more trainings.
 // TrainOptions.Context, checked before every epoch, cancels a training
 // (the learner's shutdown).
 //

@@ -40,6 +40,12 @@ func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test 
 	}
 	fmt.Fprintf(std.out, "network: %d inputs, %d hidden, trained on %d out-of-fold verdicts (%d folds); %d epochs, best %d, held-out loss %.4f\n",
 		res.Inputs, res.Hidden, res.Samples, folds, res.Train.Epochs, res.Train.BestEpoch, res.Train.HoldoutLoss)
+	fmt.Fprintf(std.out, "log-odds × %g: on its own held-out folds (1-AUC)%% %.4f with the offset alone, %.4f so\n",
+		res.Train.Shrink, res.Train.OffsetAUC, res.Train.ShrunkAUC)
+	if res.TrainWith != nil {
+		fmt.Fprintf(std.out, "--- the train list out of sample, with the network (add_header for FP <= %g%%: %.4g)\n%s",
+			100*res.TrainWith.MaxFPR, res.TrainWith.ThresholdAtFPR, res.TrainWith)
+	}
 	fmt.Fprintf(std.out, "--- without the network (Bayes and rules)\n%s", res.Without)
 	fmt.Fprintf(std.out, "--- with the network (NEURAL_SPAM %g × its log-odds, NEURAL_HAM %g × its log-odds of ham)\n%s", n.SpamWeight, n.HamWeight, res.With)
 	return nil

@@ -22,13 +22,24 @@ func TestEvalNeural(t *testing.T) {
 			N        int     `json:"n"`
 			Accuracy float64 `json:"accuracy"`
 		} `json:"with_network"`
-		Samples int `json:"training_samples"`
+		TrainWith *struct {
+			N int `json:"n"`
+		} `json:"train_with_network"`
+		Samples  int `json:"training_samples"`
+		Training struct {
+			Shrink float64
+		} `json:"training"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	if r.With.N != 30 || r.With.Accuracy != 1 || r.Samples != 90 {
 		t.Fatalf("eval --nn on a trivially separable set: %s", out)
+	}
+	// The train list's out-of-sample scores (for choosing add_header) come
+	// with the shrinkage folds' figures.
+	if r.TrainWith == nil || r.TrainWith.N != 90 || r.Training.Shrink < 0 || r.Training.Shrink > 1 {
+		t.Fatalf("train_with_network or the shrinkage missing: %s", out)
 	}
 	// --nn-save writes the network a scanner loads: the one measured.
 	n, err := nn.Load(saved)
