@@ -41,34 +41,53 @@ func gammaQ(a, x float64) float64 {
 	case math.IsInf(a, 1):
 		return 1
 	}
+	lnPre := gammaPrefix(a, x)
+	if x < a+1 {
+		return clamp01(1 - gammaSeries(a, x)*math.Exp(lnPre))
+	}
+	return clamp01(math.Exp(lnPre) * gammaFraction(a, x))
+}
+
+// gammaPrefix is ln(x^a e^-x / Γ(a)).
+func gammaPrefix(a, x float64) float64 {
+	lg, _ := math.Lgamma(a)
+	return a*math.Log(x) - x - lg
+}
+
+// gammaIter bounds the iterations of gammaSeries and gammaFraction: both
+// converge in O(sqrt(a)) in the worst case (x close to a).
+func gammaIter(a float64) int { return 100 + int(30*math.Sqrt(a)) }
+
+// gammaSeries is the power series of P(a, x) without its prefactor:
+// P(a,x) = x^a e^-x / Γ(a) · Σ_k x^k / (a (a+1) ... (a+k)), for x < a+1
+// (Numerical Recipes' gser).
+func gammaSeries(a, x float64) float64 {
+	const eps = 1e-16
+	ap := a
+	del := 1 / a
+	sum := del
+	for range gammaIter(a) {
+		ap++
+		del *= x / ap
+		sum += del
+		if del < sum*eps {
+			break
+		}
+	}
+	return sum
+}
+
+// gammaFraction is the Lentz continued fraction of Q(a, x) without its
+// prefactor, for x >= a+1 (Numerical Recipes' gcf):
+// Q(a,x) = x^a e^-x / Γ(a) · 1/(x+1-a- 1·(1-a)/(x+3-a- 2·(2-a)/(x+5-a- ...))).
+func gammaFraction(a, x float64) float64 {
 	const eps = 1e-16
 	const tiny = 1e-300
-	maxIter := 100 + int(30*math.Sqrt(a))
-	lg, _ := math.Lgamma(a)
-	lnPre := a*math.Log(x) - x - lg // ln(x^a e^-x / Γ(a))
-
-	if x < a+1 {
-		// P(a,x) = x^a e^-x / Γ(a) · Σ_k x^k / (a (a+1) ... (a+k))
-		ap := a
-		del := 1 / a
-		sum := del
-		for range maxIter {
-			ap++
-			del *= x / ap
-			sum += del
-			if del < sum*eps {
-				break
-			}
-		}
-		return clamp01(1 - sum*math.Exp(lnPre))
-	}
-
-	// Q(a,x) = x^a e^-x / Γ(a) · 1/(x+1-a- 1·(1-a)/(x+3-a- 2·(2-a)/(x+5-a- ...)))
 	b := x + 1 - a
 	c := 1 / tiny
 	d := 1 / b
 	h := d
-	for i := 1; i <= maxIter; i++ {
+	for i, n := 1, gammaIter(a); i <= n; i++ {
 		an := -float64(i) * (float64(i) - a)
 		b += 2
 		d = an*d + b
@@ -86,7 +105,7 @@ func gammaQ(a, x float64) float64 {
 			break
 		}
 	}
-	return clamp01(math.Exp(lnPre) * h)
+	return h
 }
 
 func clamp01(v float64) float64 {
@@ -113,49 +132,12 @@ func gammaLogPQ(a, x float64) (lnP, lnQ float64) {
 	case x <= 0, math.IsInf(a, 1):
 		return math.Inf(-1), 0
 	}
-	const eps = 1e-16
-	const tiny = 1e-300
-	maxIter := 100 + int(30*math.Sqrt(a))
-	lg, _ := math.Lgamma(a)
-	lnPre := a*math.Log(x) - x - lg
+	lnPre := gammaPrefix(a, x)
 	if x < a+1 {
-		ap := a
-		del := 1 / a
-		sum := del
-		for range maxIter {
-			ap++
-			del *= x / ap
-			sum += del
-			if del < sum*eps {
-				break
-			}
-		}
-		lnP = min(0, lnPre+math.Log(sum))
+		lnP = min(0, lnPre+math.Log(gammaSeries(a, x)))
 		return lnP, log1mexp(lnP)
 	}
-	b := x + 1 - a
-	c := 1 / tiny
-	d := 1 / b
-	h := d
-	for i := 1; i <= maxIter; i++ {
-		an := -float64(i) * (float64(i) - a)
-		b += 2
-		d = an*d + b
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = b + an/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		del := d * c
-		h *= del
-		if math.Abs(del-1) < eps {
-			break
-		}
-	}
-	lnQ = min(0, lnPre+math.Log(h))
+	lnQ = min(0, lnPre+math.Log(gammaFraction(a, x)))
 	return log1mexp(lnQ), lnQ
 }
 
