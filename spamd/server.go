@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -385,6 +387,22 @@ type Counters struct {
 	Truncated     uint64 `json:"truncated"` // messages over the size limit
 	Refused       uint64 `json:"refused"`   // connections over max_connections or the per-client cap
 	AcceptRetry   uint64 `json:"accept_retries"`
+}
+
+// LogValue writes the counters as attributes named like their JSON keys
+// (requests by protocol as requests_<proto>), as the milter's are.
+func (c Counters) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.Uint64("connections", c.Connections), slog.Uint64("scans", c.Scans),
+		slog.Uint64("learns", c.Learns), slog.Uint64("learns_refused", c.LearnsRefused),
+		slog.Uint64("errors", c.Errors), slog.Uint64("timeouts", c.Timeouts),
+		slog.Uint64("panics", c.Panics), slog.Uint64("truncated", c.Truncated),
+		slog.Uint64("refused", c.Refused), slog.Uint64("accept_retries", c.AcceptRetry),
+	}
+	for _, proto := range slices.Sorted(maps.Keys(c.Requests)) {
+		attrs = append(attrs, slog.Uint64("requests_"+proto, c.Requests[proto]))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Counters returns the totals so far.

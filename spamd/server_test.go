@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -193,4 +194,15 @@ func handleBytes(s *Server, in []byte) []byte {
 	defer cancel()
 	reply, _, _ := s.handle(ctx, bufio.NewReaderSize(bytes.NewReader(in), s.opts.Limits.MaxLineLength+2), func() {})
 	return reply
+}
+
+func TestCountersLogValue(t *testing.T) {
+	var b strings.Builder
+	log := slog.New(slog.NewTextHandler(&b, nil))
+	log.Info("spamd stopped", "counters", Counters{Connections: 3, Scans: 2, Requests: map[string]uint64{"spamd": 2, "http": 1}})
+	for _, want := range []string{"counters.connections=3", "counters.scans=2", "counters.requests_http=1", "counters.requests_spamd=2"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("log line lacks %s: %s", want, b.String())
+		}
+	}
 }
