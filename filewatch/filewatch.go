@@ -5,7 +5,7 @@
 // files and reloads what differs. Watching the directory, not the file,
 // follows a file that is replaced by rename. Without inotify (another
 // system, or no descriptors left) Watch returns an error at once and the
-// caller polls instead. It is the pattern of nn's network watcher, shared.
+// caller polls instead. nn's network watcher and the allow/block lists use it.
 package filewatch
 
 import "path/filepath"

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicemail/sluice/filewatch"
 )
 
 // Watcher keeps the network of one file in service: it loads the file at
@@ -85,7 +87,7 @@ func (w *Watcher) Reload() bool {
 // every second elsewhere or when inotify is not available. The caller owns
 // the goroutine that runs it; Run returns when ctx is done.
 func (w *Watcher) Run(ctx context.Context) error {
-	err := w.watch(ctx)
+	err := filewatch.Watch(ctx, []string{w.path}, func() { w.Reload() }, nil)
 	if err == nil || ctx.Err() != nil {
 		return nil
 	}

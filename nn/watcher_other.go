@@ -2,12 +2,6 @@
 
 package nn
 
-import (
-	"context"
-	"errors"
-	"os"
-)
+import "os"
 
 func inode(os.FileInfo) uint64 { return 0 }
-
-func (w *Watcher) watch(context.Context) error { return errors.New("no inotify on this system") }
