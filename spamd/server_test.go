@@ -189,8 +189,11 @@ func TestListenUnix(t *testing.T) {
 
 // handleBytes runs one request through the server's handler without a
 // network (for the fuzz target).
-func handleBytes(s *Server, in []byte) []byte {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+func handleBytes(s *Server, in []byte) []byte { return handleBytesWithin(s, in, time.Second) }
+
+// handleBytesWithin is handleBytes with the request's deadline d.
+func handleBytesWithin(s *Server, in []byte, d time.Duration) []byte {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	reply, _, _ := s.handle(ctx, bufio.NewReaderSize(bytes.NewReader(in), s.opts.Limits.MaxLineLength+2), func() {})
 	return reply
