@@ -187,11 +187,8 @@ func TestListenUnix(t *testing.T) {
 	}
 }
 
-// handleBytes runs one request through the server's handler without a
-// network (for the fuzz target).
-func handleBytes(s *Server, in []byte) []byte { return handleBytesWithin(s, in, time.Second) }
-
-// handleBytesWithin is handleBytes with the request's deadline d.
+// handleBytesWithin runs one request through the server's handler without a
+// network, with the request's deadline d (for the fuzz target).
 func handleBytesWithin(s *Server, in []byte, d time.Duration) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
