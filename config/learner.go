@@ -18,6 +18,7 @@ type Learner struct {
 	SocketGroup     string   `toml:"socket_group" comment:"Group of the socket and the spool directory, e.g. sluice-learn, which Dovecot gives its mail processes (mail_access_groups) (empty: the process's group)."`
 	HTTPListen      string   `toml:"http_listen" comment:"rspamd-compatible HTTP learn endpoints (/learnspam, /learnham) and /metrics: inet:host:port, or empty for none.\nrspamc's default controller address is 127.0.0.1:11334."`
 	Password        string   `toml:"password" comment:"Password that HTTP learn requests must send (rspamc -P, header Password:). Empty: the HTTP learn endpoints refuse every learn\n(/metrics and /ping still answer). Required when http_listen is not loopback."`
+	PasswordFile    string   `toml:"password_file" comment:"Absolute path of a file whose first line is the password (instead of password): the daemons read it at start,\nso sluice.toml can stay readable by the mail user that runs sluice learn. Make it 0640 root:sluice."`
 	MaxLearns       int      `toml:"max_concurrent_learns" comment:"Learns the socket, and the HTTP endpoints, each read and serve at once; one more is refused at once as busy\n(sluice learn then spools it). Bounds memory: this many times max_message_size per listener."`
 	MaxUsers        int      `toml:"max_user_namespaces" comment:"With users_enabled, most per-user statistics kept; past it the user who learned least recently loses theirs\n(and is scored with the shared statistics)."`
 	SpoolDir        string   `toml:"spool_dir" comment:"Where sluice learn queues a message when the learner cannot be reached and the statfile is busy; drained at start and every spool_interval."`
@@ -100,10 +101,11 @@ func (l Learner) validate() []error {
 	if l.HTTPListen != "" {
 		if err := checkListen(l.HTTPListen); err != nil || !strings.HasPrefix(l.HTTPListen, "inet") {
 			add("http_listen", fmt.Errorf("%q is not inet:host:port", l.HTTPListen))
-		} else if !l.HTTPLoopback() && l.Password == "" {
+		} else if !l.HTTPLoopback() && l.Password == "" && l.PasswordFile == "" {
 			add("password", fmt.Errorf("must be set when http_listen (%s) is not a loopback address", l.HTTPListen))
 		}
 	}
+	add("password_file", checkPasswordFile(l.Password, l.PasswordFile))
 	if l.SpoolDir == "" {
 		add("spool_dir", fmt.Errorf("must not be empty"))
 	}

@@ -24,6 +24,7 @@ type Spamd struct {
 	MaxPerClient    int      `toml:"max_connections_per_client" comment:"Connections from one client IP address; loopback clients (the local MTA) are exempt."`
 	AllowLearn      bool     `toml:"allow_learn" comment:"Accept learning (spamc -L, TELL; rspamc learn_spam/learn_ham): over a unix socket from whoever may open it (socket_mode, socket_group),\nover TCP only with password. A listen address off loopback needs a password, or allow_learn = false."`
 	Password        string   `toml:"password" comment:"Password that learns over TCP must send (a Password header: rspamc -P). Empty: learning over TCP is off."`
+	PasswordFile    string   `toml:"password_file" comment:"Absolute path of a file whose first line is the password (instead of password), read at start; see learner.password_file."`
 	LearnSocket     string   `toml:"learn_socket" comment:"A unix socket where the listener also answers, for learning without a password (spamc -U PATH -L spam);\nrelative paths are below data_dir. Empty: none."`
 	SocketGroup     string   `toml:"socket_group" comment:"Group of the unix sockets (listen, learn_socket), e.g. Debian-exim (empty: the process's group)."`
 	MetricsListen   string   `toml:"metrics_listen" comment:"Where sluice spamd serves Prometheus /metrics: inet:host:port (e.g. inet:127.0.0.1:11335), unix:/path, or off.\nOff by default, as the milter's. sluice serve ignores it: its /metrics is on learner.http_listen."`
@@ -60,7 +61,7 @@ func (s Spamd) Mode() (uint32, error) {
 // could connect could teach the filter). nil when learning is off, the
 // listener is a unix socket, on loopback, or a password is set.
 func (s Spamd) LearnAuthError() error {
-	if !s.AllowLearn || s.Password != "" || !strings.HasPrefix(s.Listen, "inet") || loopback(s.Listen) {
+	if !s.AllowLearn || s.Password != "" || s.PasswordFile != "" || !strings.HasPrefix(s.Listen, "inet") || loopback(s.Listen) {
 		return nil
 	}
 	return fmt.Errorf("must be set when listen (%s) is not a loopback address and allow_learn is on (or set allow_learn = false)", s.Listen)
@@ -78,6 +79,7 @@ func (s Spamd) validate() []error {
 		add("listen", checkListen(s.Listen))
 	}
 	add("password", s.LearnAuthError())
+	add("password_file", checkPasswordFile(s.Password, s.PasswordFile))
 	if s.MetricsListen != Off && s.MetricsListen != "" {
 		add("metrics_listen", checkListen(s.MetricsListen))
 	}

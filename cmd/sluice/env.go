@@ -134,6 +134,18 @@ func (c *common) load() (config.Config, error) {
 	return cfg, nil
 }
 
+// loadDaemon is load for the daemons: it also reads the password files
+// (config.ReadSecrets), which the commands a mail user runs never need.
+func (c *common) loadDaemon() (config.Config, error) {
+	cfg, err := c.load()
+	if err == nil {
+		if err = cfg.ReadSecrets(); err != nil {
+			err = &exitError{code: 78, err: err}
+		}
+	}
+	return cfg, err
+}
+
 // makeDataDir creates the data directory: the daemons do, on first use.
 // The other commands never do (`sluice learn` run by a mail user must not
 // leave a stray statfile in whatever directory it ran from).

@@ -27,7 +27,7 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := c.load()
+	cfg, err := c.loadDaemon()
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,11 +16,17 @@ import (
 
 // TestRspamcLearner: rspamc learns through the learner's rspamd-compatible
 // HTTP endpoint (200 success, 208 already learned: both exit 0), and a
-// password, when set, is required.
+// password, when set, is required. The password comes from
+// learner.password_file, as README advises (sluice.toml stays readable by
+// the mail user; the secret does not).
 func TestRspamcLearner(t *testing.T) {
 	require(t)
 	rspamc := tool(t, "SLUICE_RSPAMC", "rspamc")
-	e := newLearnerEnv(t, "password = \"e2e-secret\"\n")
+	pwFile := filepath.Join(t.TempDir(), "learner.password")
+	if err := os.WriteFile(pwFile, []byte("e2e-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newLearnerEnv(t, fmt.Sprintf("password_file = %q\n", pwFile))
 	e.start("learner", "learner listening")
 	h := fmt.Sprintf("127.0.0.1:%d", e.httpPort)
 	m := mail("rspamc-learner-1", 3, "cheap offer", spamWords, 0)
