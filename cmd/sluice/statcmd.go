@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"slices"
@@ -72,44 +71,11 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 		}
 		fmt.Fprintf(tw, "  %s\tspam %d, ham %d\n", name, ns.Totals.Spam, ns.Totals.Ham)
 	}
-	printNetwork(tw, "network", net)
+	net.WriteText(tw, "network")
 	for _, name := range slices.Sorted(maps.Keys(profiles)) {
-		printNetwork(tw, "network of profile "+name, profiles[name])
+		profiles[name].WriteText(tw, "network of profile "+name)
 	}
 	return tw.Flush()
-}
-
-// printNetwork writes a network's lines of `sluice stat`.
-func printNetwork(tw io.Writer, title string, net *learner.NetworkStat) {
-	if net == nil {
-		return
-	}
-	state := ""
-	if !net.Enabled {
-		state = " (neural.enabled is off: not in service)"
-	}
-	switch {
-	case net.Missing:
-		fmt.Fprintf(tw, "%s\t%s: none published yet\n", title, net.Path)
-	case net.Error != "":
-		fmt.Fprintf(tw, "%s\t%s%s\n", title, net.Path, state)
-		fmt.Fprintf(tw, "  refused\t%s\n", net.Error)
-	default:
-		fmt.Fprintf(tw, "%s\t%s%s\n", title, net.Path, state)
-		fmt.Fprintf(tw, "  epoch\t%d\n", net.Epoch)
-		fmt.Fprintf(tw, "  samples\tspam %d, ham %d\n", net.SpamSamples, net.HamSamples)
-		fmt.Fprintf(tw, "  inputs\t%d (%d hidden units, %s/%s)\n", net.Inputs, net.Hidden, net.HiddenAct, net.OutAct)
-		fmt.Fprintf(tw, "  age\t%s (created %s)\n", time.Duration(net.AgeSeconds)*time.Second, net.Created.Format(time.RFC3339))
-		fmt.Fprintf(tw, "  digest\t%s\n", net.Digest)
-	}
-	if p := net.Pools; p != nil {
-		if p.Error != "" {
-			fmt.Fprintf(tw, "  pools\t%s: unreadable: %s\n", p.Path, p.Error)
-			return
-		}
-		fmt.Fprintf(tw, "  pools\tspam %d, ham %d, %d new since the last training, %d labelled by learns (%d inputs, saved %s)\n",
-			p.Spam, p.Ham, p.New, p.Labels, p.Inputs, p.Saved.Format(time.RFC3339))
-	}
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2
