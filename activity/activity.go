@@ -607,10 +607,22 @@ type Day struct {
 }
 
 // Accuracy returns the kept days, newest first, one row per profile.
-func (l *Log) Accuracy() []Day {
+func (l *Log) Accuracy() []Day { return l.accuracy("") }
+
+// LastDays returns the rows of Accuracy of the last n days, today (UTC,
+// by the Log's clock) included.
+func (l *Log) LastDays(n int) []Day {
+	return l.accuracy(l.opts.Clock().UTC().AddDate(0, 0, 1-n).Format(time.DateOnly))
+}
+
+// accuracy returns the rows of the days from oldest on.
+func (l *Log) accuracy(oldest string) []Day {
 	l.mu.Lock()
 	out := make([]Day, 0, len(l.days))
 	for _, r := range l.days {
+		if r.Day.Day < oldest {
+			continue
+		}
 		d := r.Day
 		if d.Scanned > 0 {
 			d.FPRate = float64(d.FP) / float64(d.Scanned)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicemail/sluice/activity"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -40,6 +41,9 @@ type Options struct {
 	// records without NeuralProfiles, train Neural's. An explicit learn
 	// labels the message in every network's pools.
 	NeuralProfiles map[string]Neural
+	// Activity configures the activity log the daemon keeps (Activity):
+	// its bounds, and its clock for tests.
+	Activity activity.Options
 
 	beforeCommit func() // tests: stands in for a slow disk
 }
@@ -83,6 +87,7 @@ type Daemon struct {
 	jobs    chan *job
 	records chan *feed.Record
 	feed    *LocalFeed
+	act     *activity.Log
 	// nets are the networks' trainers by settings profile, "" the default
 	// one; empty without Options.Neural.File.
 	nets map[string]*trainer
@@ -120,8 +125,9 @@ func New(w *mmapstore.Writer, opts Options) *Daemon {
 		jobs:    make(chan *job, opts.MaxBatch),
 		records: make(chan *feed.Record, opts.RecordQueue),
 		fatal:   make(chan struct{}),
+		act:     activity.New(opts.Activity),
 	}
-	d.feed = &LocalFeed{ch: d.records, m: d.m}
+	d.feed = &LocalFeed{ch: d.records, m: d.m, act: d.act}
 	if opts.Neural.File != "" {
 		d.nets = map[string]*trainer{"": newTrainer(opts.Neural, d.log, d.m)}
 		for name, o := range opts.NeuralProfiles {
@@ -209,11 +215,13 @@ func (d *Daemon) Learn(ctx context.Context, req *Request) (learn.Outcome, error)
 	if errors.Is(err, tokenizer.ErrNotMessage) {
 		d.m.learn(req.Source, req.Label, "not_message")
 		d.logLearn(req.Source, req.User, req.Label, "not_message", err)
+		d.recordLearn(req.Source, req.User, req.Label, "not_message", [32]byte{})
 		return 0, fmt.Errorf("%w: %v", learn.ErrNotMessage, err)
 	}
 	if err != nil {
 		d.m.learn(req.Source, req.Label, "error")
 		d.logLearn(req.Source, req.User, req.Label, "error", err)
+		d.recordLearn(req.Source, req.User, req.Label, "error", [32]byte{})
 		return 0, fmt.Errorf("learner: tokenize: %w", err)
 	}
 	return d.submit(ctx, &job{label: req.Label, user: req.User, source: req.Source, res: res})
@@ -302,6 +310,7 @@ func (d *Daemon) commit(batch []*job) {
 		}
 		d.m.learn(j.source, j.label, outcome)
 		d.logLearn(j.source, j.user, j.label, outcome, r.err)
+		d.recordLearn(j.source, j.user, j.label, outcome, j.res.Digest)
 		if len(d.nets) > 0 && r.err == nil && !j.noRelearn {
 			d.labelNeural(j)
 		}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluicemail/sluice/activity"
 	"github.com/sluicemail/sluice/internal/snakejson"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
@@ -18,7 +19,7 @@ import (
 )
 
 // cmdStat prints what is in the statfile.
-func cmdStat(_ context.Context, std *stdio, args []string) error {
+func cmdStat(ctx context.Context, std *stdio, args []string) error {
 	fset, c := newFlags("stat", "", std, true)
 	if err := parse(fset, args); err != nil {
 		return err
@@ -36,6 +37,13 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 		return err
 	}
 	net, profiles := learnstack.StatNetworks(cfg, time.Now())
+	var accuracy *[]activity.Day // only from a learner that answers
+	acc, aerr := learner.ReadAccuracy(ctx, cfg.DataPath(cfg.Learner.Socket))
+	if aerr == nil {
+		accuracy = &acc
+	} else if !errors.Is(aerr, learner.ErrUnreachable) {
+		fmt.Fprintf(std.err, "sluice stat: accuracy: %v\n", aerr)
+	}
 	if c.json {
 		// mmapstore.Info and learner.NetworkStat have no json tags:
 		// their keys are snake-cased like every other --json output's.
@@ -43,7 +51,8 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 			mmapstore.Info
 			Network  *learner.NetworkStat            `json:",omitempty"`
 			Profiles map[string]*learner.NetworkStat `json:",omitempty"` // use_settings: each profile's network
-		}{info, net, profiles})
+			Accuracy *[]activity.Day                 `json:",omitempty"` // as users see it, last 7 days
+		}{info, net, profiles, accuracy})
 		if err != nil {
 			return err
 		}
@@ -74,6 +83,10 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 	net.WriteText(tw, "network")
 	for _, name := range slices.Sorted(maps.Keys(profiles)) {
 		profiles[name].WriteText(tw, "network of profile "+name)
+	}
+	if accuracy != nil {
+		fmt.Fprintf(tw, "accuracy as users see it\tlast %d days, from the learner\n", learner.AccuracyDays)
+		activity.WriteDays(tw, acc)
 	}
 	return tw.Flush()
 }
