@@ -32,8 +32,8 @@
 // 365 bytes each plus their strings' bytes, so the default 100,000 take
 // about 45 MB with typical addresses, see BenchmarkLedgerMemory), Days days of at most MaxProfiles profiles (the
 // rest count as "(other)") with at most MaxCorrections corrections each.
-// Nothing is persisted: a restart starts empty (a learn of a message that
-// arrived before it is unmatched).
+// Save and Load keep the whole state across a restart (the learner saves
+// it in its data directory); without them a restart starts empty.
 package activity
 
 import (
@@ -170,6 +170,8 @@ type Log struct {
 	days     map[dayKey]*dayRow
 	profiles map[string]int // distinct profiles per day
 	lastDay  string
+
+	recorded uint64 // scans and learns recorded
 }
 
 // The throughput's dimensions.
@@ -261,12 +263,8 @@ func clip(s string) string {
 	return s
 }
 
-// RecordScan adds a verdict and returns its ID.
-func (l *Log) RecordScan(s Scan) uint64 {
-	now := l.opts.Clock()
-	if s.Time.IsZero() {
-		s.Time = now
-	}
+// normalize bounds a scan's strings and symbols, into a slice of its own.
+func normalize(s *Scan) {
 	s.Frontend, s.QueueID, s.Client, s.Sender = clip(s.Frontend), clip(s.QueueID), clip(s.Client), clip(s.Sender)
 	s.User, s.Profile, s.Action = clip(s.User), clip(s.Profile), clip(s.Action)
 	syms := s.Symbols[:min(len(s.Symbols), MaxSymbols)]
@@ -274,9 +272,19 @@ func (l *Log) RecordScan(s Scan) uint64 {
 	for i, y := range syms {
 		s.Symbols[i] = Symbol{Name: clip(y.Name), Score: y.Score}
 	}
+}
+
+// RecordScan adds a verdict and returns its ID.
+func (l *Log) RecordScan(s Scan) uint64 {
+	now := l.opts.Clock()
+	if s.Time.IsZero() {
+		s.Time = now
+	}
+	normalize(&s)
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.recorded++
 	s.ID = l.nextID
 	l.nextID++
 	if len(l.hist) < l.opts.History {
@@ -410,6 +418,7 @@ func (l *Log) RecordLearnMatch(x Learn) Match {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.recorded++
 	if c := l.count(now); c != nil {
 		c[bySource][l.names[bySource].index(x.Source)]++
 	}
@@ -471,6 +480,14 @@ func (l *Log) RecordLearnMatch(x Learn) Match {
 		row.next = (row.next + 1) % len(row.corrections)
 	}
 	return m
+}
+
+// Recorded is how many scans and learns the Log has recorded since New:
+// a saver compares it with the last saved count.
+func (l *Log) Recorded() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.recorded
 }
 
 // Minute is one minute of throughput.
@@ -556,6 +573,9 @@ func (l *Log) History(f Filter) []Scan {
 	var out []Scan
 	for id := l.nextID - 1; id >= 1 && l.nextID-id <= uint64(len(l.hist)) && len(out) < limit; id-- {
 		s := &l.hist[(id-1)%uint64(l.opts.History)]
+		if s.ID != id { // a slot a restored Log did not fill
+			break
+		}
 		if f.matches(s, text) {
 			out = append(out, cloneScan(s))
 		}
@@ -584,7 +604,8 @@ func (l *Log) scan(id uint64) (*Scan, bool) {
 	if id == 0 || id >= l.nextID || l.nextID-id > uint64(len(l.hist)) {
 		return nil, false
 	}
-	return &l.hist[(id-1)%uint64(l.opts.History)], true
+	s := &l.hist[(id-1)%uint64(l.opts.History)]
+	return s, s.ID == id
 }
 
 // Correction is a user's learn that contradicts the arrival verdict.

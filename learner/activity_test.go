@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -188,4 +190,47 @@ func TestAccuracyAnswerBounded(t *testing.T) {
 	if got := td.accuracyJSON(1, maxAdminText); strings.Count(got, `"Day"`) != 0 {
 		t.Fatalf("the last day holds no scans yet: %s", got)
 	}
+}
+
+// TestActivityKeptAcrossRestart: a daemon with an activity file writes
+// it when it stops, and the next one reads it back: a user's learn after
+// the restart still finds the verdict of a message scanned before it. A
+// file that does not load is logged, and the log starts empty.
+func TestActivityKeptAcrossRestart(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
+	file := filepath.Join(t.TempDir(), "activity.state")
+	opts := Options{Activity: activity.Options{Clock: clock.Now}, ActivityFile: file}
+	first := startDaemon(t, opts, false)
+	first.Feed().Send(&feed.Record{Action: "add header", QueueID: "Q1", Digest: contentDigest(t, ham(1)), Time: clock.Now()})
+	first.Feed().Send(&feed.Record{Action: "no action", QueueID: "Q2", Digest: contentDigest(t, spam(2)), Time: clock.Now()})
+	mustLearn(t, first.Daemon, Spam, spam(2), "", Learned) // fn
+	first.stop(t)
+
+	second := startDaemon(t, opts, false)
+	act := second.Activity()
+	if h := act.History(activity.Filter{}); len(h) != 2 || h[0].QueueID != "Q2" {
+		t.Fatalf("history after the restart %+v", h)
+	}
+	second.Learn(context.Background(), &Request{Label: Ham, Source: "dovecot", Message: ham(1)}) // fp
+	want := []activity.Day{{Day: "2026-12-05", Scanned: 2, Corrections: 2, FP: 1, FN: 1, FPRate: 0.5, FNRate: 0.5}}
+	if got := act.Accuracy(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the restart %+v, want %+v", got, want)
+	}
+	second.stop(t)
+
+	if err := os.WriteFile(file, []byte("not a saved log"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	third := startDaemon(t, opts, false)
+	if h := third.Activity().History(activity.Filter{}); len(h) != 0 || !strings.Contains(logs.text(), "activity log not restored") {
+		t.Fatalf("from a bad file: history %+v, log %s", h, logs.text())
+	}
+}
+
+func (s *syncBuffer) text() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -44,6 +44,11 @@ type Options struct {
 	// Activity configures the activity log the daemon keeps (Activity):
 	// its bounds, and its clock for tests.
 	Activity activity.Options
+	// ActivityFile keeps the activity log across restarts: read by New,
+	// written every ActivitySave (10 min) when it changed and when Run
+	// returns ("": not kept).
+	ActivityFile string
+	ActivitySave time.Duration
 
 	beforeCommit func() // tests: stands in for a slow disk
 }
@@ -67,6 +72,9 @@ func (o *Options) withDefaults() {
 	if o.RecordQueue <= 0 {
 		o.RecordQueue = 1024
 	}
+	if o.ActivitySave <= 0 {
+		o.ActivitySave = 10 * time.Minute
+	}
 }
 
 // Daemon serialises learns onto the statfile's single writer. Learn is
@@ -88,6 +96,7 @@ type Daemon struct {
 	records chan *feed.Record
 	feed    *LocalFeed
 	act     *activity.Log
+	saved   atomic.Uint64 // act.Recorded() when the activity file was last written
 	// nets are the networks' trainers by settings profile, "" the default
 	// one; empty without Options.Neural.File.
 	nets map[string]*trainer
@@ -128,6 +137,7 @@ func New(w *mmapstore.Writer, opts Options) *Daemon {
 		act:     activity.New(opts.Activity),
 	}
 	d.feed = &LocalFeed{ch: d.records, m: d.m, act: d.act}
+	d.loadActivity()
 	if opts.Neural.File != "" {
 		d.nets = map[string]*trainer{"": newTrainer(opts.Neural, d.log, d.m)}
 		for name, o := range opts.NeuralProfiles {
@@ -169,6 +179,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		workers.Go(func() { d.spoolLoop(wctx) })
 	}
 	workers.Go(func() { d.autolearnLoop(wctx) })
+	if d.opts.ActivityFile != "" {
+		workers.Go(func() { d.saveActivityLoop(wctx) })
+	}
 	for _, t := range d.nets {
 		workers.Go(func() { t.run(wctx) })
 	}
@@ -194,6 +207,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	close(d.jobs)
 	d.admit.Unlock()
 	<-committed
+	d.saveActivity()
 	for _, t := range d.nets {
 		if serr := t.save(); serr != nil {
 			d.log.Warn("learner: save neural pools", "file", t.opts.PoolFile, "err", serr)
