@@ -234,3 +234,27 @@ func (s *syncBuffer) text() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestActivitySavedWhileRunning: the daemon writes its activity file
+// every ActivitySave once something was recorded, not only at the end.
+func TestActivitySavedWhileRunning(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "activity.state")
+	td := startDaemon(t, Options{ActivityFile: file, ActivitySave: 5 * time.Millisecond}, false)
+	td.Feed().Send(&feed.Record{Action: "reject", QueueID: "Q9", Time: time.Now()})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f, err := os.Open(file)
+		if err == nil {
+			l := activity.New(activity.Options{})
+			err = l.Load(f)
+			f.Close()
+			if h := l.History(activity.Filter{}); err == nil && len(h) == 1 && h[0].QueueID == "Q9" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no activity file with the record while running: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
