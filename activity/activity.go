@@ -160,12 +160,13 @@ type Log struct {
 	hist   []Scan
 	nextID uint64
 
-	// Ledger: verdicts by digest; order is a ring of arrivals, oldest at
-	// head, whose seq tells whether the entry is still that arrival.
-	ledger    map[[32]byte]*verdict
-	order     []arrival
-	orderHead int
-	seq       uint64
+	// Ledger: verdicts is a ring of arrivals (the oldest at head once it
+	// holds MaxLedger), ledger the index of each digest's last one; an
+	// arrival of a digest that came again since is dead.
+	ledger   map[[32]byte]int32
+	verdicts []verdict
+	head     int
+	seq      uint64
 
 	days     map[dayKey]*dayRow
 	profiles map[string]int // distinct profiles per day
@@ -222,17 +223,13 @@ type verdict struct {
 	seq     uint64
 	day     dayKey
 	matched uint8 // matchedSpam | matchedHam
+	live    bool  // the digest's last arrival
 }
 
 const (
 	matchedSpam = 1 << iota
 	matchedHam
 )
-
-type arrival struct {
-	digest [32]byte
-	seq    uint64
-}
 
 type dayKey struct{ day, profile string }
 
@@ -249,7 +246,7 @@ func New(opts Options) *Log {
 		opts:     opts,
 		minutes:  make([]minute, int(opts.Window/time.Minute)),
 		nextID:   1,
-		ledger:   make(map[[32]byte]*verdict),
+		ledger:   make(map[[32]byte]int32),
 		days:     make(map[dayKey]*dayRow),
 		profiles: make(map[string]int),
 	}
@@ -301,34 +298,34 @@ func (l *Log) RecordScan(s Scan) uint64 {
 	row := l.row(now, s.Profile)
 	row.Scanned++
 
-	v := l.ledger[s.Digest]
-	if v == nil {
-		v = &verdict{}
-		l.ledger[s.Digest] = v
-	}
-	l.seq++
-	*v = verdict{seq: l.seq, day: dayKey{row.Day.Day, row.Profile}}
-	v.scan = s
-	v.scan.Symbols = nil
-	l.pushArrival(arrival{s.Digest, l.seq})
+	s.Symbols = nil
+	l.arrive(verdict{scan: s, day: dayKey{row.Day.Day, row.Profile}})
 	return s.ID
 }
 
-// pushArrival appends to the arrival ring; when it is full, the oldest
-// arrival makes room, and its verdict goes with it unless the digest
-// arrived again since. Every kept verdict has its last arrival in the
-// ring, so the ledger never holds more than MaxLedger verdicts.
-func (l *Log) pushArrival(a arrival) {
-	if len(l.order) < l.opts.MaxLedger {
-		l.order = append(l.order, a)
-		return
+// arrive puts a verdict in the ledger as its digest's last arrival. When
+// the ring is full the oldest arrival makes room, and its digest leaves
+// the ledger unless it arrived again since: the ledger never holds more
+// than MaxLedger verdicts.
+func (l *Log) arrive(v verdict) {
+	d := v.scan.Digest
+	if i, ok := l.ledger[d]; ok {
+		l.verdicts[i].live = false
 	}
-	old := l.order[l.orderHead]
-	if v, ok := l.ledger[old.digest]; ok && v.seq == old.seq {
-		delete(l.ledger, old.digest)
+	l.seq++
+	v.seq, v.live = l.seq, true
+	i := len(l.verdicts)
+	if i < l.opts.MaxLedger {
+		l.verdicts = append(l.verdicts, v)
+	} else {
+		i = l.head
+		if old := &l.verdicts[i]; old.live {
+			delete(l.ledger, old.scan.Digest)
+		}
+		l.verdicts[i] = v
+		l.head = (l.head + 1) % len(l.verdicts)
 	}
-	l.order[l.orderHead] = a
-	l.orderHead = (l.orderHead + 1) % len(l.order)
+	l.ledger[d] = int32(i)
 }
 
 // count returns the counters of now's minute, reset if the slot held an
@@ -439,10 +436,11 @@ func (l *Log) RecordLearnMatch(x Learn) Match {
 	if x.Source == "autolearn" {
 		return Match{}
 	}
-	v, ok := l.ledger[x.Digest]
+	i, ok := l.ledger[x.Digest]
 	if !ok {
 		return Match{Result: KindUnmatched}
 	}
+	v := &l.verdicts[i]
 	m := Match{Verdict: v.scan}
 	if v.matched&bit != 0 {
 		m.Result = KindRepeated

@@ -1,11 +1,13 @@
 package activity
 
 import (
+	"cmp"
 	"compress/gzip"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -43,6 +45,7 @@ type savedVerdict struct {
 	Scan         Scan
 	Matched      uint8
 	Day, Profile string
+	seq          uint64 // arrival order, for sorting (not saved)
 }
 
 type savedDay struct {
@@ -70,21 +73,16 @@ func (l *Log) Save(w io.Writer) error {
 
 func (l *Log) state() *state {
 	minutes := l.Throughput()
+	verdicts := l.liveVerdicts()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := &state{Saved: l.opts.Clock(), NextID: l.nextID, Minutes: minutes}
+	st := &state{Saved: l.opts.Clock(), NextID: l.nextID, Minutes: minutes, Verdicts: verdicts}
 	for id := l.nextID - uint64(len(l.hist)); id < l.nextID; id++ {
 		if s, ok := l.scan(id); ok {
 			st.History = append(st.History, *s) // symbols are never changed in place
 		}
 	}
-	st.Verdicts = make([]savedVerdict, 0, len(l.ledger))
-	for i := range l.order {
-		a := l.order[(l.orderHead+i)%len(l.order)]
-		if v, ok := l.ledger[a.digest]; ok && v.seq == a.seq {
-			st.Verdicts = append(st.Verdicts, savedVerdict{Scan: v.scan, Matched: v.matched, Day: v.day.day, Profile: v.day.profile})
-		}
-	}
+
 	for _, r := range l.days {
 		n := len(r.corrections)
 		d := savedDay{Day: r.Day, Corrections: make([]Correction, 0, n)}
@@ -94,6 +92,33 @@ func (l *Log) state() *state {
 		st.Days = append(st.Days, d)
 	}
 	return st
+}
+
+// saveChunk is how many ledger slots Save copies per hold of the lock:
+// recording waits for a chunk (about a millisecond), not for the whole
+// ledger (tens of ms at 100,000 verdicts).
+const saveChunk = 4096
+
+// liveVerdicts copies the ledger's verdicts, saveChunk at a time, and
+// sorts them by arrival. Arrivals meanwhile may be missed or overwrite a
+// slot already copied: a verdict saved twice is restored as its later
+// arrival.
+func (l *Log) liveVerdicts() []savedVerdict {
+	l.mu.Lock()
+	n := len(l.verdicts)
+	l.mu.Unlock()
+	out := make([]savedVerdict, 0, n)
+	for start := 0; start < n; start += saveChunk {
+		l.mu.Lock()
+		for _, v := range l.verdicts[start:min(start+saveChunk, len(l.verdicts))] {
+			if v.live {
+				out = append(out, savedVerdict{Scan: v.scan, Matched: v.matched, Day: v.day.day, Profile: v.day.profile, seq: v.seq})
+			}
+		}
+		l.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b savedVerdict) int { return cmp.Compare(a.seq, b.seq) })
+	return out
 }
 
 // Load replaces the Log's state with one Save wrote, within the Log's
@@ -122,7 +147,7 @@ func (l *Log) Load(r io.Reader) error {
 	defer l.mu.Unlock()
 	l.minutes, l.names = fresh.minutes, fresh.names
 	l.hist, l.nextID = fresh.hist, fresh.nextID
-	l.ledger, l.order, l.orderHead, l.seq = fresh.ledger, fresh.order, fresh.orderHead, fresh.seq
+	l.ledger, l.verdicts, l.head, l.seq = fresh.ledger, fresh.verdicts, fresh.head, fresh.seq
 	l.days, l.profiles, l.lastDay = fresh.days, fresh.profiles, fresh.lastDay
 	return nil
 }
@@ -180,13 +205,6 @@ func (l *Log) restore(st *state) {
 		s := sv.Scan
 		normalize(&s)
 		s.Symbols = nil
-		l.seq++
-		v := l.ledger[s.Digest]
-		if v == nil {
-			v = &verdict{}
-			l.ledger[s.Digest] = v
-		}
-		*v = verdict{scan: s, seq: l.seq, day: dayKey{sv.Day, clip(sv.Profile)}, matched: sv.Matched & (matchedSpam | matchedHam)}
-		l.pushArrival(arrival{s.Digest, l.seq})
+		l.arrive(verdict{scan: s, day: dayKey{sv.Day, clip(sv.Profile)}, matched: sv.Matched & (matchedSpam | matchedHam)})
 	}
 }

@@ -175,3 +175,17 @@ func BenchmarkSaveFull(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes/file")
 }
+
+// BenchmarkSaveLocked measures the part of Save that holds the Log's
+// lock (recording waits for it): the copy of a full default ledger.
+func BenchmarkSaveLocked(b *testing.B) {
+	l := New(Options{Clock: newClock().Now})
+	s := Scan{Frontend: "milter", QueueID: "4QzW1x2y3", Action: "add header", Symbols: []Symbol{{"BAYES_SPAM", 5.1}}}
+	for i := range DefaultMaxLedger {
+		s.Digest = sha256.Sum256(fmt.Append(nil, i))
+		l.RecordScan(s)
+	}
+	for b.Loop() {
+		l.state()
+	}
+}
