@@ -17,6 +17,7 @@ func sample() *Record {
 		Time: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), QueueID: "4AbCdE", User: "alice@example.org",
 		Score: 7.25, Required: 6, Action: "add header", Symbols: []Symbol{{"BAYES_SPAM", 7.25}},
 		Digest: Digest{1, 2, 3}, BayesProb: 0.999, Local: true,
+		Frontend: "milter", Client: "192.0.2.7", Sender: "bob@example.net",
 	}
 }
 
@@ -39,6 +40,7 @@ func TestEncodeDecode(t *testing.T) {
 func TestEncodeBounded(t *testing.T) {
 	r := sample()
 	r.User = strings.Repeat("u", 10000)
+	r.Sender, r.Client, r.Frontend = r.User, r.User, r.User
 	for i := 0; i < 2000; i++ {
 		r.Symbols = append(r.Symbols, Symbol{Name: strings.Repeat("S", 300), Score: 1})
 	}
@@ -53,8 +55,46 @@ func TestEncodeBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(got.Sender) != maxString || len(got.Client) != maxString || len(got.Frontend) != maxString {
+		t.Fatalf("sender %d, client %d, frontend %d bytes", len(got.Sender), len(got.Client), len(got.Frontend))
+	}
 	if len(got.User) != maxString || len(got.Symbols) == 0 || got.Symbols[0].Name != "BAYES_SPAM" {
 		t.Fatalf("user %d bytes, %d symbols", len(got.User), len(got.Symbols))
+	}
+}
+
+// TestEnvelopeFieldsCompatible: a record of a sender that predates the
+// front end, client and sender fields decodes with them empty, and one
+// without them set leaves them out of the JSON (so an older receiver sees
+// the record it knew).
+func TestEnvelopeFieldsCompatible(t *testing.T) {
+	tests := []struct {
+		name, in                 string
+		frontend, client, sender string
+	}{
+		{"older sender", `{"v":1,"time":"2026-01-01T00:00:00Z","action":"reject","score":16}`, "", "", ""},
+		{"newer sender", `{"v":1,"time":"2026-01-01T00:00:00Z","action":"reject","frontend":"rspamd","client":"2001:db8::7","sender":"a@b.example","later":1}`,
+			"rspamd", "2001:db8::7", "a@b.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Decode([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Frontend != tt.frontend || r.Client != tt.client || r.Sender != tt.sender {
+				t.Fatalf("got %q %q %q", r.Frontend, r.Client, r.Sender)
+			}
+			b, err := Encode(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{`"frontend"`, `"client"`, `"sender"`} {
+				if strings.Contains(string(b), key) != (tt.frontend != "") {
+					t.Fatalf("encoded %s: %s present %v", b, key, !strings.Contains(string(b), key))
+				}
+			}
+		})
 	}
 }
 

@@ -22,7 +22,8 @@ const MaxRecordSize = 128 << 10
 // message with more is sent without them (and is not autolearned).
 const MaxTokens = 8192
 
-// maxString bounds the queue id, user and symbol names in a record.
+// maxString bounds the queue id, user, sender, client, front end and
+// symbol names in a record.
 const maxString = 256
 
 // ErrMalformed is returned (wrapped) by Decode for input that is not a record.
@@ -34,6 +35,16 @@ type Record struct {
 	Time    time.Time `json:"time"`
 	QueueID string    `json:"queue_id,omitempty"`
 	User    string    `json:"user,omitempty"`
+	// Frontend names the sender: "milter", "spamd" (spamc's protocol) or
+	// "rspamd" (rspamc's and the HTTP protocol). Client is the SMTP
+	// client's address and Sender the envelope sender, when the front end
+	// knows them (the milter from the MTA, rspamd clients from the IP and
+	// From headers). The three were added compatibly, for the console's
+	// history: a receiver that predates them ignores them, and one that
+	// has them reads "" from an older sender.
+	Frontend string `json:"frontend,omitempty"`
+	Client   string `json:"client,omitempty"`
+	Sender   string `json:"sender,omitempty"`
 	// Profile is the settings profile the message was judged by ("" none);
 	// with use_settings the learner trains that profile's network.
 	Profile       string   `json:"profile,omitempty"`
@@ -206,6 +217,7 @@ func Encode(r *Record) ([]byte, error) {
 	c.Version = Version
 	c.QueueID, c.User, c.Profile = cut(c.QueueID), cut(c.User), cut(c.Profile)
 	c.Action = cut(c.Action)
+	c.Frontend, c.Client, c.Sender = cut(c.Frontend), cut(c.Client), cut(c.Sender)
 	if len(c.Tokens) > MaxTokens {
 		c.Tokens = nil
 	}

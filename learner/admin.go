@@ -40,6 +40,12 @@ import (
 // rather than refusing while it runs is what an admin restoring a backup
 // expects: no learner to stop, no learns spooled meanwhile, milters follow
 // the rename as they follow a growth.
+//
+// AdminAccuracy: the text of the answer is JSON, the rows of the
+// activity log's accuracy (activity.Day) of the last AccuracyDays days,
+// newest first, at most 65,535 bytes (the oldest rows are left out to fit;
+// DefaultMaxProfiles profiles over 7 days take about 40 KB). Whoever may
+// learn may read it: it says how often the users corrected the filter.
 const (
 	adminMagic     = "SLAD"
 	adminRespMagic = "SLAS"
@@ -53,7 +59,14 @@ type AdminOp uint8
 const (
 	AdminSnapshot AdminOp = 1
 	AdminInstall  AdminOp = 2
+	AdminAccuracy AdminOp = 3
 )
+
+// AccuracyDays is how many days AdminAccuracy answers with.
+const AccuracyDays = 7
+
+// maxAdminText bounds the text of an admin answer: the u16 of its length.
+const maxAdminText = 1<<16 - 1
 
 // isAdmin reports whether the next request on br is an admin request.
 func isAdmin(br *bufio.Reader) bool {
@@ -71,7 +84,7 @@ func (s *Server) serveAdmin(c *lifecycle.Conn, br *bufio.Reader) {
 	}
 	n := int(binary.BigEndian.Uint16(h[6:]))
 	var status Status = StatusOK
-	text := "ok"
+	text, maxText := "ok", MaxText
 	var f *os.File
 	switch path := make([]byte, min(n, maxAdminPath)); {
 	case h[4] != version || n > maxAdminPath:
@@ -86,6 +99,8 @@ func (s *Server) serveAdmin(c *lifecycle.Conn, br *bufio.Reader) {
 			f, err = s.d.Snapshot()
 		case AdminInstall:
 			err = s.d.Install(string(path))
+		case AdminAccuracy:
+			text, maxText = s.d.accuracyJSON(AccuracyDays, maxAdminText), maxAdminText
 		default:
 			err = fmt.Errorf("%w: unknown admin op %d", ErrProtocol, h[5])
 		}
@@ -97,7 +112,7 @@ func (s *Server) serveAdmin(c *lifecycle.Conn, br *bufio.Reader) {
 			s.log.Error("learner: admin request", "op", h[5], "err", err)
 		}
 	}
-	resp := appendAdminResponse(nil, status, text)
+	resp := appendAdminResponse(nil, status, text, maxText)
 	if f == nil {
 		c.Write(resp)
 		return
@@ -105,7 +120,7 @@ func (s *Server) serveAdmin(c *lifecycle.Conn, br *bufio.Reader) {
 	defer f.Close()
 	uc, ok := c.Conn.(*net.UnixConn)
 	if !ok {
-		c.Write(appendAdminResponse(nil, StatusTempFail, "a snapshot is passed over a unix socket only"))
+		c.Write(appendAdminResponse(nil, StatusTempFail, "a snapshot is passed over a unix socket only", MaxText))
 		return
 	}
 	if _, _, err := uc.WriteMsgUnix(resp, unix.UnixRights(int(f.Fd())), nil); err != nil {
@@ -113,9 +128,9 @@ func (s *Server) serveAdmin(c *lifecycle.Conn, br *bufio.Reader) {
 	}
 }
 
-func appendAdminResponse(b []byte, st Status, text string) []byte {
-	if len(text) > MaxText {
-		text = text[:MaxText]
+func appendAdminResponse(b []byte, st Status, text string, maxText int) []byte {
+	if len(text) > maxText {
+		text = text[:maxText]
 	}
 	b = append(b, adminRespMagic...)
 	b = append(b, byte(st))
@@ -160,10 +175,17 @@ func (d *Daemon) Install(path string) error {
 // the descriptor passed with the answer (AdminSnapshot), or nil. An error
 // wrapping ErrUnreachable means no learner answers there.
 func AdminCall(ctx context.Context, socket string, op AdminOp, path string) (*os.File, error) {
+	f, _, err := adminCall(ctx, socket, op, path, MaxText)
+	return f, err
+}
+
+// adminCall sends one admin request and returns the descriptor passed
+// with the answer, if any, and the answer's text (at most maxText bytes).
+func adminCall(ctx context.Context, socket string, op AdminOp, path string, maxText int) (*os.File, string, error) {
 	var dl net.Dialer
 	c, err := dl.DialContext(ctx, "unix", socket)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return nil, "", fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	defer c.Close()
 	if dead, ok := ctx.Deadline(); ok {
@@ -172,19 +194,19 @@ func AdminCall(ctx context.Context, socket string, op AdminOp, path string) (*os
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	if len(path) > maxAdminPath {
-		return nil, fmt.Errorf("%w: path of %d bytes", ErrProtocol, len(path))
+		return nil, "", fmt.Errorf("%w: path of %d bytes", ErrProtocol, len(path))
 	}
 	req := append([]byte(adminMagic), version, byte(op))
 	req = binary.BigEndian.AppendUint16(req, uint16(len(path)))
 	if _, err := c.Write(append(req, path...)); err != nil {
-		return nil, fmt.Errorf("%w: send request: %w", ErrTempFail, err)
+		return nil, "", fmt.Errorf("%w: send request: %w", ErrTempFail, err)
 	}
 	uc := c.(*net.UnixConn)
-	buf := make([]byte, 7+MaxText)
+	buf := make([]byte, 7+maxText)
 	oob := make([]byte, unix.CmsgSpace(4))
 	n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read response: %w", ErrTempFail, err)
+		return nil, "", fmt.Errorf("%w: read response: %w", ErrTempFail, err)
 	}
 	var f *os.File
 	if oobn > 0 {
@@ -196,11 +218,11 @@ func AdminCall(ctx context.Context, socket string, op AdminOp, path string) (*os
 		}
 	}
 	// The response may come in pieces; the descriptor came with the first.
-	fail := func(err error) (*os.File, error) {
+	fail := func(err error) (*os.File, string, error) {
 		if f != nil {
 			f.Close()
 		}
-		return nil, err
+		return nil, "", err
 	}
 	want := 7
 	for {
@@ -208,7 +230,7 @@ func AdminCall(ctx context.Context, socket string, op AdminOp, path string) (*os
 			if string(buf[:4]) != adminRespMagic {
 				return fail(fmt.Errorf("%w: not an admin response", ErrProtocol))
 			}
-			want = 7 + min(int(binary.BigEndian.Uint16(buf[5:7])), MaxText)
+			want = 7 + min(int(binary.BigEndian.Uint16(buf[5:7])), maxText)
 		}
 		if n >= want {
 			break
@@ -222,9 +244,9 @@ func AdminCall(ctx context.Context, socket string, op AdminOp, path string) (*os
 	switch Status(buf[4]) {
 	case StatusOK:
 		if op == AdminSnapshot && f == nil {
-			return nil, fmt.Errorf("%w: no snapshot came with the answer", ErrProtocol)
+			return nil, "", fmt.Errorf("%w: no snapshot came with the answer", ErrProtocol)
 		}
-		return f, nil
+		return f, text, nil
 	case StatusBadRequest:
 		err = fmt.Errorf("%w: %s", ErrProtocol, strings.TrimPrefix(text, ErrProtocol.Error()+": "))
 	default:

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync/atomic"
 
+	"github.com/sluicemail/sluice/activity"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -89,12 +90,17 @@ func (a Autolearn) Decide(r *feed.Record, totals mmapstore.Totals) (Label, strin
 type LocalFeed struct {
 	ch      chan *feed.Record
 	m       *Metrics
+	act     *activity.Log // every record, queued or not
 	sent    atomic.Uint64
 	dropped atomic.Uint64
 }
 
-// Send queues r, or drops and counts it when the queue is full.
+// Send notes r in the activity log and queues it for autolearn and
+// training, or drops and counts it when the queue is full.
 func (f *LocalFeed) Send(r *feed.Record) error {
+	if f.act != nil {
+		f.act.RecordScan(activityScan(r))
+	}
 	select {
 	case f.ch <- r:
 		f.sent.Add(1)

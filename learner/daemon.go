@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicemail/sluice/activity"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -40,6 +41,14 @@ type Options struct {
 	// records without NeuralProfiles, train Neural's. An explicit learn
 	// labels the message in every network's pools.
 	NeuralProfiles map[string]Neural
+	// Activity configures the activity log the daemon keeps (Activity):
+	// its bounds, and its clock for tests.
+	Activity activity.Options
+	// ActivityFile keeps the activity log across restarts: read by New,
+	// written every ActivitySave (10 min) when it changed and when Run
+	// returns ("": not kept).
+	ActivityFile string
+	ActivitySave time.Duration
 
 	beforeCommit func() // tests: stands in for a slow disk
 }
@@ -63,6 +72,9 @@ func (o *Options) withDefaults() {
 	if o.RecordQueue <= 0 {
 		o.RecordQueue = 1024
 	}
+	if o.ActivitySave <= 0 {
+		o.ActivitySave = 10 * time.Minute
+	}
 }
 
 // Daemon serialises learns onto the statfile's single writer. Learn is
@@ -83,6 +95,8 @@ type Daemon struct {
 	jobs    chan *job
 	records chan *feed.Record
 	feed    *LocalFeed
+	act     *activity.Log
+	saved   atomic.Uint64 // act.Recorded() when the activity file was last written
 	// nets are the networks' trainers by settings profile, "" the default
 	// one; empty without Options.Neural.File.
 	nets map[string]*trainer
@@ -120,8 +134,10 @@ func New(w *mmapstore.Writer, opts Options) *Daemon {
 		jobs:    make(chan *job, opts.MaxBatch),
 		records: make(chan *feed.Record, opts.RecordQueue),
 		fatal:   make(chan struct{}),
+		act:     activity.New(opts.Activity),
 	}
-	d.feed = &LocalFeed{ch: d.records, m: d.m}
+	d.feed = &LocalFeed{ch: d.records, m: d.m, act: d.act}
+	d.loadActivity()
 	if opts.Neural.File != "" {
 		d.nets = map[string]*trainer{"": newTrainer(opts.Neural, d.log, d.m)}
 		for name, o := range opts.NeuralProfiles {
@@ -163,6 +179,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		workers.Go(func() { d.spoolLoop(wctx) })
 	}
 	workers.Go(func() { d.autolearnLoop(wctx) })
+	if d.opts.ActivityFile != "" {
+		workers.Go(func() { d.saveActivityLoop(wctx) })
+	}
 	for _, t := range d.nets {
 		workers.Go(func() { t.run(wctx) })
 	}
@@ -188,6 +207,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	close(d.jobs)
 	d.admit.Unlock()
 	<-committed
+	d.saveActivity()
 	for _, t := range d.nets {
 		if serr := t.save(); serr != nil {
 			d.log.Warn("learner: save neural pools", "file", t.opts.PoolFile, "err", serr)
@@ -209,11 +229,13 @@ func (d *Daemon) Learn(ctx context.Context, req *Request) (learn.Outcome, error)
 	if errors.Is(err, tokenizer.ErrNotMessage) {
 		d.m.learn(req.Source, req.Label, "not_message")
 		d.logLearn(req.Source, req.User, req.Label, "not_message", err)
+		d.recordLearn(req.Source, req.User, req.Label, "not_message", [32]byte{})
 		return 0, fmt.Errorf("%w: %v", learn.ErrNotMessage, err)
 	}
 	if err != nil {
 		d.m.learn(req.Source, req.Label, "error")
 		d.logLearn(req.Source, req.User, req.Label, "error", err)
+		d.recordLearn(req.Source, req.User, req.Label, "error", [32]byte{})
 		return 0, fmt.Errorf("learner: tokenize: %w", err)
 	}
 	return d.submit(ctx, &job{label: req.Label, user: req.User, source: req.Source, res: res})
@@ -302,6 +324,7 @@ func (d *Daemon) commit(batch []*job) {
 		}
 		d.m.learn(j.source, j.label, outcome)
 		d.logLearn(j.source, j.user, j.label, outcome, r.err)
+		d.recordLearn(j.source, j.user, j.label, outcome, j.res.Digest)
 		if len(d.nets) > 0 && r.err == nil && !j.noRelearn {
 			d.labelNeural(j)
 		}

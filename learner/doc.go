@@ -12,7 +12,9 @@
 // their guards), http.go (rspamd-compatible learn endpoints, /metrics,
 // and rspamd's /stat and /counters from package metrics), auth.go (who may learn: the password, the learn slots),
 // metrics.go (Prometheus counters), neural.go (the neural network's
-// training cycle).
+// training cycle), activity.go (the activity log the daemon keeps of
+// every scan record and learn, its file, and AdminAccuracy's answer),
+// admin.go (backups and the accuracy over the unix socket).
 //
 // # Who may learn
 //

@@ -21,6 +21,8 @@ type testDaemon struct {
 	w    *mmapstore.Writer
 	path string
 	reg  *prometheus.Registry
+	// stopped stops Run and checks the statfile; nil once done.
+	stopped func(t *testing.T)
 }
 
 func storeParams() mmapstore.Params {
@@ -43,7 +45,8 @@ func startDaemon(t *testing.T, opts Options, sync bool) *testDaemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
+	td := &testDaemon{Daemon: d, w: w, path: path, reg: reg}
+	td.stopped = func(t *testing.T) {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
@@ -54,8 +57,17 @@ func startDaemon(t *testing.T, opts Options, sync bool) *testDaemon {
 		if err := mmapstore.Check(path); err != nil {
 			t.Errorf("statfile fails its check: %v", err)
 		}
-	})
-	return &testDaemon{Daemon: d, w: w, path: path, reg: reg}
+	}
+	t.Cleanup(func() { td.stop(t) })
+	return td
+}
+
+// stop stops the daemon and checks its statfile, once.
+func (td *testDaemon) stop(t *testing.T) {
+	if f := td.stopped; f != nil {
+		td.stopped = nil
+		f(t)
+	}
 }
 
 func (td *testDaemon) totals(t *testing.T, ns mmapstore.Namespace) mmapstore.Totals {

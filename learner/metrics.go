@@ -1,6 +1,8 @@
 package learner
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -20,7 +22,16 @@ type Metrics struct {
 	busy        *prometheus.CounterVec // listener
 	batchSize   prometheus.Histogram
 	commitDur   prometheus.Histogram
+	matched     *prometheus.CounterVec // result: fp, fn, confirmed, unmatched, repeated
+	corrections *prometheus.CounterVec // kind (fp, fn), profile
+
+	profMu   sync.Mutex
+	profiles map[string]bool // the profile labels corrections used so far
 }
+
+// maxProfileLabels bounds the profile label values of corrections (a
+// scan record names its profile); further profiles count as "(other)".
+const maxProfileLabels = 32
 
 // NewMetrics creates the counters and registers them on reg (nil: not
 // registered, for tests that only read them).
@@ -76,13 +87,36 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to journal (fsync) and apply one commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		matched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_learns_matched_total",
+			Help: "Users' learns of spam or ham (not autolearn) matched by content digest to the verdict the message got on arrival: fp, fn (corrections), confirmed, unmatched (no verdict kept: scanned elsewhere or too long ago), repeated (that verdict was already matched for this class).",
+		}, []string{"result"}),
+		corrections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_learner_corrections_total",
+			Help: "Users' learns that contradict the arrival verdict, by kind (fp: flagged, learned ham; fn: no action, learned spam) and the verdict's settings profile (\"\" the default).",
+		}, []string{"kind", "profile"}),
+		profiles: make(map[string]bool),
 	}
 	if reg != nil {
-		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.nnPending, m.nnNew, m.refused, m.busy, m.batchSize, m.commitDur)
+		reg.MustRegister(m.learns, m.autoSkip, m.records, m.spool, m.nnSamples, m.nnTrainings, m.nnPending, m.nnNew, m.refused, m.busy, m.batchSize, m.commitDur,
+			m.matched, m.corrections)
 	}
 	return m
 }
 
 func (m *Metrics) learn(source string, label Label, outcome string) {
 	m.learns.WithLabelValues(source, label.String(), outcome).Inc()
+}
+
+// correction counts one false positive or negative of a profile.
+func (m *Metrics) correction(kind, profile string) {
+	m.profMu.Lock()
+	if !m.profiles[profile] {
+		if len(m.profiles) >= maxProfileLabels {
+			profile = "(other)"
+		}
+		m.profiles[profile] = true
+	}
+	m.profMu.Unlock()
+	m.corrections.WithLabelValues(kind, profile).Inc()
 }

@@ -3,6 +3,8 @@ package learner
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -80,4 +82,38 @@ func statPools(path string) *PoolsStat {
 	}
 	return &PoolsStat{Path: path, Spam: len(p.Spam), Ham: len(p.Ham), New: p.New, Labels: len(p.Labels),
 		Inputs: len(p.Names), Epoch: p.Epoch, Saved: p.Saved}
+}
+
+// WriteText writes a network's lines of `sluice stat` to a tabwriter,
+// under title; nothing for a nil ns.
+func (ns *NetworkStat) WriteText(tw io.Writer, title string) {
+	if ns == nil {
+		return
+	}
+	state := ""
+	if !ns.Enabled {
+		state = " (neural.enabled is off: not in service)"
+	}
+	switch {
+	case ns.Missing:
+		fmt.Fprintf(tw, "%s\t%s: none published yet\n", title, ns.Path)
+	case ns.Error != "":
+		fmt.Fprintf(tw, "%s\t%s%s\n", title, ns.Path, state)
+		fmt.Fprintf(tw, "  refused\t%s\n", ns.Error)
+	default:
+		fmt.Fprintf(tw, "%s\t%s%s\n", title, ns.Path, state)
+		fmt.Fprintf(tw, "  epoch\t%d\n", ns.Epoch)
+		fmt.Fprintf(tw, "  samples\tspam %d, ham %d\n", ns.SpamSamples, ns.HamSamples)
+		fmt.Fprintf(tw, "  inputs\t%d (%d hidden units, %s/%s)\n", ns.Inputs, ns.Hidden, ns.HiddenAct, ns.OutAct)
+		fmt.Fprintf(tw, "  age\t%s (created %s)\n", time.Duration(ns.AgeSeconds)*time.Second, ns.Created.Format(time.RFC3339))
+		fmt.Fprintf(tw, "  digest\t%s\n", ns.Digest)
+	}
+	if p := ns.Pools; p != nil {
+		if p.Error != "" {
+			fmt.Fprintf(tw, "  pools\t%s: unreadable: %s\n", p.Path, p.Error)
+			return
+		}
+		fmt.Fprintf(tw, "  pools\tspam %d, ham %d, %d new since the last training, %d labelled by learns (%d inputs, saved %s)\n",
+			p.Spam, p.Ham, p.New, p.Labels, p.Inputs, p.Saved.Format(time.RFC3339))
+	}
 }

@@ -126,6 +126,7 @@ func ServiceOptions(cfg config.Config, log *slog.Logger, reg *prometheus.Registr
 			SpoolInterval:  lc.SpoolInterval.D(),
 			Neural:         neural,
 			NeuralProfiles: neuralProfiles,
+			ActivityFile:   cfg.DataPath(ActivityFile),
 			Autolearn: learner.Autolearn{
 				Enabled: lc.Autolearn, SpamScore: lc.SpamScore, HamScore: lc.HamScore,
 				MinProb: lc.MinProb, MinBalance: lc.MinBalance, Local: lc.AutolearnLocal,
@@ -140,6 +141,11 @@ func ServiceOptions(cfg config.Config, log *slog.Logger, reg *prometheus.Registr
 		Logger: log,
 	}, nil
 }
+
+// ActivityFile is where the learner keeps its activity log (the
+// console's history and the accuracy as users see it) across restarts, in
+// the data directory.
+const ActivityFile = "activity.state"
 
 // StatNetworks describes the configured network files and their pools
 // (`sluice stat`): the default network and, with use_settings, each

@@ -300,10 +300,11 @@ func TestScanRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r1.QueueID != "4XyZ" || r1.User != "bob@example.org" || r1.Action != "add header" || !r1.Local ||
-		r1.Digest == (feed.Digest{}) || len(r1.Symbols) != 1 || r1.BayesProb < 0.9 || r1.Score < 6 {
+		r1.Digest == (feed.Digest{}) || len(r1.Symbols) != 1 || r1.BayesProb < 0.9 || r1.Score < 6 ||
+		r1.Frontend != "milter" || r1.Client != "127.0.0.1" || r1.Sender != "sender@example.org" {
 		t.Fatalf("record 1 %+v", r1)
 	}
-	if r2.User != "carol@example.org" || r2.Local || r2.Action != "no action" {
+	if r2.User != "carol@example.org" || r2.Local || r2.Action != "no action" || r2.Client != "192.0.2.7" || r2.Frontend != "milter" {
 		t.Fatalf("record 2 %+v", r2)
 	}
 	// The network's input vector even without a network: the scanner's

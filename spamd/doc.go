@@ -12,7 +12,8 @@
 // spamheader, as the milter's do), server.go (connections, deadlines,
 // panics, shutdown, the one log line per scanned message), metrics.go
 // (the Prometheus counters and scan histogram, Server.Register), learner.go (the Learner that TELL and
-// /learn* go through: the learner's Door). Listening on unix:/path and
+// /learn* go through: the learner's Door), record.go (the scan record of
+// each verdict, sent to the learner's feed as the milter's are). Listening on unix:/path and
 // inet:host:port is package socket's.
 //
 // Decisions:

@@ -21,9 +21,10 @@ type counters struct {
 	learnsRefused                                      prometheus.Counter
 	requests                                           [4]prometheus.Counter // by Proto
 	actions                                            [numActions]prometheus.Counter
+	records                                            [2]prometheus.Counter // sent, dropped
 
-	requestsVec, scannedVec, symbols *prometheus.CounterVec
-	scanTime                         prometheus.Histogram
+	requestsVec, scannedVec, symbols, recordsVec *prometheus.CounterVec
+	scanTime                                     prometheus.Histogram
 }
 
 func newCounters() counters {
@@ -50,6 +51,10 @@ func newCounters() counters {
 			Name: "sluice_spamd_symbol_hits_total",
 			Help: "Scanned messages on which a symbol fired, by symbol (BAYES_SPAM, NEURAL_HAM, rule names).",
 		}, []string{"symbol"}),
+		recordsVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_spamd_records_total",
+			Help: "Scan records sent to the learner (spamd feed), or dropped (the learner is down or its queue is full).",
+		}, []string{"result"}),
 		scanTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sluice_spamd_scan_seconds",
 			Help:    "Time the spamd/rspamd listener took to scan one message (tokenize, classify, rules, network), once it was read.",
@@ -59,6 +64,7 @@ func newCounters() counters {
 	for p := ProtoSpamd; p <= ProtoHTTP; p++ {
 		c.requests[p] = c.requestsVec.WithLabelValues(p.String())
 	}
+	c.records = [2]prometheus.Counter{c.recordsVec.WithLabelValues("sent"), c.recordsVec.WithLabelValues("dropped")}
 	for i := range numActions {
 		c.actions[i] = c.scannedVec.WithLabelValues(metrics.ActionLabel(scan.Action(i)))
 	}
@@ -67,7 +73,7 @@ func newCounters() counters {
 
 func (c *counters) collectors() []prometheus.Collector {
 	return []prometheus.Collector{c.conns, c.errors, c.timeouts, c.panics, c.truncated, c.learns, c.learnsRefused,
-		c.requestsVec, c.scannedVec, c.symbols, c.scanTime}
+		c.requestsVec, c.scannedVec, c.symbols, c.recordsVec, c.scanTime}
 }
 
 // scanned counts one verdict: its action, its symbols, its time.

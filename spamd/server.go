@@ -66,7 +66,10 @@ type Options struct {
 	// (X-Spam-Report, X-Spamd-Result, X-Spam); the zero value:
 	// SpamAssassin's five.
 	Headers spamheader.Options
-	Logger  *slog.Logger // default: discard
+	// Feed takes a scan record of every verdict (the learner's scan
+	// record socket, milter.feed_socket), without blocking; nil: none.
+	Feed   RecordSender
+	Logger *slog.Logger // default: discard
 }
 
 // Default limits.
@@ -319,6 +322,7 @@ type envelope struct {
 	proto                 Proto
 	queueID, client, from string
 	rcpts                 int
+	auth                  bool // rspamd's User header: an authenticated SMTP session
 }
 
 // rspamdEnvelope reads an rspamd request's envelope headers (lower-case
@@ -330,7 +334,8 @@ func rspamdEnvelope(proto Proto, h map[string][]string) envelope {
 		}
 		return ""
 	}
-	return envelope{proto: proto, queueID: first("queue-id"), client: first("ip"), from: first("from"), rcpts: len(h["rcpt"])}
+	return envelope{proto: proto, queueID: first("queue-id"), client: first("ip"), from: first("from"), rcpts: len(h["rcpt"]),
+		auth: first("user") != ""}
 }
 
 // verdict scans a message (req names its user and profile), counts and
@@ -338,10 +343,12 @@ func rspamdEnvelope(proto Proto, h map[string][]string) envelope {
 func (s *Server) verdict(ctx context.Context, msg []byte, req scan.Request, env envelope) (*scan.Verdict, *ProtocolError) {
 	p, _ := ctx.Value(peerKey{}).(peer)
 	start := time.Now()
+	req.KeepTokens = s.opts.Feed != nil // for autolearn
 	v, err := s.opts.Scanner.Scan(ctx, bytes.NewReader(msg), req)
 	elapsed := time.Since(start)
 	if err == nil {
 		s.count.scanned(v, elapsed)
+		s.sendRecord(v, req, env)
 		s.log.Info("message scanned", "request_id", p.id, "queue_id", env.queueID, "proto", env.proto.String(), "peer", p.remote,
 			"client_ip", env.client, "from", env.from, "rcpts", env.rcpts, "user", metrics.Clip(req.User), "profile", v.Profile,
 			"score", math.Round(v.Score*100)/100, "action", metrics.ActionLabel(v.Action),

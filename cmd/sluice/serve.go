@@ -104,6 +104,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	spamdServed := make(chan error, 1)
 	if withSpamd {
 		sopts := spamdOptions(cfg, stack.Live, logger.With("part", "spamd"))
+		sopts.Feed = svc.Daemon().Feed()
 		if cfg.Spamd.AllowLearn {
 			// The daemon in process; no direct way (it holds the
 			// statfile) and no spool (spamd clients retry).

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/lifecycle"
@@ -61,6 +62,14 @@ func cmdSpamd(ctx context.Context, std *stdio, args []string) error {
 	stack := scanstack.New(cfg, logger)
 	defer stack.Close()
 	opts := spamdOptions(cfg, stack.Live, logger)
+	if cfg.Milter.FeedSocket != "" { // the learner's scan record socket
+		snd, err := feed.NewSender(cfg.Milter.FeedSocket)
+		if err != nil {
+			return err
+		}
+		defer snd.Close()
+		opts.Feed = snd
+	}
 	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
 	if door != nil {
 		opts.Learner = door

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"slices"
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluicemail/sluice/activity"
 	"github.com/sluicemail/sluice/internal/snakejson"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
@@ -19,7 +19,7 @@ import (
 )
 
 // cmdStat prints what is in the statfile.
-func cmdStat(_ context.Context, std *stdio, args []string) error {
+func cmdStat(ctx context.Context, std *stdio, args []string) error {
 	fset, c := newFlags("stat", "", std, true)
 	if err := parse(fset, args); err != nil {
 		return err
@@ -37,6 +37,13 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 		return err
 	}
 	net, profiles := learnstack.StatNetworks(cfg, time.Now())
+	var accuracy *[]activity.Day // only from a learner that answers
+	acc, aerr := learner.ReadAccuracy(ctx, cfg.DataPath(cfg.Learner.Socket))
+	if aerr == nil {
+		accuracy = &acc
+	} else if !errors.Is(aerr, learner.ErrUnreachable) {
+		fmt.Fprintf(std.err, "sluice stat: accuracy: %v\n", aerr)
+	}
 	if c.json {
 		// mmapstore.Info and learner.NetworkStat have no json tags:
 		// their keys are snake-cased like every other --json output's.
@@ -44,7 +51,8 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 			mmapstore.Info
 			Network  *learner.NetworkStat            `json:",omitempty"`
 			Profiles map[string]*learner.NetworkStat `json:",omitempty"` // use_settings: each profile's network
-		}{info, net, profiles})
+			Accuracy *[]activity.Day                 `json:",omitempty"` // as users see it, last 7 days
+		}{info, net, profiles, accuracy})
 		if err != nil {
 			return err
 		}
@@ -72,44 +80,15 @@ func cmdStat(_ context.Context, std *stdio, args []string) error {
 		}
 		fmt.Fprintf(tw, "  %s\tspam %d, ham %d\n", name, ns.Totals.Spam, ns.Totals.Ham)
 	}
-	printNetwork(tw, "network", net)
+	net.WriteText(tw, "network")
 	for _, name := range slices.Sorted(maps.Keys(profiles)) {
-		printNetwork(tw, "network of profile "+name, profiles[name])
+		profiles[name].WriteText(tw, "network of profile "+name)
+	}
+	if accuracy != nil {
+		fmt.Fprintf(tw, "accuracy as users see it\tlast %d days, from the learner\n", learner.AccuracyDays)
+		activity.WriteDays(tw, acc)
 	}
 	return tw.Flush()
-}
-
-// printNetwork writes a network's lines of `sluice stat`.
-func printNetwork(tw io.Writer, title string, net *learner.NetworkStat) {
-	if net == nil {
-		return
-	}
-	state := ""
-	if !net.Enabled {
-		state = " (neural.enabled is off: not in service)"
-	}
-	switch {
-	case net.Missing:
-		fmt.Fprintf(tw, "%s\t%s: none published yet\n", title, net.Path)
-	case net.Error != "":
-		fmt.Fprintf(tw, "%s\t%s%s\n", title, net.Path, state)
-		fmt.Fprintf(tw, "  refused\t%s\n", net.Error)
-	default:
-		fmt.Fprintf(tw, "%s\t%s%s\n", title, net.Path, state)
-		fmt.Fprintf(tw, "  epoch\t%d\n", net.Epoch)
-		fmt.Fprintf(tw, "  samples\tspam %d, ham %d\n", net.SpamSamples, net.HamSamples)
-		fmt.Fprintf(tw, "  inputs\t%d (%d hidden units, %s/%s)\n", net.Inputs, net.Hidden, net.HiddenAct, net.OutAct)
-		fmt.Fprintf(tw, "  age\t%s (created %s)\n", time.Duration(net.AgeSeconds)*time.Second, net.Created.Format(time.RFC3339))
-		fmt.Fprintf(tw, "  digest\t%s\n", net.Digest)
-	}
-	if p := net.Pools; p != nil {
-		if p.Error != "" {
-			fmt.Fprintf(tw, "  pools\t%s: unreadable: %s\n", p.Path, p.Error)
-			return
-		}
-		fmt.Fprintf(tw, "  pools\tspam %d, ham %d, %d new since the last training, %d labelled by learns (%d inputs, saved %s)\n",
-			p.Spam, p.Ham, p.New, p.Labels, p.Inputs, p.Saved.Format(time.RFC3339))
-	}
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2
