@@ -10,7 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicemail/sluice/buildinfo"
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/console"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/milter"
@@ -127,6 +129,12 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			"learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	}
 
+	services := []console.Service{{Name: "milter", Listen: cfg.Milter.Listen, Counters: func() any { return msrv.Counters() }}}
+	if ssrv != nil {
+		services = append(services, console.Service{Name: "spamd", Listen: cfg.Spamd.Listen, Counters: func() any { return ssrv.Counters() }})
+	}
+	svc.SetConsole(console.New(console.Options{Config: cfg, Learner: svc.Daemon(), Scanner: stack.Live, Version: buildinfo.Read(version),
+		Services: services, Logger: logger.With("part", "console")}))
 	lctx, stopLearner := context.WithCancel(context.Background())
 	defer stopLearner()
 	learnerDone := make(chan error, 1)
