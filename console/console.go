@@ -75,7 +75,8 @@ type Options struct {
 	// Scanner scans the scan form's messages (nil: no scan form).
 	Scanner Scanner
 	// Activity is the record of recent work the throughput, history and
-	// accuracy pages show (the learner daemon's); nil: an empty one.
+	// accuracy pages show; nil: the Learner's, when it keeps one (an
+	// Activity method: the learner daemon's), else an empty one.
 	Activity *activity.Log
 	// Version is the running build.
 	Version buildinfo.Info
@@ -122,6 +123,9 @@ func New(opts Options) *Console {
 		if opts.Learner != nil {
 			opts.MaxMessage = opts.Learner.MaxMessage()
 		}
+	}
+	if a, ok := opts.Learner.(interface{ Activity() *activity.Log }); ok && opts.Activity == nil {
+		opts.Activity = a.Activity()
 	}
 	if opts.Activity == nil {
 		opts.Activity = activity.New(activity.Options{Clock: opts.Clock})

@@ -561,3 +561,24 @@ func TestThroughputCountsScans(t *testing.T) {
 		t.Errorf("the throughput page does not total 3 rejects:\n%s", body)
 	}
 }
+
+// keeper is a learner that keeps an activity log, as the learner daemon
+// does.
+type keeper struct {
+	Learner
+	log *activity.Log
+}
+
+func (k keeper) Activity() *activity.Log { return k.log }
+
+func TestActivityOfTheLearner(t *testing.T) {
+	e := newEnv(t, nil)
+	own := activity.New(activity.Options{})
+	c := New(Options{Config: e.cfg, Learner: keeper{e.c.opts.Learner, own}})
+	if c.opts.Activity != own {
+		t.Error("the console does not show the learner's activity")
+	}
+	if c := New(Options{Config: e.cfg, Learner: keeper{e.c.opts.Learner, own}, Activity: e.act}); c.opts.Activity != e.act {
+		t.Error("Options.Activity does not win over the learner's")
+	}
+}
