@@ -1,11 +1,13 @@
 package console
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicemail/sluice/activity"
+	"github.com/sluicemail/sluice/config"
 )
 
 func TestChart(t *testing.T) {
@@ -76,4 +78,34 @@ func TestCSRFToken(t *testing.T) {
 			t.Errorf("%s: valid = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// fullDay is 24 hours of minutes with every action, front end and source.
+func fullDay() []activity.Minute {
+	start := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	minutes := make([]activity.Minute, 1440)
+	for i := range minutes {
+		minutes[i] = activity.Minute{Start: start.Add(time.Duration(i) * time.Minute),
+			ByAction:   map[string]uint64{"no action": uint64(i % 50), "add header": uint64(i % 7), "rewrite subject": 1, "greylist": 2, "reject": uint64(i % 5)},
+			ByFrontend: map[string]uint64{"milter": uint64(i % 40), "spamd": uint64(i % 9), "rspamd": 3, "console": 0},
+			BySource:   map[string]uint64{"dovecot": uint64(i % 3), "autolearn": uint64(i % 11), "cli": 0}}
+	}
+	return minutes
+}
+
+// BenchmarkThroughputPage draws and renders the throughput page of a
+// full day (1440 minutes, 5 actions, 4 front ends, 3 sources).
+func BenchmarkThroughputPage(b *testing.B) {
+	c := New(Options{Config: config.Default()})
+	minutes := fullDay()
+	var size int
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		c.render(w, 200, "throughput", view{Title: "Throughput", Data: struct {
+			Minutes int
+			Charts  []chart
+		}{len(minutes), throughputCharts(minutes)}})
+		size = w.Body.Len()
+	}
+	b.ReportMetric(float64(size), "bytes/page")
 }
