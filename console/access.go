@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -79,7 +80,7 @@ func local(r *http.Request) bool {
 	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
 		return false
 	}
-	name := r.Host
+	name := strings.TrimSuffix(strings.TrimPrefix(r.Host, "["), "]") // [::1] without a port
 	if h, _, err := net.SplitHostPort(r.Host); err == nil {
 		name = h
 	}

@@ -53,6 +53,7 @@ type env struct {
 	act   *activity.Log
 	clock *clock
 	live  *scanstack.Live
+	svc   *learner.Service
 }
 
 // newEnv starts a learner on cfg (edited by edit) and a console over it.
@@ -92,7 +93,7 @@ func newEnv(t *testing.T, edit func(*config.Config)) *env {
 		Services: []Service{{Name: "milter", Listen: "inet:127.0.0.1:7357", Counters: func() any {
 			return map[string]any{"scanned": 12345678, "actions": map[string]int{"reject": 2}}
 		}}}})
-	return &env{t: t, cfg: cfg, c: c, act: act, clock: clk, live: stack.Live}
+	return &env{t: t, cfg: cfg, c: c, act: act, clock: clk, live: stack.Live, svc: svc}
 }
 
 // get requests path from loopback, naming the host by IP.
@@ -240,6 +241,10 @@ func TestAccess(t *testing.T) {
 	}{
 		{"loopback by IP", "", "127.0.0.1:5000", "127.0.0.1:11334", [2]string{}, "", 200},
 		{"loopback IPv6", "", "[::1]:5000", "[::1]:11334", [2]string{}, "", 200},
+		{"loopback IPv6, no port", "", "[::1]:5000", "[::1]", [2]string{}, "", 200},
+		{"loopback, no port", "", "127.0.0.1:5000", "127.0.0.1", [2]string{}, "", 200},
+		{"IPv4-mapped loopback", "", "[::ffff:127.0.0.1]:5000", "127.0.0.1:11334", [2]string{}, "", 200},
+		{"loopback, no Host, no password set", "", "127.0.0.1:5000", "", [2]string{}, "", 403},
 		{"loopback by localhost", "", "127.0.0.1:5000", "localhost:11334", [2]string{}, "", 200},
 		{"loopback naming another host (DNS rebinding)", "pw", "127.0.0.1:5000", "evil.example:11334", [2]string{}, "", 401},
 		{"loopback naming another host, password", "pw", "127.0.0.1:5000", "mail.example:11334", [2]string{}, "pw", 200},
@@ -580,5 +585,36 @@ func TestActivityOfTheLearner(t *testing.T) {
 	}
 	if c := New(Options{Config: e.cfg, Learner: keeper{e.c.opts.Learner, own}, Activity: e.act}); c.opts.Activity != e.act {
 		t.Error("Options.Activity does not win over the learner's")
+	}
+}
+
+// The learner's HTTP handler serves the console at every path its own
+// endpoints do not claim.
+func TestServedByTheLearnersHTTPHandler(t *testing.T) {
+	e := newEnv(t, nil)
+	h := learner.NewHTTPHandler(e.svc.Daemon(), learner.HTTPOptions{Console: e.c, Gatherer: prometheus.NewRegistry()})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		want         string
+		csp          bool
+	}{
+		{"GET", "/", 200, `id="tokens"`, true},
+		{"GET", "/history", 200, "No scan records", true},
+		{"GET", "/ping", 200, "pong", false},
+		{"GET", "/metrics", 200, "", false},
+		{"POST", "/learnspam", 403, "learning over HTTP is off", false},
+		{"GET", "/nothing-here", 404, "", true},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(""))
+		r.RemoteAddr, r.Host = "127.0.0.1:1", "127.0.0.1:11334"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s %s: %d, want %d with %q\n%.300s", tc.method, tc.path, w.Code, tc.status, tc.want, w.Body)
+		}
+		if got := w.Header().Get("Content-Security-Policy") != ""; got != tc.csp {
+			t.Errorf("%s %s: console's CSP %v, want %v", tc.method, tc.path, got, tc.csp)
+		}
 	}
 }
