@@ -70,6 +70,10 @@ type Options struct {
 	// paths of the status page, the config page, the password and the
 	// profiles.
 	Config config.Config
+	// Running, when set, is the configuration in effect now, with what
+	// SIGHUP reloads applied (scanstack.Reloader.Running), for the config
+	// page; nil: Config.
+	Running func() config.Config
 	// Learner takes the learn form's learns (nil: no learn form).
 	Learner Learner
 	// Scanner scans the scan form's messages (nil: no scan form).
@@ -111,6 +115,10 @@ func New(opts Options) *Console {
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
+	}
+	if opts.Running == nil {
+		cfg := opts.Config
+		opts.Running = func() config.Config { return cfg }
 	}
 	if opts.Start.IsZero() {
 		opts.Start = opts.Clock()

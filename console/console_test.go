@@ -618,3 +618,21 @@ func TestServedByTheLearnersHTTPHandler(t *testing.T) {
 		}
 	}
 }
+
+// The config page shows the configuration in effect after reloads.
+func TestConfigPageShowsTheRunningConfiguration(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.cfg
+	c := New(Options{Config: cfg, Running: func() config.Config {
+		next := cfg
+		next.Actions.Reject = 42
+		return next
+	}})
+	r := httptest.NewRequest("GET", "/config", nil)
+	r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost"
+	w := httptest.NewRecorder()
+	c.ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), "actions.reject: ") || !strings.Contains(w.Body.String(), "-&gt; 42") {
+		t.Errorf("the config page does not show the reloaded reject threshold:\n%s", w.Body)
+	}
+}

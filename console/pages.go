@@ -258,7 +258,7 @@ func (c *Console) learnMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) configPage(w http.ResponseWriter, r *http.Request) {
-	cv, err := newConfigView(c.opts.Config)
+	cv, err := newConfigView(c.opts.Running())
 	if err != nil {
 		c.log.Error("console: config page", "err", err)
 		c.fail(w, http.StatusInternalServerError, "the configuration could not be written")

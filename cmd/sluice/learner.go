@@ -48,8 +48,10 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	stack := scanstack.New(cfg, logger) // the console's scan form
 	defer stack.Close()
 	defer stack.Start(logger)()
-	svc.SetConsole(console.New(console.Options{Config: cfg, Learner: svc.Daemon(), Scanner: stack.Live, Version: buildinfo.Read(version), Logger: logger.With("part", "console")}))
-	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
+	reloader := scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger)
+	defer onHUP(ctx, reloader.Reload)()
+	svc.SetConsole(console.New(console.Options{Config: cfg, Running: reloader.Running, Learner: svc.Daemon(), Scanner: stack.Live,
+		Version: buildinfo.Read(version), Logger: logger.With("part", "console")}))
 	return svc.Run(ctx)
 }
 

@@ -87,7 +87,8 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	defer closeFeed()
 	mopts.Feed = svc.Daemon().Feed()
 	mopts.Profiles = stack.Live
-	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
+	reloader := scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger)
+	defer onHUP(ctx, reloader.Reload)()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
@@ -133,7 +134,7 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	if ssrv != nil {
 		services = append(services, console.Service{Name: "spamd", Listen: cfg.Spamd.Listen, Counters: func() any { return ssrv.Counters() }})
 	}
-	svc.SetConsole(console.New(console.Options{Config: cfg, Learner: svc.Daemon(), Scanner: stack.Live, Version: buildinfo.Read(version),
+	svc.SetConsole(console.New(console.Options{Config: cfg, Running: reloader.Running, Learner: svc.Daemon(), Scanner: stack.Live, Version: buildinfo.Read(version),
 		Services: services, Logger: logger.With("part", "console")}))
 	lctx, stopLearner := context.WithCancel(context.Background())
 	defer stopLearner()
