@@ -47,7 +47,7 @@ func (c *clock) Add(d time.Duration) {
 // env is a console over a real learner (its daemon running on a statfile
 // in a temporary data directory) and a real scanner.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   config.Config
 	c     *Console
 	act   *activity.Log
@@ -57,7 +57,7 @@ type env struct {
 }
 
 // newEnv starts a learner on cfg (edited by edit) and a console over it.
-func newEnv(t *testing.T, edit func(*config.Config)) *env {
+func newEnv(t testing.TB, edit func(*config.Config)) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -634,5 +634,16 @@ func TestConfigPageShowsTheRunningConfiguration(t *testing.T) {
 	c.ServeHTTP(w, r)
 	if !strings.Contains(w.Body.String(), "actions.reject: ") || !strings.Contains(w.Body.String(), "-&gt; 42") {
 		t.Errorf("the config page does not show the reloaded reject threshold:\n%s", w.Body)
+	}
+}
+
+// BenchmarkStatusPage reads the statfile's header and the networks and
+// renders the status page, as every load of / does.
+func BenchmarkStatusPage(b *testing.B) {
+	e := newEnv(b, nil)
+	for b.Loop() {
+		if w := e.get("/"); w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
 	}
 }
