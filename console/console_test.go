@@ -647,3 +647,23 @@ func BenchmarkStatusPage(b *testing.B) {
 		}
 	}
 }
+
+// The scan form's envelope reaches the allow and block lists.
+func TestScanFormEnvelopeMeetsTheLists(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		c.Lists = map[string]config.List{
+			"block_client": {Match: "client", Symbol: "BLOCKED_CLIENT", Score: 100, Entries: []string{"203.0.113.0/24"}},
+		}
+	})
+	msg := message(7, "hello there, the minutes of the meeting")
+	for _, tc := range []struct {
+		client string
+		status int
+		listed bool
+	}{{"203.0.113.9", 200, true}, {"198.51.100.1", 200, false}, {"not-an-ip", 400, false}} {
+		w := e.post("/scan", map[string]string{"csrf": e.token(), "message": msg, "client": tc.client, "sender": "a@example.org"}, nil)
+		if w.Code != tc.status || strings.Contains(w.Body.String(), "BLOCKED_CLIENT") != tc.listed {
+			t.Errorf("client %s: %d, listed %v; want %d, %v\n%s", tc.client, w.Code, !tc.listed, tc.status, tc.listed, w.Body)
+		}
+	}
+}

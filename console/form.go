@@ -13,7 +13,10 @@ type messageForm struct {
 	Message []byte // the uploaded file, else the pasted text
 	Label   string // learn: spam, ham or forget
 	User    string
-	CSRF    string
+	// Sender, Rcpt (recipients separated by commas) and Client (an IP
+	// address) are the scan's envelope, for the allow and block lists.
+	Sender, Rcpt, Client string
+	CSRF                 string
 }
 
 const (
@@ -84,6 +87,12 @@ func (c *Console) readMessageForm(w http.ResponseWriter, r *http.Request) (messa
 				f.Label = string(b)
 			case "user":
 				f.User = string(b)
+			case "sender":
+				f.Sender = string(b)
+			case "rcpt":
+				f.Rcpt = string(b)
+			case "client":
+				f.Client = string(b)
 			case "csrf":
 				f.CSRF = string(b)
 			}
@@ -97,6 +106,7 @@ func (c *Console) readMessageForm(w http.ResponseWriter, r *http.Request) (messa
 			return f, tooLarge
 		}
 		f.Label, f.User, f.CSRF = r.PostForm.Get("label"), r.PostForm.Get("user"), r.PostForm.Get("csrf")
+		f.Sender, f.Rcpt, f.Client = r.PostForm.Get("sender"), r.PostForm.Get("rcpt"), r.PostForm.Get("client")
 	default:
 		return f, &formError{http.StatusUnsupportedMediaType, "post the console's form (multipart/form-data)"}
 	}

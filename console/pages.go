@@ -189,8 +189,13 @@ func (c *Console) scanMessage(w http.ResponseWriter, r *http.Request) {
 		c.formError(w, err)
 		return
 	}
-	req := scan.Request{User: clip(f.User, 320), Explain: true}
-	if req.Profile, err = profile.New(c.opts.Config.Profiles).Choose("", req.User); err != nil {
+	env, err := scan.ParseEnvelope(f.Sender, f.Rcpt, f.Client)
+	if err != nil {
+		c.fail(w, http.StatusBadRequest, "client: "+err.Error())
+		return
+	}
+	req := scan.Request{User: clip(f.User, 320), Explain: true, Envelope: env}
+	if req.Profile, err = profile.New(c.opts.Running().Profiles).Choose("", req.User); err != nil {
 		c.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -213,7 +218,7 @@ func (c *Console) scanMessage(w http.ResponseWriter, r *http.Request) {
 	for i, s := range v.Symbols {
 		syms[i] = activity.Symbol{Name: s.Name, Score: s.Score}
 	}
-	id := c.opts.Activity.RecordScan(activity.Scan{Time: c.opts.Clock(), Frontend: "console", User: req.User, Profile: v.Profile,
+	id := c.opts.Activity.RecordScan(activity.Scan{Time: c.opts.Clock(), Frontend: "console", Client: f.Client, Sender: f.Sender, User: req.User, Profile: v.Profile,
 		Score: v.Score, Action: v.Action.String(), Symbols: syms, Digest: v.Digest})
 	c.log.Info("console: message scanned", "remote", r.RemoteAddr, "action", v.Action.String(), "score", v.Score)
 	c.render(w, http.StatusOK, "result", view{Title: "Scan result", Nav: "scan",
