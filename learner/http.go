@@ -40,6 +40,9 @@ type HTTPOptions struct {
 	Start time.Time
 	// Timeout bounds one learn request (1 min).
 	Timeout time.Duration
+	// Console, when set, serves every path the endpoints above do not
+	// claim (the web console, package console, at /); it guards itself.
+	Console http.Handler
 	Logger  *slog.Logger
 }
 
@@ -56,6 +59,7 @@ type HTTPOptions struct {
 //	GET /ping                    "pong"
 //	GET /metrics                 Prometheus text format
 //	GET /stat, /counters         rspamd's JSON (rspamc stat, rspamc counters)
+//	anything else                the console, when HTTPOptions.Console is set
 func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -79,6 +83,9 @@ func NewHTTPHandler(d *Daemon, opts HTTPOptions) http.Handler {
 		}
 		mux.Handle("GET /stat", metrics.StatHandler(co))
 		mux.Handle("GET /counters", metrics.CountersHandler(co))
+	}
+	if opts.Console != nil {
+		mux.Handle("/", opts.Console)
 	}
 	return mux
 }

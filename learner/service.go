@@ -71,6 +71,7 @@ type Service struct {
 	srv     *Server
 	ln      net.Listener
 	httpSrv *http.Server
+	httpOpt HTTPOptions
 	httpLn  net.Listener
 	recv    *feed.Receiver
 }
@@ -118,9 +119,10 @@ func OpenService(opts ServiceOptions) (_ *Service, err error) {
 			return nil, fmt.Errorf("learner http_listen: %w", err)
 		}
 		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		s.httpOpt = HTTPOptions{Password: opts.Password, MaxLearns: opts.MaxLearns, Gatherer: opts.Registry, Logger: s.log,
+			Statfile: opts.Statfile, Weights: opts.SymbolWeights, Start: time.Now()}
 		s.httpSrv = &http.Server{
-			Handler: NewHTTPHandler(s.d, HTTPOptions{Password: opts.Password, MaxLearns: opts.MaxLearns, Gatherer: opts.Registry, Logger: s.log,
-				Statfile: opts.Statfile, Weights: opts.SymbolWeights, Start: time.Now()}),
+			Handler:           NewHTTPHandler(s.d, s.httpOpt),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      2 * time.Minute,
@@ -132,6 +134,19 @@ func OpenService(opts ServiceOptions) (_ *Service, err error) {
 
 // Daemon is the service's daemon (for learns and scan records in process).
 func (s *Service) Daemon() *Daemon { return s.d }
+
+// SetConsole serves h (the web console) on the HTTP listener at every
+// path its endpoints do not claim; it does nothing without an HTTP
+// listener. Call it before Run: the console needs the daemon, and the
+// scanner its owner opens after the service.
+func (s *Service) SetConsole(h http.Handler) {
+	if s.httpSrv == nil {
+		return
+	}
+	opt := s.httpOpt
+	opt.Console = h
+	s.httpSrv.Handler = NewHTTPHandler(s.d, opt)
+}
 
 // Statfile is the path of the statfile the service writes.
 func (s *Service) Statfile() string { return s.opts.Statfile }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/sluicemail/sluice/config"
 )
@@ -22,6 +23,7 @@ import (
 type Reloader struct {
 	path    string // config.Path at start
 	base    config.Config
+	mu      sync.Mutex    // guards running, which Running reads from other goroutines
 	running config.Config // base with the command line's overrides, as in effect
 	stack   *Stack
 	log     *slog.Logger
@@ -36,6 +38,14 @@ func NewReloader(path string, running config.Config, stack *Stack, log *slog.Log
 		base = running
 	}
 	return &Reloader{path: path, base: base, running: running, stack: stack, log: log}
+}
+
+// Running is the configuration in effect: the one at start with what the
+// reloads since applied (the console's config page).
+func (r *Reloader) Running() config.Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running
 }
 
 // Reload loads the file again and applies the reloadable sections.
@@ -53,7 +63,9 @@ func (r *Reloader) Reload() {
 			applied = slices.DeleteFunc(applied, func(k string) bool { return strings.HasPrefix(k, "rules.") })
 			in.Rules = r.running.Rules
 		}
+		r.mu.Lock()
 		r.running = in
+		r.mu.Unlock()
 	} else {
 		restart = append(restart, applied...)
 		applied = nil

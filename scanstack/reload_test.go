@@ -49,6 +49,9 @@ func TestReloader(t *testing.T) {
 	if r.running.DataDir != dir || r.running.Rules.Enabled {
 		t.Errorf("running configuration: data_dir %q, rules %v", r.running.DataDir, r.running.Rules.Enabled)
 	}
+	if run := r.Running(); len(run.Profiles) != 1 || run.Milter.IdleTimeout != cfg.Milter.IdleTimeout {
+		t.Errorf("Running: profiles %v (want finance), idle_timeout %v (want the one at start, a restart applies it)", run.Profiles, run.Milter.IdleTimeout)
+	}
 
 	logs.Reset()
 	scanner := s.Live.scanner.Load()

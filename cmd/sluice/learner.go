@@ -10,7 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicemail/sluice/buildinfo"
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/console"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -43,7 +45,13 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, nil, logger).Reload)()
+	stack := scanstack.New(cfg, logger) // the console's scan form
+	defer stack.Close()
+	defer stack.Start(logger)()
+	reloader := scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger)
+	defer onHUP(ctx, reloader.Reload)()
+	svc.SetConsole(console.New(console.Options{Config: cfg, Running: reloader.Running, Learner: svc.Daemon(), Scanner: stack.Live,
+		Version: buildinfo.Read(version), Logger: logger.With("part", "console")}))
 	return svc.Run(ctx)
 }
 

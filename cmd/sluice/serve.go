@@ -10,7 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicemail/sluice/buildinfo"
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/console"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/lifecycle"
 	"github.com/sluicemail/sluice/milter"
@@ -85,7 +87,8 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 	defer closeFeed()
 	mopts.Feed = svc.Daemon().Feed()
 	mopts.Profiles = stack.Live
-	defer onHUP(ctx, scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger).Reload)()
+	reloader := scanstack.NewReloader(config.Path(c.configPath), cfg, stack, logger)
+	defer onHUP(ctx, reloader.Reload)()
 	mode, _ := cfg.Milter.Mode()
 	mln, err := socket.Listen(cfg.Milter.Listen, socket.Options{Mode: fsMode(mode), Group: cfg.Milter.SocketGroup})
 	if err != nil {
@@ -128,6 +131,12 @@ func cmdServe(ctx context.Context, std *stdio, args []string) error {
 			"learn_over_tcp", cfg.Spamd.AllowLearn && cfg.Spamd.Password != "")
 	}
 
+	services := []console.Service{{Name: "milter", Listen: cfg.Milter.Listen, Counters: func() any { return msrv.Counters() }}}
+	if ssrv != nil {
+		services = append(services, console.Service{Name: "spamd", Listen: cfg.Spamd.Listen, Counters: func() any { return ssrv.Counters() }})
+	}
+	svc.SetConsole(console.New(console.Options{Config: cfg, Running: reloader.Running, Learner: svc.Daemon(), Scanner: stack.Live, Version: buildinfo.Read(version),
+		Services: services, Logger: logger.With("part", "console")}))
 	lctx, stopLearner := context.WithCancel(context.Background())
 	defer stopLearner()
 	learnerDone := make(chan error, 1)

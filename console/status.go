@@ -1,0 +1,113 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/sluicemail/sluice/buildinfo"
+	"github.com/sluicemail/sluice/learner"
+	"github.com/sluicemail/sluice/learnstack"
+	"github.com/sluicemail/sluice/mmapstore"
+)
+
+// statusView is the status page.
+type statusView struct {
+	Version  buildinfo.Info
+	Started  time.Time
+	Uptime   time.Duration
+	Services []serviceView
+	// Statfile is nil when there is none (StatfileNote says why).
+	Statfile     *mmapstore.Info
+	StatfileNote string
+	Networks     []networkView
+	Cluster      string
+}
+
+type serviceView struct {
+	Name, Listen, State string
+	Counters            []counter
+}
+
+type counter struct {
+	Name  string
+	Value string
+}
+
+type networkView struct {
+	Title string
+	*learner.NetworkStat
+}
+
+// statusNow gathers the status page: what `sluice stat --json` says of
+// the statfile (read now, while the learner writes) and of the networks,
+// and the services of this process. Every service listed is serving: a
+// service of a Sluice daemon that ends ends the process.
+func (c *Console) statusNow() statusView {
+	cfg, now := c.opts.Config, c.opts.Clock()
+	v := statusView{Version: c.opts.Version, Started: c.opts.Start, Uptime: now.Sub(c.opts.Start).Truncate(time.Second),
+		Cluster: "not configured"}
+	lc := cfg.Learner
+	listen := "unix:" + cfg.DataPath(lc.Socket)
+	if lc.HTTPListen != "" {
+		listen += ", " + lc.HTTPListen + " (HTTP)"
+	}
+	v.Services = append(v.Services, serviceView{Name: "learner", Listen: listen, State: "serving"})
+	for _, s := range c.opts.Services {
+		sv := serviceView{Name: s.Name, Listen: s.Listen, State: "serving"}
+		if s.Counters != nil {
+			sv.Counters = counters(s.Counters())
+		}
+		v.Services = append(v.Services, sv)
+	}
+	path := cfg.StatfilePath()
+	info, err := mmapstore.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		v.StatfileNote = fmt.Sprintf("no statfile at %s yet: the first learn creates it", path)
+	case err != nil:
+		v.StatfileNote = err.Error()
+	default:
+		v.Statfile = &info
+	}
+	def, profiles := learnstack.StatNetworks(cfg, now)
+	if def != nil {
+		v.Networks = append(v.Networks, networkView{"network", def})
+	}
+	for _, name := range slices.Sorted(maps.Keys(profiles)) {
+		v.Networks = append(v.Networks, networkView{"network of profile " + name, profiles[name]})
+	}
+	return v
+}
+
+// counters lists a service's counters by their JSON names, a map's
+// entries as name.key.
+func counters(x any) []counter {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return []counter{{"error", err.Error()}}
+	}
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return []counter{{"counters", string(b)}}
+	}
+	var out []counter
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch val := m[k].(type) {
+		case map[string]any:
+			for _, sub := range slices.Sorted(maps.Keys(val)) {
+				out = append(out, counter{k + "." + sub, fmt.Sprint(val[sub])})
+			}
+		default:
+			out = append(out, counter{k, fmt.Sprint(val)})
+		}
+	}
+	return out
+}
