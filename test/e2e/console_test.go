@@ -23,7 +23,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-milter"
-
 )
 
 // This file drives the web console of `sluice serve` in a real browser:
