@@ -57,6 +57,10 @@ type Record struct {
 	Authenticated bool     `json:"authenticated,omitempty"`
 	Local         bool     `json:"local,omitempty"` // client on loopback or a unix socket
 	Trusted       bool     `json:"trusted,omitempty"`
+	// Listed: an allow or block list decided the verdict. The record is
+	// shown (the console's history, the accuracy ledger) but never
+	// autolearned or trained on, and carries no tokens or inputs.
+	Listed bool `json:"listed,omitempty"`
 	// Tokens are the message's token hashes (deduplicated, as the scan
 	// saw them), so that the learner can autolearn the message without
 	// having it. Omitted beyond MaxTokens. Added in a compatible way:

@@ -96,10 +96,16 @@ type LocalFeed struct {
 }
 
 // Send notes r in the activity log and queues it for autolearn and
-// training, or drops and counts it when the queue is full.
+// training, or drops and counts it when the queue is full. A record whose
+// verdict a list decided is only noted: a list's verdict says nothing
+// about the message's words.
 func (f *LocalFeed) Send(r *feed.Record) error {
 	if f.act != nil {
 		f.act.RecordScan(activityScan(r))
+	}
+	if r.Listed {
+		f.m.records.WithLabelValues("listed").Inc()
+		return nil
 	}
 	select {
 	case f.ch <- r:

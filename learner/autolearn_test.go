@@ -1,6 +1,7 @@
 package learner
 
 import (
+	"github.com/sluicemail/sluice/activity"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,6 +111,18 @@ func TestAutolearnFromRecords(t *testing.T) {
 	// by hand, then scored as spam.
 	mustLearn(t, d.Daemon, Ham, ham(4), "", learn.Learned)
 	f.Send(recordFor(t, ham(4), 10, 0.5))
+	// A verdict an allow or block list decided is shown, never learned.
+	listed := recordFor(t, spam(5), 10, 0.6)
+	listed.Listed, listed.QueueID = true, "LISTED5"
+	if err := f.Send(listed); err != nil {
+		t.Fatal(err)
+	}
+	if h := d.Activity().History(activity.Filter{Text: "LISTED5"}); len(h) != 1 {
+		t.Fatalf("the listed verdict is not in the history: %+v", h)
+	}
+	if got := d.counter(t, "sluice_learner_records_total", map[string]string{"result": "listed"}); got != 1 {
+		t.Fatalf("listed records counted %v, want 1", got)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for d.counter(t, "sluice_learner_autolearn_skipped_total", nil) < 2 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

@@ -47,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"reason"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_learner_records_total",
-			Help: "Scan records from the milters: received, dropped (queue full) or malformed.",
+			Help: "Scan records from the milters and spamd: received, dropped (queue full), malformed, or listed (an allow or block list decided: shown, never learned).",
 		}, []string{"result"}),
 		spool: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_learner_spool_total",

@@ -3,6 +3,7 @@ package milter
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,10 +112,11 @@ func TestLists(t *testing.T) {
 	}
 }
 
-// TestListedNoRecord: a verdict a list decided sends no scan record (no
-// autolearn or network sample from the admin's word); the next,
-// unlisted, message does.
-func TestListedNoRecord(t *testing.T) {
+// TestListedRecord: a verdict a list decided sends a record marked
+// Listed, without tokens or inputs (shown in the console's history, never
+// an autolearn or network sample from the admin's word); the next,
+// unlisted, message's record is an ordinary one.
+func TestListedRecord(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "feed.sock")
 	rc, err := feed.Listen(path, 0o600)
 	if err != nil {
@@ -136,16 +138,18 @@ func TestListedNoRecord(t *testing.T) {
 	h.sendFrom(t, "friend@partner.example", "friend@partner.example", newMessage(600, "offer", spamWords, 0))
 	h.sendFrom(t, "other@else.example", "other@else.example", newMessage(601, "offer", spamWords, 0))
 	rc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	r, err := rc.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range r.Symbols {
-		if s.Name == "ALLOW_SENDER" {
-			t.Fatalf("the listed message's record was sent: %+v", r)
+	for i, want := range []bool{true, false} {
+		r, err := rc.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed := slices.ContainsFunc(r.Symbols, func(s feed.Symbol) bool { return s.Name == "ALLOW_SENDER" })
+		if r.Listed != want || allowed != want || (want && (len(r.Tokens) != 0 || r.Inputs != nil)) || (!want && len(r.Tokens) == 0) {
+			t.Fatalf("record %d: listed %v, ALLOW_SENDER %v, %d tokens, inputs %v; want listed %v with no tokens when listed",
+				i, r.Listed, allowed, len(r.Tokens), r.Inputs != nil, want)
 		}
 	}
-	if c := h.srv.Counters(); c.RecordsSent != 1 {
-		t.Fatalf("records sent %d, want 1", c.RecordsSent)
+	if c := h.srv.Counters(); c.RecordsSent != 2 {
+		t.Fatalf("records sent %d, want 2", c.RecordsSent)
 	}
 }

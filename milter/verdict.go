@@ -106,9 +106,10 @@ func round2(f float64) float64 { return math.Round(f*100) / 100 }
 // sendRecord hands the verdict to the learner's feed, never blocking.
 func (x *session) sendRecord(v *scan.Verdict) {
 	f := x.s.opts.Feed
-	if f == nil || len(v.Listed) > 0 { // a list decided: no sample for autolearn or training
+	if f == nil {
 		return
 	}
+	listed := len(v.Listed) > 0 // a list decided: shown, no sample for autolearn or training
 	r := &feed.Record{
 		Time:          x.s.opts.Now().UTC(),
 		QueueID:       x.queueID,
@@ -122,12 +123,15 @@ func (x *session) sendRecord(v *scan.Verdict) {
 		Action:        v.Action.String(),
 		Digest:        feed.Digest(v.Digest),
 		Tokens:        v.Tokens, // for autolearn; feed.Encode leaves out too many
+		Listed:        listed,
 		BayesProb:     v.Prob,
 		Authenticated: x.auth != "",
 		Local:         x.c.local,
 		Trusted:       x.c.trusted,
 	}
-	if names := x.s.inputs; names != nil && len(v.Inputs) == len(names) {
+	if listed {
+		r.Tokens = nil
+	} else if names := x.s.inputs; names != nil && len(v.Inputs) == len(names) {
 		// The scanner's vector as it is: the sender decides whether the
 		// names go along (feed.Sender).
 		r.Inputs = &feed.Inputs{Set: v.InputSet, Names: names, Values: v.Inputs}

@@ -33,9 +33,10 @@ func (p Proto) frontend() string {
 // the address nothing tells an outside sender from a local submission.
 func (s *Server) sendRecord(v *scan.Verdict, req scan.Request, env envelope) {
 	f := s.opts.Feed
-	if f == nil || len(v.Listed) > 0 { // a list decided: no sample for autolearn
+	if f == nil {
 		return
 	}
+	listed := len(v.Listed) > 0 // a list decided: shown, no sample for autolearn
 	addr, err := netip.ParseAddr(env.client)
 	r := &feed.Record{
 		Time:          time.Now().UTC(),
@@ -50,9 +51,13 @@ func (s *Server) sendRecord(v *scan.Verdict, req scan.Request, env envelope) {
 		Action:        v.Action.String(),
 		Digest:        feed.Digest(v.Digest),
 		Tokens:        v.Tokens,
+		Listed:        listed,
 		BayesProb:     v.Prob,
 		Authenticated: env.auth,
 		Local:         err != nil || addr.IsLoopback(),
+	}
+	if listed {
+		r.Tokens = nil
 	}
 	r.Symbols = make([]feed.Symbol, len(v.Symbols))
 	for i, sym := range v.Symbols {
