@@ -2,63 +2,104 @@ package learn
 
 import (
 	"cmp"
-	"container/list"
-	"slices"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluicemail/sluice/mmapstore"
 )
 
-// userRecency orders the user namespaces by their last learn, least
-// recent first, for the cap (Options.MaxUserNamespaces).
+// userRecency knows when each user with a live namespace last learned,
+// for the cap (Options.MaxUserNamespaces). The times are kept in the
+// statfile too (a record "sys:seen:user:NAME" per user, its spam total
+// the unix nanoseconds of the last learn), set in the same Apply as the
+// learn, so that the choice of the user to expire depends only on the
+// statfile and the learns applied to it: after a restart, and on every
+// host applying the same events (which take the time from Event.Time,
+// never from a local clock), the same user goes.
 type userRecency struct {
-	order  *list.List               // of string (user), least recent first
-	byUser map[string]*list.Element // user → its element
+	seen map[string]int64 // user → last learn, unix nanoseconds; 0: before times were kept
 }
 
-// recency returns the users' order, read from the statfile's namespace
-// directory on first use: namespaces with learns, least learned first
-// (the file keeps no times).
-func (l *Learner) recency() *userRecency {
+// seenNamespace names the record of when user last learned.
+func seenNamespace(user string) string { return "sys:seen:" + mmapstore.UserNamespace(user) }
+
+// recency returns the users' learn times, read from the statfile on first
+// use: every user namespace with learns, and its time (0 when it has
+// none: a statfile from before times were kept).
+func (l *Learner) recency() (*userRecency, error) {
 	if l.users != nil {
-		return l.users
+		return l.users, nil
 	}
-	r := &userRecency{order: list.New(), byUser: make(map[string]*list.Element)}
-	nss := l.w.Namespaces()
-	slices.SortStableFunc(nss, func(a, b mmapstore.NamespaceInfo) int {
-		return cmp.Compare(a.Totals.Spam+a.Totals.Ham, b.Totals.Spam+b.Totals.Ham)
-	})
-	for _, ns := range nss {
+	r := &userRecency{seen: make(map[string]int64)}
+	for _, ns := range l.w.Namespaces() {
 		user, ok := strings.CutPrefix(ns.Name, "user:")
 		if !ok || ns.Totals == (mmapstore.Totals{}) || mmapstore.NamespaceOf(ns.Name) != ns.NS {
 			continue // not a user's, expired, or its name was cut short
 		}
-		r.byUser[user] = r.order.PushBack(user)
+		t, err := l.w.Lookup(mmapstore.NamespaceOf(seenNamespace(user)), nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("learn: read user learn times: %w", err)
+		}
+		r.seen[user] = int64(t.Spam)
 	}
 	l.users = r
-	return r
+	return r, nil
 }
 
-// expireFor marks user as the most recently learned and, when that takes
-// a new namespace past the cap, appends the ops that expire the least
-// recently learned ones: their totals go to zero.
-func (l *Learner) expireFor(ops []mmapstore.Op, user string) []mmapstore.Op {
+// oldest returns the user to expire: the least recently learned, then
+// (among users without a time) the one with the fewest learns, then the
+// first by name. Every part is read from the statfile, so every host
+// picks the same.
+func (l *Learner) oldest(r *userRecency) (string, error) {
+	type cand struct {
+		user   string
+		seen   int64
+		learns uint64
+	}
+	var best cand
+	first := true
+	for user, seen := range r.seen {
+		t, err := l.w.Lookup(mmapstore.NamespaceOf(mmapstore.UserNamespace(user)), nil, nil)
+		if err != nil {
+			return "", fmt.Errorf("learn: read user totals: %w", err)
+		}
+		c := cand{user, seen, t.Spam + t.Ham}
+		if first || cmp.Or(cmp.Compare(c.seen, best.seen), cmp.Compare(c.learns, best.learns), cmp.Compare(c.user, best.user)) < 0 {
+			best, first = c, false
+		}
+	}
+	return best.user, nil
+}
+
+// expireFor records that user learns at now and, when that takes a new
+// namespace past the cap, appends the ops that expire the least recently
+// learned ones (oldest): their totals and learn times go to zero.
+func (l *Learner) expireFor(ops []mmapstore.Op, user string, now time.Time) ([]mmapstore.Op, error) {
 	if l.opts.MaxUserNamespaces <= 0 {
-		return ops
+		return ops, nil
 	}
-	r := l.recency()
-	if e, ok := r.byUser[user]; ok {
-		r.order.MoveToBack(e)
-		return ops
+	r, err := l.recency()
+	if err != nil {
+		return ops, err
 	}
-	for r.order.Len() >= l.opts.MaxUserNamespaces {
-		victim := r.order.Remove(r.order.Front()).(string)
-		delete(r.byUser, victim)
-		ops = l.appendExpire(ops, victim)
-		l.expired++
+	if _, ok := r.seen[user]; !ok {
+		for len(r.seen) >= l.opts.MaxUserNamespaces {
+			victim, err := l.oldest(r)
+			if err != nil {
+				return ops, err
+			}
+			delete(r.seen, victim)
+			ops = l.appendExpire(ops, victim)
+			name := seenNamespace(victim)
+			ops = append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Set: true})
+			l.expired++
+		}
 	}
-	r.byUser[user] = r.order.PushBack(user)
-	return ops
+	t := max(now.UnixNano(), 1) // 0 is "no record"
+	r.seen[user] = t
+	name := seenNamespace(user)
+	return append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Set: true, Totals: mmapstore.Totals{Spam: uint64(t)}}), nil
 }
 
 // appendExpire appends the ops that bring user's namespace totals to
@@ -71,7 +112,7 @@ func (l *Learner) appendExpire(ops []mmapstore.Op, user string) []mmapstore.Op {
 		return ops
 	}
 	for _, op := range ops {
-		if op.NS != ns {
+		if op.NS != ns || op.Set {
 			continue
 		}
 		p := &t.Spam
