@@ -155,8 +155,8 @@ type Learner struct {
 	opts        Options
 	cacheNS     mmapstore.Namespace
 	userCacheNS mmapstore.Namespace
-	users       *userRecency // nil until the first learn for a user
-	expired     uint64       // user namespaces expired
+	users       *userRecency    // nil until the first learn for a user
+	expired     uint64          // user namespaces expired
 	origins     map[string]bool // origins with a mark; nil until the first event
 	refused     uint64          // events refused (ApplyEvent)
 	gaps        uint64          // events applied after a gap in their origin's sequence
