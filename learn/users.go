@@ -22,26 +22,31 @@ type userRecency struct {
 }
 
 // seenNamespace names the record of when user last learned.
-func seenNamespace(user string) string { return "sys:seen:" + mmapstore.UserNamespace(user) }
+func seenNamespace(user string) string { return seenPrefix + mmapstore.UserNamespace(user) }
+
+const seenPrefix = "sys:seen:"
 
 // recency returns the users' learn times, read from the statfile on first
-// use: every user namespace with learns, and its time (0 when it has
-// none: a statfile from before times were kept).
+// use: every user with a learn time, and every user namespace with learns
+// but no time (time 0: a statfile from before times were kept). A user
+// whose name was cut short in the directory (longer than MaxNameLen
+// allows) cannot be named from it and is not counted after a restart.
 func (l *Learner) recency() (*userRecency, error) {
 	if l.users != nil {
 		return l.users, nil
 	}
 	r := &userRecency{seen: make(map[string]int64)}
 	for _, ns := range l.w.Namespaces() {
-		user, ok := strings.CutPrefix(ns.Name, "user:")
-		if !ok || ns.Totals == (mmapstore.Totals{}) || mmapstore.NamespaceOf(ns.Name) != ns.NS {
-			continue // not a user's, expired, or its name was cut short
+		if mmapstore.NamespaceOf(ns.Name) != ns.NS || ns.Totals == (mmapstore.Totals{}) {
+			continue // its name was cut short, or expired
 		}
-		t, err := l.w.Lookup(mmapstore.NamespaceOf(seenNamespace(user)), nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("learn: read user learn times: %w", err)
+		if user, ok := strings.CutPrefix(ns.Name, seenPrefix+"user:"); ok {
+			r.seen[user] = int64(ns.Totals.Spam)
+		} else if user, ok := strings.CutPrefix(ns.Name, "user:"); ok {
+			if _, known := r.seen[user]; !known {
+				r.seen[user] = 0
+			}
 		}
-		r.seen[user] = int64(t.Spam)
 	}
 	l.users = r
 	return r, nil
@@ -72,6 +77,25 @@ func (l *Learner) oldest(r *userRecency) (string, error) {
 	return best.user, nil
 }
 
+// forgetEmpty drops from r the users without a learn time whose
+// namespaces hold no learns any more (all forgotten): a restart would not
+// read them from the statfile, so they must not count here either.
+func (l *Learner) forgetEmpty(r *userRecency) error {
+	for user, seen := range r.seen {
+		if seen != 0 {
+			continue
+		}
+		t, err := l.w.Lookup(mmapstore.NamespaceOf(mmapstore.UserNamespace(user)), nil, nil)
+		if err != nil {
+			return fmt.Errorf("learn: read user totals: %w", err)
+		}
+		if t == (mmapstore.Totals{}) {
+			delete(r.seen, user)
+		}
+	}
+	return nil
+}
+
 // expireFor records that user learns at now and, when that takes a new
 // namespace past the cap, appends the ops that expire the least recently
 // learned ones (oldest): their totals and learn times go to zero.
@@ -84,6 +108,9 @@ func (l *Learner) expireFor(ops []mmapstore.Op, user string, now time.Time) ([]m
 		return ops, err
 	}
 	if _, ok := r.seen[user]; !ok {
+		if err := l.forgetEmpty(r); err != nil {
+			return ops, err
+		}
 		for len(r.seen) >= l.opts.MaxUserNamespaces {
 			victim, err := l.oldest(r)
 			if err != nil {
