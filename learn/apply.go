@@ -207,12 +207,21 @@ func (l *Learner) refusal(ev *Event) string {
 	case ev.Seq == 0:
 		return "origin sequence 0"
 	}
-	for _, c := range []byte(ev.Origin) {
-		if c < 0x21 || c > 0x7e {
-			return fmt.Sprintf("origin name %q: not printable ASCII", ev.Origin)
-		}
+	if !printableOrigin(ev.Origin) {
+		return fmt.Sprintf("origin name %q: not printable ASCII", ev.Origin)
 	}
 	return ""
+}
+
+// printableOrigin reports whether an origin name is printable ASCII
+// without spaces.
+func printableOrigin(origin string) bool {
+	for _, c := range []byte(origin) {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // ApplyEvent applies ev, the event at streamSeq in the stream, with the
