@@ -68,6 +68,13 @@
 // cache namespace's totals by the same op, so the two are equal;
 // CheckTotals (run by `sluice fsck`) checks it.
 //
+// # Events
+//
+// Several hosts share what they learn as events (Event: the message's
+// token hashes and digest, never the message), applied by ApplyEvent on
+// every host in one total order, exactly once, with the stream cursor and
+// per-origin marks in the same atomic statfile update: see apply.go.
+//
 // A Learner is used by one goroutine at a time (the learner daemon
 // serialises requests; `sluice learn` is one process). Its Tokenize* free
 // entry points (AddTokens, LearnTokens) let callers tokenize in parallel
