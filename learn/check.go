@@ -28,7 +28,8 @@ var ErrBadReplicationState = errors.New("learn: bad replication state")
 // It also checks the values ApplyEvent and the user cap keep as namespace
 // totals (see apply.go): the stream cursor, the origin marks and the
 // users' learn times hold their value in the spam total and 0 in the ham
-// total, under a name whose namespace they are (not cut short); there are
+// total, under a name whose namespace they are (not cut short, in the
+// form ApplyEvent and the user cap write); there are
 // at most MaxOrigins origins, each with a name ApplyEvent accepts.
 //
 // It reads the header and the namespace directory only (mmapstore.Stat),
@@ -60,10 +61,11 @@ func CheckTotals(path string) error {
 			bad("ham total %d, want 0 (the value is in the spam total)", ns.Totals.Ham)
 		}
 		if mmapstore.NamespaceOf(ns.Name) != ns.NS {
-			if isOrigin || ns.Name == cursorNamespace {
-				bad("its name is not its namespace's (%#x)", uint64(ns.NS))
-			}
-			continue // a user name too long for the directory: allowed
+			bad("its name is not its namespace's (%#x)", uint64(ns.NS))
+			continue
+		}
+		if _, ok := parseSeen(ns.Name); strings.HasPrefix(ns.Name, seenPrefix) && !ok {
+			bad("not a user learn time record (%s and 16 hex digits)", seenPrefix)
 		}
 		if isOrigin {
 			origins++

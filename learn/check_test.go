@@ -92,6 +92,7 @@ func TestCheckTotals_replicationState(t *testing.T) {
 		{"a bad origin name", []mmapstore.Op{set(originPrefix+"mx 1", mmapstore.Totals{Spam: 1})}, "not an origin name"},
 		{"too many origins", manyOrigins(), fmt.Sprintf("%d origins, more than %d", MaxOrigins+1, MaxOrigins)},
 		{"a learn time with a ham total", []mmapstore.Op{set(seenNamespace("alice"), mmapstore.Totals{Spam: 5, Ham: 5})}, "ham total 5"},
+		{"a learn time record misnamed", []mmapstore.Op{set(seenPrefix+"alice", mmapstore.Totals{Spam: 5})}, "not a user learn time record"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,8 +61,13 @@
 // drops them (least useful first), and so do that user's learn cache
 // entries: a user whose namespace expired starts again from zero totals.
 // Its directory record goes at the statfile's next rebuild.
-// Recency is kept in memory; at start (the first learn for a user) it is
-// read from the statfile's namespace directory, least learned first.
+// When each user namespace last learned is kept in the statfile (a record
+// "sys:seen:<namespace id>" per namespace, set in the learn's own
+// operation; users.go), from the local clock (Options.Now) for local
+// learns and from Event.Time for events, so that a restarted learner, and
+// every host applying the same events, expire the same namespace. A
+// statfile from before these records has none: its users count as least
+// recent, fewest learns first.
 //
 // Every learn, relearn and forget changes the shared totals and the learn
 // cache namespace's totals by the same op, so the two are equal;

@@ -3,48 +3,63 @@ package learn
 import (
 	"cmp"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicemail/sluice/mmapstore"
 )
 
-// userRecency knows when each user with a live namespace last learned,
+// userRecency knows when each user namespace with learns last learned,
 // for the cap (Options.MaxUserNamespaces). The times are kept in the
-// statfile too (a record "sys:seen:user:NAME" per user, its spam total
-// the unix nanoseconds of the last learn), set in the same Apply as the
-// learn, so that the choice of the user to expire depends only on the
-// statfile and the learns applied to it: after a restart, and on every
-// host applying the same events (which take the time from Event.Time,
-// never from a local clock), the same user goes.
+// statfile too, a record per user namespace named "sys:seen:" and the
+// namespace's id in 16 hex digits (a name never cut short, however long
+// the user's), its spam total the unix nanoseconds of the last learn, set
+// in the same Apply as the learn. So the choice of the namespace to
+// expire depends only on the statfile and the learns applied to it:
+// after a restart, and on every host applying the same events (which take
+// the time from Event.Time, never from a local clock), the same one goes.
 type userRecency struct {
-	seen map[string]int64 // user → last learn, unix nanoseconds; 0: before times were kept
+	seen map[mmapstore.Namespace]int64 // user namespace → last learn, unix ns; 0: before times were kept
 }
-
-// seenNamespace names the record of when user last learned.
-func seenNamespace(user string) string { return seenPrefix + mmapstore.UserNamespace(user) }
 
 const seenPrefix = "sys:seen:"
 
-// recency returns the users' learn times, read from the statfile on first
-// use: every user with a learn time, and every user namespace with learns
-// but no time (time 0: a statfile from before times were kept). A user
-// whose name was cut short in the directory (longer than MaxNameLen
-// allows) cannot be named from it and is not counted after a restart.
+// seenNamespace names the record of when user last learned.
+func seenNamespace(user string) string {
+	return seenName(mmapstore.NamespaceOf(mmapstore.UserNamespace(user)))
+}
+
+func seenName(ns mmapstore.Namespace) string { return fmt.Sprintf("%s%016x", seenPrefix, uint64(ns)) }
+
+// parseSeen returns the user namespace a learn time record is for.
+func parseSeen(name string) (mmapstore.Namespace, bool) {
+	h, ok := strings.CutPrefix(name, seenPrefix)
+	if !ok || len(h) != 16 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(h, 16, 64)
+	return mmapstore.Namespace(v), err == nil && seenName(mmapstore.Namespace(v)) == name
+}
+
+// recency returns the user namespaces' learn times, read from the
+// statfile on first use: every namespace with a learn time, and every
+// user namespace with learns but no time (time 0: a statfile from before
+// times were kept).
 func (l *Learner) recency() (*userRecency, error) {
 	if l.users != nil {
 		return l.users, nil
 	}
-	r := &userRecency{seen: make(map[string]int64)}
+	r := &userRecency{seen: make(map[mmapstore.Namespace]int64)}
 	for _, ns := range l.w.Namespaces() {
-		if mmapstore.NamespaceOf(ns.Name) != ns.NS || ns.Totals == (mmapstore.Totals{}) {
-			continue // its name was cut short, or expired
+		if ns.Totals == (mmapstore.Totals{}) {
+			continue // expired
 		}
-		if user, ok := strings.CutPrefix(ns.Name, seenPrefix+"user:"); ok {
+		if user, ok := parseSeen(ns.Name); ok && mmapstore.NamespaceOf(ns.Name) == ns.NS {
 			r.seen[user] = int64(ns.Totals.Spam)
-		} else if user, ok := strings.CutPrefix(ns.Name, "user:"); ok {
-			if _, known := r.seen[user]; !known {
-				r.seen[user] = 0
+		} else if strings.HasPrefix(ns.Name, "user:") {
+			if _, known := r.seen[ns.NS]; !known {
+				r.seen[ns.NS] = 0
 			}
 		}
 	}
@@ -52,45 +67,45 @@ func (l *Learner) recency() (*userRecency, error) {
 	return r, nil
 }
 
-// oldest returns the user to expire: the least recently learned, then
-// (among users without a time) the one with the fewest learns, then the
-// first by name. Every part is read from the statfile, so every host
-// picks the same.
-func (l *Learner) oldest(r *userRecency) (string, error) {
+// oldest returns the user namespace to expire: the least recently
+// learned, then (among those without a time) the one with the fewest
+// learns, then the lowest id. Every part is read from the statfile, so
+// every host picks the same.
+func (l *Learner) oldest(r *userRecency) (mmapstore.Namespace, error) {
 	type cand struct {
-		user   string
+		ns     mmapstore.Namespace
 		seen   int64
 		learns uint64
 	}
 	var best cand
 	first := true
-	for user, seen := range r.seen {
-		t, err := l.w.Lookup(mmapstore.NamespaceOf(mmapstore.UserNamespace(user)), nil, nil)
+	for ns, seen := range r.seen {
+		t, err := l.w.Lookup(ns, nil, nil)
 		if err != nil {
-			return "", fmt.Errorf("learn: read user totals: %w", err)
+			return 0, fmt.Errorf("learn: read user totals: %w", err)
 		}
-		c := cand{user, seen, t.Spam + t.Ham}
-		if first || cmp.Or(cmp.Compare(c.seen, best.seen), cmp.Compare(c.learns, best.learns), cmp.Compare(c.user, best.user)) < 0 {
+		c := cand{ns, seen, t.Spam + t.Ham}
+		if first || cmp.Or(cmp.Compare(c.seen, best.seen), cmp.Compare(c.learns, best.learns), cmp.Compare(c.ns, best.ns)) < 0 {
 			best, first = c, false
 		}
 	}
-	return best.user, nil
+	return best.ns, nil
 }
 
-// forgetEmpty drops from r the users without a learn time whose
-// namespaces hold no learns any more (all forgotten): a restart would not
-// read them from the statfile, so they must not count here either.
+// forgetEmpty drops from r the namespaces without a learn time that hold
+// no learns any more (all forgotten): a restart would not read them from
+// the statfile, so they must not count here either.
 func (l *Learner) forgetEmpty(r *userRecency) error {
-	for user, seen := range r.seen {
+	for ns, seen := range r.seen {
 		if seen != 0 {
 			continue
 		}
-		t, err := l.w.Lookup(mmapstore.NamespaceOf(mmapstore.UserNamespace(user)), nil, nil)
+		t, err := l.w.Lookup(ns, nil, nil)
 		if err != nil {
 			return fmt.Errorf("learn: read user totals: %w", err)
 		}
 		if t == (mmapstore.Totals{}) {
-			delete(r.seen, user)
+			delete(r.seen, ns)
 		}
 	}
 	return nil
@@ -107,7 +122,8 @@ func (l *Learner) expireFor(ops []mmapstore.Op, user string, now time.Time) ([]m
 	if err != nil {
 		return ops, err
 	}
-	if _, ok := r.seen[user]; !ok {
+	ns := mmapstore.NamespaceOf(mmapstore.UserNamespace(user))
+	if _, ok := r.seen[ns]; !ok {
 		if err := l.forgetEmpty(r); err != nil {
 			return ops, err
 		}
@@ -118,47 +134,21 @@ func (l *Learner) expireFor(ops []mmapstore.Op, user string, now time.Time) ([]m
 			}
 			delete(r.seen, victim)
 			ops = l.appendExpire(ops, victim)
-			name := seenNamespace(victim)
-			ops = append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Set: true})
+			ops = append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(seenName(victim)), Name: seenName(victim), Set: true})
 			l.expired++
 		}
 	}
 	t := max(now.UnixNano(), 1) // 0 is "no record"
-	r.seen[user] = t
-	name := seenNamespace(user)
+	r.seen[ns] = t
+	name := seenName(ns)
 	return append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Set: true, Totals: mmapstore.Totals{Spam: uint64(t)}}), nil
 }
 
-// appendExpire appends the ops that bring user's namespace totals to
-// zero (the same batch may have learned for it already: ops counts too).
-func (l *Learner) appendExpire(ops []mmapstore.Op, user string) []mmapstore.Op {
-	name := mmapstore.UserNamespace(user)
-	ns := mmapstore.NamespaceOf(name)
-	t, err := l.w.Lookup(ns, nil, nil)
-	if err != nil {
-		return ops
-	}
-	for _, op := range ops {
-		if op.NS != ns || op.Set {
-			continue
-		}
-		p := &t.Spam
-		if op.Class == mmapstore.Ham {
-			p = &t.Ham
-		}
-		if op.Delta > 0 {
-			*p++
-		} else if *p > 0 {
-			*p--
-		}
-	}
-	for range t.Spam {
-		ops = append(ops, mmapstore.Op{NS: ns, Name: name, Class: mmapstore.Spam, Delta: -1})
-	}
-	for range t.Ham {
-		ops = append(ops, mmapstore.Op{NS: ns, Name: name, Class: mmapstore.Ham, Delta: -1})
-	}
-	return ops
+// appendExpire appends the op that brings user namespace ns's totals to
+// zero: one Set op, whatever the namespace learned before, in this batch
+// too (ops take effect in order).
+func (l *Learner) appendExpire(ops []mmapstore.Op, ns mmapstore.Namespace) []mmapstore.Op {
+	return append(ops, mmapstore.Op{NS: ns, Set: true})
 }
 
 // ExpiredUsers is how many user namespaces this Learner expired to stay

@@ -127,8 +127,8 @@ func TestUserNamespacesLeastRecentGoFirst(t *testing.T) {
 	if a, c, d := user("alice"), user("carol"), user("dave"); a != (mmapstore.Totals{}) || c.Ham != 1 || d.Ham != 1 {
 		t.Fatalf("after a restart: alice %+v, carol %+v, dave %+v: want alice expired", a, c, d)
 	}
-	// No times (an older statfile): carol and dave have one learn each,
-	// carol goes first by name.
+	// No times (an older statfile): carol and dave have one learn each;
+	// carol's namespace id is the lower, she goes first.
 	for _, u := range []string{"carol", "dave"} {
 		name := seenNamespace(u)
 		if _, err := w.Apply(mmapstore.Op{NS: mmapstore.NamespaceOf(name), Set: true}); err != nil {
@@ -138,6 +138,6 @@ func TestUserNamespacesLeastRecentGoFirst(t *testing.T) {
 	learnFor(New(w, opts), "erin", 7)
 	learnFor(New(w, opts), "erin", 8)
 	if c, d, e := user("carol"), user("dave"), user("erin"); c != (mmapstore.Totals{}) || d.Ham != 1 || e.Ham != 2 {
-		t.Fatalf("without times: carol %+v, dave %+v, erin %+v: want carol expired", c, d, e)
+		t.Fatalf("without times: carol %+v, dave %+v, erin %+v: want carol expired (the lower id)", c, d, e)
 	}
 }

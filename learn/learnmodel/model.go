@@ -14,6 +14,7 @@ package learnmodel
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -214,8 +215,12 @@ func (m *Model) forget(ev learn.Event, user, lang string) learn.Outcome {
 	return out
 }
 
+// userNS is user's namespace.
+func userNS(user string) mmapstore.Namespace { return mmapstore.NamespaceOf("user:" + user) }
+
 // touch records that user learns at t, expiring the least recently
-// learned users (then fewest learns, then by name) past the cap.
+// learned users (then fewest learns, then lowest namespace id) past the
+// cap.
 func (m *Model) touch(user string, t time.Time) {
 	if m.opts.MaxUserNamespaces <= 0 {
 		return
@@ -229,7 +234,7 @@ func (m *Model) touch(user string, t time.Time) {
 			for u, s := range m.seen {
 				tot := m.totals["user:"+u]
 				l := tot.Spam + tot.Ham
-				if first || cmp.Or(cmp.Compare(s, vs), cmp.Compare(l, vl), cmp.Compare(u, victim)) < 0 {
+				if first || cmp.Or(cmp.Compare(s, vs), cmp.Compare(l, vl), cmp.Compare(userNS(u), userNS(victim))) < 0 {
 					victim, vs, vl, first = u, s, l, false
 				}
 			}
@@ -304,7 +309,8 @@ func (m *Model) Digest() [32]byte {
 		d.AddTotals(mmapstore.NamespaceOf(originPrefix+o), mmapstore.Totals{Spam: s})
 	}
 	for u, s := range m.seen {
-		d.AddTotals(mmapstore.NamespaceOf(seenPrefix+"user:"+u), mmapstore.Totals{Spam: uint64(s)})
+		name := fmt.Sprintf("%s%016x", seenPrefix, uint64(userNS(u)))
+		d.AddTotals(mmapstore.NamespaceOf(name), mmapstore.Totals{Spam: uint64(s)})
 	}
 	return d.Sum()
 }
