@@ -3,6 +3,7 @@ package learn
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -138,10 +139,24 @@ func (l *Learner) expireFor(ops []mmapstore.Op, user string, now time.Time) ([]m
 			l.expired++
 		}
 	}
-	t := max(now.UnixNano(), 1) // 0 is "no record"
+	t := LearnTime(now)
 	r.seen[ns] = t
 	name := seenName(ns)
 	return append(ops, mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Set: true, Totals: mmapstore.Totals{Spam: uint64(t)}}), nil
+}
+
+// LearnTime is the value a user's learn time record keeps for t: unix
+// nanoseconds, at least 1 (0 is "no record"), and 1 for a time before
+// 1970 (a zero Event.Time) or MaxInt64 after 2262, where UnixNano is not
+// defined.
+func LearnTime(t time.Time) int64 {
+	switch {
+	case t.Year() < 1970:
+		return 1
+	case t.Year() > 2261:
+		return math.MaxInt64
+	}
+	return max(t.UnixNano(), 1)
 }
 
 // appendExpire appends the op that brings user namespace ns's totals to

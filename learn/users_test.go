@@ -2,6 +2,7 @@ package learn
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,22 @@ func TestUserNamespacesLeastRecentGoFirst(t *testing.T) {
 	learnFor(New(w, opts), "erin", 8)
 	if c, d, e := user("carol"), user("dave"), user("erin"); c != (mmapstore.Totals{}) || d.Ham != 1 || e.Ham != 2 {
 		t.Fatalf("without times: carol %+v, dave %+v, erin %+v: want carol expired (the lower id)", c, d, e)
+	}
+}
+
+func TestLearnTime(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Time{}, 1},
+		{time.Unix(0, 0), 1},
+		{time.Unix(1700000000, 5), 1700000000_000000005},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+	}
+	for _, tc := range tests {
+		if got := LearnTime(tc.t); got != tc.want {
+			t.Errorf("LearnTime(%v) = %d, want %d", tc.t, got, tc.want)
+		}
 	}
 }

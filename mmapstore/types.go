@@ -157,7 +157,7 @@ const (
 	StepSlot         Step = "slot"          // before one slot store into the mapping
 	StepTotals       Step = "totals"        // before one namespace totals store
 	StepSeal         Step = "seal"          // values stored, before the totals checksum
-	StepRebuild      Step = "rebuild"       // a grown file written, before its msync and rename
+	StepRebuild      Step = "rebuild"       // a new file (made, grown, expired) written, before its msync and rename
 	StepCheckpoint   Step = "checkpoint"    // before a checkpoint's msync
 	StepJournalReset Step = "journal-reset" // checkpointed, before the journal is emptied
 )

@@ -242,7 +242,7 @@ func (m *Model) touch(user string, t time.Time) {
 			delete(m.totals, "user:"+victim)
 		}
 	}
-	m.seen[user] = max(t.UnixNano(), 1)
+	m.seen[user] = learn.LearnTime(t)
 }
 
 // count adds delta to class's count of every hash in every namespace
