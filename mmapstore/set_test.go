@@ -192,3 +192,22 @@ func TestCrash_oneApplyIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// TestApply_setJournalsAbsoluteTotals: a Set op is journaled as the
+// namespace's absolute totals, the record format of journal.go (so
+// replay, RepairJournal and the golden journal need nothing new).
+func TestApply_setJournalsAbsoluteTotals(t *testing.T) {
+	o := testOptions()
+	o.CheckpointBytes = -1
+	w, path := mustOpenWriter(t, o)
+	ns := NamespaceOf("sys:cursor")
+	mustApply(t, w, Op{NS: ns, Class: Spam, Delta: 1}, Op{NS: ns, Name: "sys:cursor", Set: true, Totals: Totals{Spam: 1 << 50, Ham: 3}})
+	b, err := os.ReadFile(path + ".journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := encodeRecord(nil, 1, nil, []nsEntry{{ns: ns, t: Totals{Spam: 1 << 50, Ham: 3}, name: "sys:cursor"}})
+	if got := b[journalHeaderSize:]; string(got) != string(want) {
+		t.Fatalf("journal record\n%x\nwant\n%x", got, want)
+	}
+}

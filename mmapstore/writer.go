@@ -342,6 +342,12 @@ func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 	}
 	seq = w.seq + 1
 	w.rec = encodeRecord(w.rec[:0], seq, w.es, w.nss)
+	if n := len(w.rec) - recordHeaderSize; n > maxRecordSize {
+		// Replay would take it for a torn tail and drop it: refuse it
+		// before it is acknowledged.
+		return 0, wrap(fmt.Errorf("%w: %d changes make a journal record of %d bytes, more than %d: split the batch",
+			ErrBadOp, len(w.es)+len(w.nss), n, maxRecordSize))
+	}
 	consistent, err := w.j.append(w.rec, &w.fsys)
 	if err != nil {
 		if !consistent {
