@@ -229,61 +229,192 @@ func printableOrigin(origin string) bool {
 // comment at the top of this file for what it does with each kind of
 // event and what its errors mean.
 func (l *Learner) ApplyEvent(ev Event, streamSeq uint64) (Outcome, error) {
-	if streamSeq == 0 {
-		return 0, errors.New("learn: apply event: stream sequence 0")
+	res, err := l.ApplyEvents([]StreamEvent{{Event: ev, StreamSeq: streamSeq}})
+	if err != nil {
+		return 0, err
 	}
+	return res[0].Outcome, res[0].Err
+}
+
+// StreamEvent is an event and its sequence in the stream.
+type StreamEvent struct {
+	Event     Event
+	StreamSeq uint64
+}
+
+// Applied is what ApplyEvents did with one event: ApplyEvent's outcome
+// and error (nil, a *RefusedError or a *GapError).
+type Applied struct {
+	Outcome Outcome
+	Err     error
+}
+
+// MaxGroupEvents bounds the events ApplyEvents puts in one statfile update.
+const MaxGroupEvents = 256
+
+// ApplyEvents applies evs in order exactly as ApplyEvent would one by
+// one, but in groups, each one statfile update (one journal record, one
+// fsync) that sets the cursor to its last event: a host catching up on a
+// stream applies it several times faster. A group holds all of its
+// events or, after a crash, none, so resuming from Cursor()+1 stays exact.
+// A group ends before an event whose decision depends on what the group
+// changed: one of a message (digest) the group learned or forgot, one
+// that may expire a user namespace (a user new to the cap), and after
+// MaxGroupEvents events or MaxEventHashes hashes.
+//
+// It returns one Applied per event of the groups it applied. With an
+// error (I/O: nothing of that group was written) the events from
+// len(results) on are to be applied again.
+func (l *Learner) ApplyEvents(evs []StreamEvent) ([]Applied, error) {
+	results := make([]Applied, 0, len(evs))
 	cursor, err := l.Cursor()
 	if err != nil {
-		return 0, err
-	}
-	if streamSeq <= cursor {
-		return AlreadyApplied, nil
-	}
-	ops := []mmapstore.Op{setOp(cursorNamespace, streamSeq)}
-	refuse := func(reason string) (Outcome, error) {
-		if err := l.apply(ops); err != nil {
-			return 0, err
-		}
-		l.refused++
-		return 0, &RefusedError{StreamSeq: streamSeq, Origin: ev.Origin, Seq: ev.Seq, Reason: reason}
-	}
-	if reason := l.refusal(&ev); reason != "" {
-		return refuse(reason)
-	}
-	mark, err := l.mark(ev.Origin)
-	if err != nil {
-		return 0, err
-	}
-	if ev.Seq <= mark {
-		return AlreadyApplied, l.apply(ops)
+		return nil, err
 	}
 	origins, err := l.knownOrigins()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if !origins[ev.Origin] && len(origins) >= MaxOrigins {
-		return refuse(fmt.Sprintf("a new origin past the limit of %d", MaxOrigins))
+	g := eventGroup{digests: map[[32]byte]bool{}, marks: map[string]uint64{}}
+	flush := func() error {
+		if g.events == 0 {
+			return nil
+		}
+		ops := append(g.ops, setOp(cursorNamespace, cursor))
+		for o, seq := range g.marks {
+			ops = append(ops, setOp(originPrefix+o, seq))
+		}
+		if err := l.apply(ops); err != nil {
+			results = results[:g.first]
+			return err
+		}
+		for o := range g.marks {
+			origins[o] = true
+		}
+		l.refused += g.refused
+		l.gaps += g.gaps
+		g = eventGroup{digests: g.digests, marks: g.marks, ops: g.ops[:0], first: len(results)}
+		clear(g.digests)
+		clear(g.marks)
+		return nil
 	}
-	ops = append(ops, setOp(originPrefix+ev.Origin, ev.Seq))
+	for _, se := range evs {
+		ev, streamSeq := se.Event, se.StreamSeq
+		if streamSeq == 0 {
+			if err := flush(); err != nil {
+				return results, err
+			}
+			return results, errors.New("learn: apply event: stream sequence 0")
+		}
+		if streamSeq <= cursor {
+			results = append(results, Applied{Outcome: AlreadyApplied})
+			if g.events == 0 {
+				g.first = len(results)
+			}
+			continue
+		}
+		newUser, err := l.mayExpire(&ev)
+		if err != nil {
+			return results[:g.first], err
+		}
+		if g.digests[ev.Digest] || newUser || g.events >= MaxGroupEvents || g.hashes+len(ev.Hashes) > MaxEventHashes {
+			if err := flush(); err != nil {
+				return results, err
+			}
+		}
+		cursor = streamSeq
+		g.events++
+		a, err := l.planEvent(&g, ev, streamSeq, origins)
+		if err != nil {
+			return results[:g.first], err
+		}
+		results = append(results, a)
+	}
+	if err := flush(); err != nil {
+		return results, err
+	}
+	return results, nil
+}
+
+// eventGroup is the statfile update ApplyEvents is making: its ops, and
+// what its events changed that later ones read.
+type eventGroup struct {
+	ops     []mmapstore.Op
+	events  int               // events in the group (their cursor moves)
+	first   int               // index of the group's first result
+	hashes  int               // hashes in ops
+	digests map[[32]byte]bool // messages learned or forgotten
+	marks   map[string]uint64 // origin marks set
+	refused uint64            // events refused
+	gaps    uint64            // events after a gap
+}
+
+// mayExpire reports whether applying ev may expire a user namespace: it
+// learns for a user the cap does not hold yet.
+func (l *Learner) mayExpire(ev *Event) (bool, error) {
+	if l.opts.MaxUserNamespaces <= 0 || l.userOf(ev.User) == "" || ev.Label == Forget {
+		return false, nil
+	}
+	r, err := l.recency()
+	if err != nil {
+		return false, err
+	}
+	_, known := r.seen[mmapstore.NamespaceOf(mmapstore.UserNamespace(ev.User))]
+	return !known, nil
+}
+
+// planEvent adds ev, the event at streamSeq, to g.
+func (l *Learner) planEvent(g *eventGroup, ev Event, streamSeq uint64, origins map[string]bool) (Applied, error) {
+	refuse := func(reason string) Applied {
+		g.refused++
+		return Applied{Err: &RefusedError{StreamSeq: streamSeq, Origin: ev.Origin, Seq: ev.Seq, Reason: reason}}
+	}
+	if reason := l.refusal(&ev); reason != "" {
+		return refuse(reason), nil
+	}
+	mark, pending := g.marks[ev.Origin]
+	if !pending {
+		var err error
+		if mark, err = l.mark(ev.Origin); err != nil {
+			return Applied{}, err
+		}
+	}
+	if ev.Seq <= mark {
+		return Applied{Outcome: AlreadyApplied}, nil
+	}
+	if !origins[ev.Origin] && !pending && len(origins)+l.newOrigins(g, origins) >= MaxOrigins {
+		return refuse(fmt.Sprintf("a new origin past the limit of %d", MaxOrigins)), nil
+	}
+	g.marks[ev.Origin] = ev.Seq
 	m := message{hashes: ev.Hashes, digest: ev.Digest, language: ev.Language}
 	var out Outcome
+	var err error
 	if ev.Label == Forget {
-		ops, out, err = l.planForget(ops, m, ev.User)
+		g.ops, out, err = l.planForget(g.ops, m, ev.User)
 	} else {
-		ops, out, err = l.plan(ops, m, ev.Label, ev.User, rankOf(ev.Source), ev.Time)
+		g.ops, out, err = l.plan(g.ops, m, ev.Label, ev.User, rankOf(ev.Source), ev.Time)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("learn: apply event (stream seq %d): %w", streamSeq, err)
+		return Applied{}, fmt.Errorf("learn: apply event (stream seq %d): %w", streamSeq, err)
 	}
-	if err := l.apply(ops); err != nil {
-		return 0, err
-	}
-	origins[ev.Origin] = true
+	g.digests[ev.Digest] = true
+	g.hashes += len(ev.Hashes)
 	if mark > 0 && ev.Seq != mark+1 {
-		l.gaps++
-		return out, &GapError{Origin: ev.Origin, Mark: mark, Seq: ev.Seq}
+		g.gaps++
+		return Applied{Outcome: out, Err: &GapError{Origin: ev.Origin, Mark: mark, Seq: ev.Seq}}, nil
 	}
-	return out, nil
+	return Applied{Outcome: out}, nil
+}
+
+// newOrigins counts the origins g marks that origins does not know yet.
+func (l *Learner) newOrigins(g *eventGroup, origins map[string]bool) int {
+	n := 0
+	for o := range g.marks {
+		if !origins[o] {
+			n++
+		}
+	}
+	return n
 }
 
 // apply journals ops through the writer. When it fails, what the Learner

@@ -257,3 +257,48 @@ func mustTokenize(t *testing.T, l *Learner, m string) *tokenizer.Result {
 	}
 	return res
 }
+
+// TestApplyEvents_groupsEqualOneByOne: events in one ApplyEvents call
+// leave the statfile ApplyEvent leaves them one by one, where a decision
+// depends on an earlier event of the group: the same message twice, and
+// a user new at the cap whose victim is chosen by learn counts (two users
+// learned at the same time; the one with fewer learns goes).
+func TestApplyEvents_groupsEqualOneByOne(t *testing.T) {
+	opts := Options{UsersEnabled: true, MaxUserNamespaces: 2}
+	a, b := "anna", "bert"
+	if mmapstore.NamespaceOf("user:"+a) > mmapstore.NamespaceOf("user:"+b) {
+		a, b = b, a // a has the lower id: the tie-break would pick it
+	}
+	_, w0 := newLearner(t, opts)
+	p := w0.Params()
+	at := func(ev Event) Event { ev.Time = time.Unix(1700000000, 0); return ev }
+	evs := []StreamEvent{
+		{at(synthEvent(p, "mx1", 1, Spam, "dovecot", a, 1)), 1},
+		{at(synthEvent(p, "mx1", 2, Spam, "dovecot", b, 2)), 2},
+		{at(synthEvent(p, "mx1", 3, Ham, "dovecot", a, 3)), 3},
+		{at(synthEvent(p, "mx1", 4, Spam, "dovecot", "carol", 4)), 4},
+		{at(synthEvent(p, "mx1", 5, Ham, "dovecot", "carol", 1)), 5}, // message 1 again: relearn
+	}
+	one, w1 := newLearner(t, opts)
+	for _, e := range evs {
+		if _, err := one.ApplyEvent(e.Event, e.StreamSeq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	group, w2 := newLearner(t, opts)
+	res, err := group.ApplyEvents(evs)
+	if err != nil || len(res) != len(evs) {
+		t.Fatalf("ApplyEvents: %d results, %v", len(res), err)
+	}
+	if res[4].Outcome != Relearned {
+		t.Errorf("message 1 again in the group: %v, want relearned", res[4].Outcome)
+	}
+	if tot := totals(t, w1, mmapstore.NamespaceOf("user:"+b)); tot != (mmapstore.Totals{}) {
+		t.Fatalf("one by one: %s (fewer learns) kept %+v", b, tot)
+	}
+	d1, _ := w1.Digest()
+	d2, _ := w2.Digest()
+	if d1 != d2 {
+		t.Fatal("ApplyEvents left another statfile than ApplyEvent one by one")
+	}
+}

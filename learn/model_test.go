@@ -2,7 +2,9 @@ package learn_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,11 +52,16 @@ func storeOptions() *mmapstore.Options {
 // learner restarts (a new Writer and Learner) every 150 events.
 func TestApplyEvent_matchesModel(t *testing.T) {
 	seed := testSeed(t)
-	for _, opts := range []learnmodel.Options{
-		{},
-		{UsersEnabled: true, LanguagesEnabled: true, MaxUserNamespaces: 3},
+	for _, tc := range []struct {
+		opts   learnmodel.Options
+		groups bool // through ApplyEvents, in groups of 1 to 40
+	}{
+		{learnmodel.Options{}, false},
+		{learnmodel.Options{UsersEnabled: true, LanguagesEnabled: true, MaxUserNamespaces: 3}, false},
+		{learnmodel.Options{UsersEnabled: true, LanguagesEnabled: true, MaxUserNamespaces: 3}, true},
 	} {
-		t.Run(strconv.FormatBool(opts.UsersEnabled), func(t *testing.T) {
+		opts := tc.opts
+		t.Run(fmt.Sprintf("users=%v,groups=%v", opts.UsersEnabled, tc.groups), func(t *testing.T) {
 			stream := learnmodel.RandomStream(seed, learnmodel.StreamOptions{Params: modelParams, Events: 600,
 				Users: []string{"alice", "bob", "carol", "dave", "erin"}, Faults: true})
 			path := filepath.Join(t.TempDir(), "stats.db")
@@ -66,6 +73,10 @@ func TestApplyEvent_matchesModel(t *testing.T) {
 			l := learn.New(w, learnOptions(opts))
 			m := learnmodel.New(modelParams, opts)
 			var refused, gaps, applied int
+			if tc.groups {
+				applyInGroups(t, seed, path, w, learnOptions(opts), m, stream)
+				return
+			}
 			for i, e := range stream {
 				if i%150 == 149 {
 					if err := w.Close(); err != nil {
@@ -124,5 +135,50 @@ func TestApplyEvent_matchesModel(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// applyInGroups applies stream to w through ApplyEvents, in groups of
+// random sizes, comparing every result with m's and, after every call,
+// the digests.
+func applyInGroups(t *testing.T, seed uint64, path string, w *mmapstore.Writer, opts learn.Options, m *learnmodel.Model, stream []learnmodel.Entry) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 3))
+	l := learn.New(w, opts)
+	for i := 0; i < len(stream); {
+		n := min(1+r.IntN(40), len(stream)-i)
+		batch := make([]learn.StreamEvent, n)
+		for j := range batch {
+			batch[j] = learn.StreamEvent{Event: stream[i+j].Event, StreamSeq: stream[i+j].StreamSeq}
+		}
+		res, err := l.ApplyEvents(batch)
+		if err != nil || len(res) != n {
+			t.Fatalf("events %d..%d: %d results, %v", i, i+n, len(res), err)
+		}
+		for j, a := range res {
+			e := stream[i+j]
+			want := m.Apply(e.Event, e.StreamSeq)
+			if a.Outcome != want.Outcome || errors.Is(a.Err, learn.ErrEventRefused) != want.Refused || errors.Is(a.Err, learn.ErrGap) != want.Gap {
+				t.Fatalf("event %d (stream %d, %s seq %d, %v by %s for %q): %v, %v; the model: %+v",
+					i+j, e.StreamSeq, e.Event.Origin, e.Event.Seq, e.Event.Label, e.Event.Source, e.Event.User, a.Outcome, a.Err, want)
+			}
+		}
+		got, err := w.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != m.Digest() {
+			t.Fatalf("after events %d..%d: the statfile's digest differs from the model's", i, i+n)
+		}
+		i += n
+	}
+	if c, _ := l.Cursor(); c != m.Cursor() {
+		t.Errorf("cursor %d, model %d", c, m.Cursor())
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mmapstore.Check(path); err != nil {
+		t.Error(err)
 	}
 }
