@@ -23,6 +23,7 @@ const (
 	childPath   = "SLUICE_LEARN_PATH"
 	childSeed   = "SLUICE_LEARN_SEED"
 	childStopAt = "SLUICE_LEARN_STOP_AT"
+	childGroup  = "SLUICE_LEARN_GROUP"
 )
 
 func TestMain(m *testing.M) {
@@ -42,8 +43,9 @@ func crashStream(seed uint64) []learnmodel.Entry {
 }
 
 // applyFrom opens the statfile with failpoint and applies the stream from
-// the statfile's cursor on, as a restarted learner resumes.
-func applyFrom(path string, stream []learnmodel.Entry, failpoint func(mmapstore.Step)) error {
+// the statfile's cursor on, as a restarted learner resumes: one event at a
+// time (group 0) or through ApplyEvents, group events per call.
+func applyFrom(path string, stream []learnmodel.Entry, group int, failpoint func(mmapstore.Step)) error {
 	o := storeOptions()
 	o.Failpoint = failpoint
 	w, err := mmapstore.OpenWriter(path, o)
@@ -56,13 +58,26 @@ func applyFrom(path string, stream []learnmodel.Entry, failpoint func(mmapstore.
 	if err != nil {
 		return err
 	}
+	var batch []learn.StreamEvent
 	for _, e := range stream {
 		if e.StreamSeq <= cursor {
 			continue
 		}
-		if _, err := l.ApplyEvent(e.Event, e.StreamSeq); !learn.CursorAdvanced(err) {
-			return fmt.Errorf("stream seq %d: %w", e.StreamSeq, err)
+		if group == 0 {
+			if _, err := l.ApplyEvent(e.Event, e.StreamSeq); !learn.CursorAdvanced(err) {
+				return fmt.Errorf("stream seq %d: %w", e.StreamSeq, err)
+			}
+			continue
 		}
+		if batch = append(batch, learn.StreamEvent{Event: e.Event, StreamSeq: e.StreamSeq}); len(batch) == group {
+			if _, err := l.ApplyEvents(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if _, err := l.ApplyEvents(batch); err != nil {
+		return err
 	}
 	return w.Close()
 }
@@ -72,6 +87,11 @@ func applyFrom(path string, stream []learnmodel.Entry, failpoint func(mmapstore.
 // any kind) from its start ("" never).
 func childApply() int {
 	seed, err := strconv.ParseUint(os.Getenv(childSeed), 10, 64)
+	if err != nil {
+		fmt.Println(err)
+		return 2
+	}
+	group, err := strconv.Atoi(os.Getenv(childGroup))
 	if err != nil {
 		fmt.Println(err)
 		return 2
@@ -86,7 +106,7 @@ func childApply() int {
 		kind = k
 	}
 	steps := 0
-	err = applyFrom(os.Getenv(childPath), crashStream(seed), func(s mmapstore.Step) {
+	err = applyFrom(os.Getenv(childPath), crashStream(seed), group, func(s mmapstore.Step) {
 		if kind != "*" && string(s) != kind {
 			return
 		}
@@ -111,12 +131,22 @@ func childApply() int {
 // kill it is reopened and must equal the model of exactly the events up
 // to its cursor; at the end it equals the model of the whole stream: no
 // event counted twice or lost.
+//
+// It runs with ApplyEvent, one event per statfile update, and with
+// ApplyEvents in calls of 16 events, where a kill must leave all of a
+// group or none.
 func TestApplyEvent_crashExact(t *testing.T) {
 	seed := testSeed(t)
+	for _, group := range []int{0, 16} {
+		t.Run(fmt.Sprintf("group=%d", group), func(t *testing.T) { crashExact(t, seed, group) })
+	}
+}
+
+func crashExact(t *testing.T, seed uint64, group int) {
 	stream := crashStream(seed)
 	// A dry run counts the failpoint steps of the whole stream, by kind.
 	counts := map[string]int{}
-	if err := applyFrom(filepath.Join(t.TempDir(), "dry.db"), stream, func(s mmapstore.Step) {
+	if err := applyFrom(filepath.Join(t.TempDir(), "dry.db"), stream, group, func(s mmapstore.Step) {
 		counts[string(s)]++
 		counts["*"]++
 	}); err != nil {
@@ -155,7 +185,7 @@ func TestApplyEvent_crashExact(t *testing.T) {
 		case r.IntN(5) == 0:
 			stop = fmt.Sprintf("*:%d", 1+r.IntN(50))
 		}
-		out, err := runChild(path, seed, stop)
+		out, err := runChild(path, seed, group, stop)
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("kill %d at %s: the child did not die by SIGKILL: %v: %s", kill, stop, err, out)
@@ -184,7 +214,7 @@ func TestApplyEvent_crashExact(t *testing.T) {
 		}
 		t.Logf("kill %d at %s (%s): cursor %d, equal to the model", kill, stop, out, cursor)
 	}
-	if out, err := runChild(path, seed, ""); err != nil {
+	if out, err := runChild(path, seed, group, ""); err != nil {
 		t.Fatalf("the last child: %v: %s", err, out)
 	}
 	for ; next < len(stream); next++ {
@@ -207,10 +237,10 @@ func TestApplyEvent_crashExact(t *testing.T) {
 	}
 }
 
-func runChild(path string, seed uint64, stop string) (string, error) {
+func runChild(path string, seed uint64, group int, stop string) (string, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=apply", childPath+"="+path,
-		childSeed+"="+strconv.FormatUint(seed, 10), childStopAt+"="+stop)
+		childSeed+"="+strconv.FormatUint(seed, 10), childStopAt+"="+stop, childGroup+"="+strconv.Itoa(group))
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
