@@ -28,8 +28,15 @@ import (
 // reference/scaleout.md §5.2 proposes: that record is for a store that
 // writes counters in place one by one; here the journal record holds the
 // absolute value of every counter the event changes and is replayed
-// whole on open. They travel with the statfile in snapshots and backups
-// (they are namespace records), and Digest covers them.
+// whole on open. The same holds after a power loss, when the mapping's
+// pages reach the disk in any order: the record was fsynced before the
+// mapping was touched, and the journal is emptied only after an msync of
+// the whole mapping. The values travel with the statfile in snapshots and
+// backups (they are namespace records), and Digest covers them; `sluice
+// stat` lists them among the namespaces, their value as the spam total.
+//
+// The event's Site is the caller's to check (a host never applies another
+// site's stream); the statfile does not record it.
 //
 // Origins are bounded (MaxOrigins, names of at most MaxOriginLen bytes):
 // an event from one origin more is refused.
