@@ -163,6 +163,11 @@ func (l *Learner) Marks() (map[string]uint64, error) {
 	return marks, nil
 }
 
+// Digest is the logical digest of the statfile (mmapstore's Writer.Digest:
+// counts, totals, learn caches, cursor, marks, learn times), what hosts
+// and a learnmodel.Model compare.
+func (l *Learner) Digest() ([32]byte, error) { return l.w.Digest() }
+
 // RefusedEvents is how many events this Learner refused.
 func (l *Learner) RefusedEvents() uint64 { return l.refused }
 

@@ -163,7 +163,7 @@ func applyInGroups(t *testing.T, seed uint64, path string, w *mmapstore.Writer, 
 					i+j, e.StreamSeq, e.Event.Origin, e.Event.Seq, e.Event.Label, e.Event.Source, e.Event.User, a.Outcome, a.Err, want)
 			}
 		}
-		got, err := w.Digest()
+		got, err := l.Digest()
 		if err != nil {
 			t.Fatal(err)
 		}
