@@ -25,10 +25,11 @@ type Batch struct {
 	n       int
 }
 
-// pending is a message queued in a Batch: its label and user.
+// pending is a message queued in a Batch: its label, user and rank.
 type pending struct {
 	label Label
 	user  string
+	rank  rank
 }
 
 // NewBatch returns a Batch of size messages (<= 0: DefaultBatchSize).
@@ -57,12 +58,19 @@ func (b *Batch) Add(r io.Reader, label Label, user string) (Outcome, error) {
 // connection goroutines and commits many messages with one AddTokens each
 // and one Flush.
 func (b *Batch) AddTokens(res *tokenizer.Result, label Label, user string) (Outcome, error) {
+	return b.AddTokensFrom(res, label, user, "")
+}
+
+// AddTokensFrom is AddTokens for a learn asked for by source (see
+// Learner.LearnTokensFrom).
+func (b *Batch) AddTokensFrom(res *tokenizer.Result, label Label, user, source string) (Outcome, error) {
 	if label == Forget {
 		return b.ForgetTokens(res, user)
 	}
 	u := b.l.userOf(user)
+	r := rankOf(source)
 	if p, ok := b.pending[res.Digest]; ok {
-		if p.label == label && p.user == u {
+		if p.label == label && p.user == u && p.rank >= r {
 			return AlreadyLearned, nil
 		}
 		// The same message again, as the other class or for another
@@ -72,12 +80,13 @@ func (b *Batch) AddTokens(res *tokenizer.Result, label Label, user string) (Outc
 			return 0, err
 		}
 	}
-	ops, out, err := b.l.plan(b.ops, res, label, user)
-	if err != nil || out == AlreadyLearned {
+	n := len(b.ops)
+	ops, out, err := b.l.plan(b.ops, messageOf(res), label, user, r, b.l.now())
+	if err != nil || len(ops) == n {
 		return out, err
 	}
 	b.ops = ops
-	b.pending[res.Digest] = pending{label, u}
+	b.pending[res.Digest] = pending{label, u, r}
 	if b.n++; b.n >= b.size {
 		if err := b.Flush(); err != nil {
 			return 0, err
@@ -95,7 +104,7 @@ func (b *Batch) ForgetTokens(res *tokenizer.Result, user string) (Outcome, error
 			return 0, err
 		}
 	}
-	ops, out, err := b.l.planForget(b.ops, res, user)
+	ops, out, err := b.l.planForget(b.ops, messageOf(res), user)
 	if err != nil || out == NotLearned {
 		return out, err
 	}
@@ -114,8 +123,8 @@ func (b *Batch) Flush() error {
 	if len(b.ops) == 0 {
 		return nil
 	}
-	if _, err := b.l.w.Apply(b.ops...); err != nil {
-		return fmt.Errorf("learn: %w", err)
+	if err := b.l.apply(b.ops); err != nil {
+		return err
 	}
 	b.ops = b.ops[:0]
 	clear(b.pending)

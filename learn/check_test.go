@@ -2,6 +2,7 @@ package learn
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,3 +67,64 @@ func TestCheckTotals(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTotals_replicationState: fsck accepts what ApplyEvent writes
+// and names what it never would.
+func TestCheckTotals_replicationState(t *testing.T) {
+	set := func(name string, t mmapstore.Totals) mmapstore.Op {
+		return mmapstore.Op{NS: mmapstore.NamespaceOf(name), Name: name, Set: true, Totals: t}
+	}
+	manyOrigins := func() []mmapstore.Op {
+		var ops []mmapstore.Op
+		for i := range MaxOrigins + 1 {
+			ops = append(ops, set(fmt.Sprintf("%smx%d", originPrefix, i), mmapstore.Totals{Spam: 1}))
+		}
+		return ops
+	}
+	tests := []struct {
+		name string
+		ops  []mmapstore.Op
+		want string // in the error; "" none
+	}{
+		{"events applied", nil, ""},
+		{"a mark with a ham total", []mmapstore.Op{set(originPrefix+"mx1", mmapstore.Totals{Spam: 3, Ham: 1})}, "ham total 1"},
+		{"a cursor with a ham total", []mmapstore.Op{set(cursorNamespace, mmapstore.Totals{Ham: 9})}, "ham total 9"},
+		{"a bad origin name", []mmapstore.Op{set(originPrefix+"mx 1", mmapstore.Totals{Spam: 1})}, "not an origin name"},
+		{"too many origins", manyOrigins(), fmt.Sprintf("%d origins, more than %d", MaxOrigins+1, MaxOrigins)},
+		{"a learn time with a ham total", []mmapstore.Op{set(seenNamespace("alice"), mmapstore.Totals{Spam: 5, Ham: 5})}, "ham total 5"},
+		{"a learn time record misnamed", []mmapstore.Op{set(seenPrefix+"alice", mmapstore.Totals{Spam: 5})}, "not a user learn time record"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "test.statfile")
+			w, err := mmapstore.OpenWriter(path, &mmapstore.Options{Params: modelTestParams, NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := New(w, Options{UsersEnabled: true, MaxUserNamespaces: 5})
+			for i := range 5 {
+				ev := synthEvent(modelTestParams, "mx1", uint64(i+1), Spam, "dovecot", "bob", i)
+				if _, err := l.ApplyEvent(ev, uint64(i+1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(tc.ops) > 0 {
+				if _, err := w.Apply(tc.ops...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			err = CheckTotals(path)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("CheckTotals: %v", err)
+			case tc.want != "" && (!errors.Is(err, ErrBadReplicationState) || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("CheckTotals = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+var modelTestParams = mmapstore.Params{Hash: "xxh64", Seed: 1, Window: 5, Version: 1}

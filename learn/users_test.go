@@ -2,8 +2,10 @@ package learn
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicemail/sluice/mmapstore"
 )
@@ -89,9 +91,14 @@ func TestLearnManyUsersCountsOnce(t *testing.T) {
 
 // TestUserNamespacesLeastRecentGoFirst: at the cap, the namespace learned
 // least recently is expired, in the same operation as the learn; a
-// Learner opened later knows the namespaces from the statfile.
+// Learner opened later (a restart) reads the learn times from the
+// statfile and expires the same user the first would have; with no
+// times (a statfile from before they were kept), the least learned goes.
 func TestUserNamespacesLeastRecentGoFirst(t *testing.T) {
-	l, w := newLearner(t, Options{UsersEnabled: true, MaxUserNamespaces: 2})
+	var clock int64
+	opts := Options{UsersEnabled: true, MaxUserNamespaces: 2,
+		Now: func() time.Time { clock++; return time.Unix(1700000000, clock) }}
+	l, w := newLearner(t, opts)
 	learnFor := func(l *Learner, user string, id int) {
 		t.Helper()
 		m := msg("note "+word(id), "project notes "+word(id)+" for "+user)
@@ -113,11 +120,42 @@ func TestUserNamespacesLeastRecentGoFirst(t *testing.T) {
 	if tot := totals(t, w, mmapstore.Shared); tot.Ham != 5 {
 		t.Fatalf("shared totals %+v: an expiry changed the shared statistics", tot)
 	}
-	// A new Learner (a restart) reads the namespaces: carol (1 learn) is
-	// the least learned, so dave takes her place.
-	l2 := New(w, l.opts)
-	learnFor(l2, "dave", 6)
-	if a, c, d := user("alice"), user("carol"), user("dave"); a.Ham != 2 || c != (mmapstore.Totals{}) || d.Ham != 1 {
-		t.Fatalf("after a restart: alice %+v, carol %+v, dave %+v: want carol expired", a, c, d)
+	if seen := totals(t, w, mmapstore.NamespaceOf(seenNamespace("bob"))); seen != (mmapstore.Totals{}) {
+		t.Fatalf("bob's learn time %+v stays after his expiry", seen)
+	}
+	// A restart: alice (learned before carol) is the least recent.
+	learnFor(New(w, opts), "dave", 6)
+	if a, c, d := user("alice"), user("carol"), user("dave"); a != (mmapstore.Totals{}) || c.Ham != 1 || d.Ham != 1 {
+		t.Fatalf("after a restart: alice %+v, carol %+v, dave %+v: want alice expired", a, c, d)
+	}
+	// No times (an older statfile): carol and dave have one learn each;
+	// carol's namespace id is the lower, she goes first.
+	for _, u := range []string{"carol", "dave"} {
+		name := seenNamespace(u)
+		if _, err := w.Apply(mmapstore.Op{NS: mmapstore.NamespaceOf(name), Set: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	learnFor(New(w, opts), "erin", 7)
+	learnFor(New(w, opts), "erin", 8)
+	if c, d, e := user("carol"), user("dave"), user("erin"); c != (mmapstore.Totals{}) || d.Ham != 1 || e.Ham != 2 {
+		t.Fatalf("without times: carol %+v, dave %+v, erin %+v: want carol expired (the lower id)", c, d, e)
+	}
+}
+
+func TestLearnTime(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Time{}, 1},
+		{time.Unix(0, 0), 1},
+		{time.Unix(1700000000, 5), 1700000000_000000005},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+	}
+	for _, tc := range tests {
+		if got := LearnTime(tc.t); got != tc.want {
+			t.Errorf("LearnTime(%v) = %d, want %d", tc.t, got, tc.want)
+		}
 	}
 }

@@ -16,6 +16,10 @@
 //     writer gets [ErrLocked]), replays the journal path+".journal", and
 //     [Writer.Apply] learns and unlearns messages durably.
 //   - [Stat] describes a file; [Check] verifies every invariant below (fsck).
+//   - [Writer.Digest] and [DigestFile] hash what the statistics say (counts
+//     per key, totals per namespace), not how the file lays them out, so
+//     hosts that learned the same things compare equal; a [Digester] sums
+//     the same digest from statistics held elsewhere (a model, an oracle).
 //   - Backups (snapshot.go): [Writer.Snapshot] copies the file between two
 //     Applys; [OpenImage] reads such a copy; [NewBuilder] writes a new
 //     file from a backup's parts and [Writer.Install] puts it in service
@@ -134,6 +138,15 @@
 // acknowledged learns; [RepairJournal] (`sluice fsck --repair`) replays
 // every good record and reports what it dropped. A flipped bit in the
 // very last record still reads as a torn tail.
+//
+// An Op with Set stores a namespace's totals absolutely instead of
+// counting: the journal records totals as absolute values anyway, so a
+// value set in an Apply is set exactly when its counts are (package learn
+// keeps its replication cursor and per-origin marks in namespaces of
+// their own this way; no format change was needed). Options.Failpoint
+// names every step above (journal write, fsync, each slot and totals
+// store, the seal, a rebuild, a checkpoint) so that crash tests can kill
+// a process at an exact point.
 //
 // Group commit is not implemented: concurrent Apply calls are serialised,
 // each with its own fsync. To learn in bulk, pass many ops to one Apply

@@ -19,8 +19,16 @@ type hooks struct {
 
 // fileOps runs the I/O steps whose failure matters for crash safety.
 type fileOps struct {
-	noSync bool
-	h      *hooks
+	noSync    bool
+	h         *hooks
+	failpoint func(Step) // Options.Failpoint
+}
+
+// step calls the failpoint, if any, before step s.
+func (o *fileOps) step(s Step) {
+	if o.failpoint != nil {
+		o.failpoint(s)
+	}
 }
 
 func (o *fileOps) sync(f *os.File) error {

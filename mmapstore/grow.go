@@ -166,6 +166,7 @@ func (w *Writer) writeFile(capacity, nsCap, gen uint64, fill func(*mapping) erro
 		return nm, false, err
 	}
 	nm.seal()
+	w.fsys.step(StepRebuild)
 	if err := w.fsys.msync(data); err != nil {
 		return nm, false, fmt.Errorf("msync %s: %w", tmp, err)
 	}

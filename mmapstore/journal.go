@@ -407,6 +407,7 @@ func (j *journal) truncateTo(n int64, fsys *fileOps) error {
 // write the journal is cut back to its previous size; the caller treats a
 // failed sync as fatal (the kernel may have dropped the dirty pages).
 func (j *journal) append(rec []byte, fsys *fileOps) (synced bool, err error) {
+	fsys.step(StepJournalWrite)
 	if _, err := j.f.WriteAt(rec, j.size); err != nil {
 		if terr := j.f.Truncate(j.size); terr != nil {
 			return false, errors.Join(err, terr)
@@ -414,6 +415,7 @@ func (j *journal) append(rec []byte, fsys *fileOps) (synced bool, err error) {
 		return true, err
 	}
 	j.size += int64(len(rec))
+	fsys.step(StepJournalSync)
 	if err := fsys.sync(j.f); err != nil {
 		return false, err
 	}

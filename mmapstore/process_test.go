@@ -29,6 +29,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childLearner(os.Getenv(childPath)))
 	case "grow-and-die":
 		os.Exit(childGrowAndDie(os.Getenv(childPath)))
+	case "apply-and-die":
+		os.Exit(childApplyAndDie(os.Getenv(childPath), os.Getenv(childStep)))
 	}
 	os.Exit(m.Run())
 }

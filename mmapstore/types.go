@@ -55,12 +55,24 @@ const (
 // Op is one message learned into (Delta +1) or unlearned from (Delta -1)
 // one namespace. Hashes are the message's token hashes; the caller removes
 // duplicates (a duplicate is counted twice).
+//
+// An Op with Set true instead sets NS's totals to Totals, absolutely: not
+// counted, not clamped, journaled like every other change (the journal
+// holds absolute values), so a value set in the same Apply as learns is
+// set if and only if they are counted. Class, Delta and Hashes must be
+// zero. Callers keep 64-bit values in namespaces of their own with it
+// (package learn keeps the replication cursor and per-origin marks so).
+// Setting a namespace to zero totals is removing it: rebuilds drop such
+// records and a missing record reads as zero.
 type Op struct {
 	NS     Namespace
 	Name   string // optional name of NS, kept for Stat (at most MaxNameLen bytes)
 	Class  Class
 	Delta  int // +1 learn, -1 unlearn
 	Hashes []uint64
+
+	Set    bool   // set NS's totals to Totals instead of counting
+	Totals Totals // with Set
 }
 
 // Options configure a Writer. A nil *Options or zero fields mean defaults.
@@ -95,6 +107,12 @@ type Options struct {
 	// Logger receives growth, expiry and recovery events. nil discards.
 	Logger *slog.Logger
 
+	// Failpoint, when not nil, is called before every step of a write
+	// that a crash could interrupt, with the step's name (see the Step
+	// constants). Crash tests kill the process there, so that a seed
+	// replays the crash at the same point on any machine. nil in service.
+	Failpoint func(step Step)
+
 	// hooks inject faults in tests.
 	hooks *hooks
 }
@@ -127,3 +145,19 @@ func (o *Options) withDefaults() Options {
 	}
 	return r
 }
+
+// Step names a point of a write where Options.Failpoint is called.
+type Step string
+
+// The steps a crash test can stop at, in the order Apply and a checkpoint
+// reach them. StepSlot and StepTotals come once per value stored.
+const (
+	StepJournalWrite Step = "journal-write" // before the record is written
+	StepJournalSync  Step = "journal-sync"  // record written, before its fsync
+	StepSlot         Step = "slot"          // before one slot store into the mapping
+	StepTotals       Step = "totals"        // before one namespace totals store
+	StepSeal         Step = "seal"          // values stored, before the totals checksum
+	StepRebuild      Step = "rebuild"       // a new file (made, grown, expired) written, before its msync and rename
+	StepCheckpoint   Step = "checkpoint"    // before a checkpoint's msync
+	StepJournalReset Step = "journal-reset" // checkpointed, before the journal is emptied
+)

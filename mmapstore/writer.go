@@ -72,7 +72,7 @@ func openWriter(path string, opts *Options, repair *RepairReport) (*Writer, erro
 		path:   path,
 		opts:   o,
 		log:    o.Logger.With("statfile", path),
-		fsys:   fileOps{noSync: o.NoSync, h: o.hooks},
+		fsys:   fileOps{noSync: o.NoSync, h: o.hooks, failpoint: o.Failpoint},
 		lock:   lock,
 		idx:    make(map[uint64]int),
 		nsIdx:  make(map[Namespace]int),
@@ -288,9 +288,28 @@ func (w *Writer) fail(err error) {
 // Apply learns and unlearns ops as one journal record. When it returns a
 // nil error the record is durable (fsynced, unless Options.NoSync) and
 // applied; seq is its sequence number. Counts saturate at 2^32-1 and never
-// drop below zero; so do totals.
+// drop below zero; so do totals. Ops take effect in order: a Set op
+// overrides what earlier ops counted into its namespace, later ops count
+// from the value it set.
+//
+// One Apply is atomic across a crash, however many values it changes
+// (the record is bounded only by maxRecordSize, 1 GiB, about 67 million
+// slot values): the record, holding the absolute value of every slot and
+// total it changes, is fsynced before the mapping is touched, and the
+// file's applied sequence only moves at a checkpoint, after an msync of
+// the whole mapping. A crash before the fsync completes leaves the record
+// torn or absent and the mapping untouched; a crash after it, with any
+// part of the mapping stored, is finished by replay on the next open,
+// which sets every value of the record again. So a reader of the reopened
+// file sees all of an Apply or none of it.
 func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 	for i, op := range ops {
+		if op.Set {
+			if op.Class != 0 || op.Delta != 0 || len(op.Hashes) != 0 {
+				return 0, fmt.Errorf("%w: op %d sets totals but has class %d, delta %d, %d hashes", ErrBadOp, i, op.Class, op.Delta, len(op.Hashes))
+			}
+			continue
+		}
 		if (op.Class != Spam && op.Class != Ham) || (op.Delta != 1 && op.Delta != -1) {
 			return 0, fmt.Errorf("%w: op %d has class %d, delta %d", ErrBadOp, i, op.Class, op.Delta)
 		}
@@ -323,6 +342,12 @@ func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 	}
 	seq = w.seq + 1
 	w.rec = encodeRecord(w.rec[:0], seq, w.es, w.nss)
+	if n := len(w.rec) - recordHeaderSize; n > maxRecordSize {
+		// Replay would take it for a torn tail and drop it: refuse it
+		// before it is acknowledged.
+		return 0, wrap(fmt.Errorf("%w: %d changes make a journal record of %d bytes, more than %d: split the batch",
+			ErrBadOp, len(w.es)+len(w.nss), n, maxRecordSize))
+	}
 	consistent, err := w.j.append(w.rec, &w.fsys)
 	if err != nil {
 		if !consistent {
@@ -335,6 +360,7 @@ func (w *Writer) Apply(ops ...Op) (seq uint64, err error) {
 		w.fail(err)
 		return 0, wrap(err)
 	}
+	w.fsys.step(StepSeal)
 	w.sealed = w.m.seal()
 	w.applied = seq
 	if w.opts.CheckpointBytes > 0 && w.j.size > w.opts.CheckpointBytes {
@@ -380,6 +406,9 @@ func (w *Writer) compute(ops []Op) (newKeys, newNS uint64) {
 			}
 		}
 		i, inBatch := w.nsIdx[op.NS]
+		if !inBatch && op.Set && op.Totals == (Totals{}) && m.totals(op.NS) == (Totals{}) {
+			continue // zero already: no record to make
+		}
 		if !inBatch {
 			t := m.totals(op.NS)
 			if op.NS != Shared {
@@ -394,6 +423,10 @@ func (w *Writer) compute(ops []Op) (newKeys, newNS uint64) {
 		n := &w.nss[i]
 		if op.Name != "" && n.name == "" {
 			n.name = op.Name
+		}
+		if op.Set {
+			n.t = op.Totals
+			continue
 		}
 		p := &n.t.Spam
 		if op.Class == Ham {
@@ -440,6 +473,7 @@ func (w *Writer) applyEntries(es []entry, nss []nsEntry, keep func(uint64) bool)
 		for tries := 0; ; tries++ {
 			idx, found, ok := w.m.find(e.key)
 			if ok {
+				w.fsys.step(StepSlot)
 				w.m.set(idx, e.key, e.val, !found)
 				break
 			}
@@ -459,10 +493,15 @@ func (w *Writer) applyEntries(es []entry, nss []nsEntry, keep func(uint64) bool)
 				}
 			}
 		}
+		w.fsys.step(StepTotals)
 		w.m.setTotals(n.ns, n.t, n.name)
 	}
 	return nil
 }
+
+// Params returns the tokenizer parameters of the statfile (those the
+// writer was opened with: it refuses a file with others).
+func (w *Writer) Params() Params { return w.opts.Params }
 
 // Lookup is Reader.Lookup on the writer's own mapping.
 func (w *Writer) Lookup(ns Namespace, hashes []uint64, out []Counts) (Totals, error) {
@@ -494,6 +533,7 @@ func (w *Writer) Checkpoint() error {
 }
 
 func (w *Writer) checkpoint() error {
+	w.fsys.step(StepCheckpoint)
 	if err := w.fsys.msync(w.m.data); err != nil {
 		return fmt.Errorf("msync: %w", err)
 	}
@@ -501,6 +541,7 @@ func (w *Writer) checkpoint() error {
 	if err := w.fsys.msync(w.m.data[:HeaderSize]); err != nil {
 		return fmt.Errorf("msync header: %w", err)
 	}
+	w.fsys.step(StepJournalReset)
 	if err := w.j.reset(&w.fsys); err != nil {
 		return fmt.Errorf("truncate journal: %w", err)
 	}
