@@ -112,7 +112,7 @@ type job struct {
 	user      string
 	source    string
 	res       *tokenizer.Result
-	noRelearn bool // autolearn: never override a learned class
+	noRelearn bool // autolearn: no network label (learn's rank rule keeps users' classes)
 	done      chan result
 }
 
@@ -298,13 +298,10 @@ func (d *Daemon) commit(batch []*job) {
 	b := d.l.NewBatch(len(batch) + 1) // never flushes by size on its own
 	rs := make([]result, len(batch))
 	for i, j := range batch {
-		if j.noRelearn {
-			if c, err := d.l.Class(j.res); err != nil || c != 0 {
-				rs[i] = result{learn.AlreadyLearned, err}
-				continue
-			}
-		}
-		rs[i].out, rs[i].err = b.AddTokens(j.res, j.label, j.user)
+		// The learn cache's rank rule decides (learn package doc): an
+		// autolearn never overturns a class a user gave, a user's learn
+		// overturns an autolearned one, as every cluster host applies it.
+		rs[i].out, rs[i].err = b.AddTokensFrom(j.res, j.label, j.user, j.source)
 	}
 	ferr := b.Flush()
 	for i, j := range batch {
