@@ -43,7 +43,10 @@ type Neural struct {
 }
 
 // Rescorer gives the network's Bayes inputs of a message the statfile
-// holds as if it had not been learned (*scan.Scanner provides it).
+// holds as if it had not been learned (*scan.Scanner provides it), from
+// the shared statistics (or the message's language's): a sample's own
+// user's statistics, which a scan with per-user statistics may have
+// used, are not consulted.
 //
 // Why: a pool sample's inputs are those of the scan that made its record,
 // against the statistics of that moment, which on a young site are far
@@ -130,14 +133,19 @@ type Sample struct {
 	// before): X as scanned.
 	Tokens []uint64
 	Shapes []uint8
+	// Language is the message's language as its learn detected it (""
+	// without per-language statistics): the rescoring looks where the
+	// scanner would.
+	Language string
 }
 
 // withTokens returns s with res's tokens kept (at most maxSampleTokens).
 func (s Sample) withTokens(res *tokenizer.Result) Sample {
-	s.Tokens, s.Shapes = nil, nil
+	s.Tokens, s.Shapes, s.Language = nil, nil, ""
 	if res == nil || len(res.Tokens) == 0 || len(res.Tokens) > maxSampleTokens {
 		return s
 	}
+	s.Language = res.Language
 	s.Tokens, s.Shapes = make([]uint64, len(res.Tokens)), make([]uint8, len(res.Tokens))
 	for i, tk := range res.Tokens {
 		s.Tokens[i], s.Shapes[i] = tk.Hash, min(tk.Dist, 15)|uint8(tk.Kind)<<4
@@ -151,7 +159,7 @@ func (s *Sample) result() *tokenizer.Result {
 	for i, h := range s.Tokens {
 		toks[i] = tokenizer.Token{Hash: h, Dist: s.Shapes[i] & 15, Kind: tokenizer.Kind(s.Shapes[i] >> 4)}
 	}
-	return &tokenizer.Result{Tokens: toks, Digest: s.Digest}
+	return &tokenizer.Result{Tokens: toks, Digest: s.Digest, Language: s.Language}
 }
 
 // ExplicitLabel is an explicit learn's class for a message.
