@@ -623,7 +623,7 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 		t.training()
 	}
 	start := time.Now()
-	rescored := t.rescore(names, pooled, samples)
+	rescored := t.rescore(ctx, names, pooled, samples)
 	net, rep, err := nn.Train(names, samples, t.opts.trainOptions(ctx))
 	if err != nil {
 		t.mu.Lock()
@@ -661,9 +661,10 @@ func (t *trainer) trainOnce(ctx context.Context) error {
 // by its leave-one-out verdict against the statfile as it is now
 // (Rescorer): samples[i] is pooled[i]'s training sample, in names order.
 // It returns how many were rescored; a sample that fails keeps its
-// inputs. Called without mu: pool samples' slices are never changed in
-// place, and X is replaced, not written.
-func (t *trainer) rescore(names []string, pooled []Sample, samples []nn.Sample) int {
+// inputs, and once ctx is done the rest keep theirs (the training that
+// follows stops too). Called without mu: pool samples' slices are never
+// changed in place, and X is replaced, not written.
+func (t *trainer) rescore(ctx context.Context, names []string, pooled []Sample, samples []nn.Sample) int {
 	r := t.opts.Rescorer
 	if r == nil {
 		return 0
@@ -678,6 +679,9 @@ func (t *trainer) rescore(names []string, pooled []Sample, samples []nn.Sample) 
 	}
 	n := 0
 	for i := range pooled {
+		if i%256 == 0 && ctx.Err() != nil {
+			return n
+		}
 		s := &pooled[i]
 		if s.Tokens == nil || len(s.Shapes) != len(s.Tokens) {
 			continue

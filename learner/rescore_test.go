@@ -76,7 +76,7 @@ func TestNeuralRescoresLeaveOneOut(t *testing.T) {
 		if len(samples) != len(msgs) {
 			t.Fatalf("%d samples for %d messages", len(samples), len(msgs))
 		}
-		if n := tr.rescore(p.Names, pooled, samples); n != len(msgs)-1 {
+		if n := tr.rescore(ctx, p.Names, pooled, samples); n != len(msgs)-1 {
 			t.Fatalf("rescored %d samples, want %d", n, len(msgs)-1)
 		}
 		after := tr.snapshot()
@@ -110,6 +110,11 @@ func TestNeuralRescoresLeaveOneOut(t *testing.T) {
 		}
 	}
 	check(tr)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if p := tr.snapshot(); tr.rescore(done, p.Names, append(p.Spam, p.Ham...), poolSamples(p.Spam, p.Ham)) != 0 {
+		t.Fatal("rescored after its context was done")
+	}
 	if err := tr.save(); err != nil {
 		t.Fatal(err)
 	}
