@@ -3,9 +3,9 @@
 // test list (in one batch, or by the TREC online protocol: classify each
 // test message, then learn its true label by a training policy), and
 // package evalstats turns the scores into figures. RunNeural measures the
-// neural post-classifier: it trains a network on out-of-fold verdicts of
-// the train list, as in service, and scores the test list without and
-// with it.
+// neural post-classifier: it trains a network on leave-one-out verdicts
+// of the train list (or out-of-fold ones), as in service, and scores the
+// test list without and with it.
 //
 // The private statfiles are the one place besides the learner where a
 // statfile is opened for writing: they are throwaway files in a directory

@@ -80,8 +80,21 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunNeuralFolds(t *testing.T) {
-	if _, err := RunNeural(context.Background(), testOptions(t), NeuralOptions{Folds: 1}, corpus(2), corpus(1)); err == nil {
-		t.Fatal("one fold accepted")
+	for _, folds := range []int{1, -1} {
+		if _, err := RunNeural(context.Background(), testOptions(t), NeuralOptions{Folds: folds}, corpus(2), corpus(1)); err == nil {
+			t.Fatalf("%d folds accepted", folds)
+		}
+	}
+	// Leave-one-out (0) and 3 folds both train on one verdict per train
+	// message and score every test message.
+	for _, folds := range []int{0, 3} {
+		res, err := RunNeural(context.Background(), testOptions(t), NeuralOptions{Folds: folds, Seed: 1, Hidden: 4, Threshold: 6, MaxFPR: 0.001}, corpus(30), corpus(40)[60:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Samples != 60 || res.With.N != 20 || res.Without.N != 20 || res.TrainWith == nil || res.TrainWith.N != 60 {
+			t.Fatalf("%d folds: %d samples, %d/%d test, train with %+v", folds, res.Samples, res.With.N, res.Without.N, res.TrainWith)
+		}
 	}
 }
 

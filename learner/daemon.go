@@ -49,6 +49,9 @@ type Options struct {
 	// returns ("": not kept).
 	ActivityFile string
 	ActivitySave time.Duration
+	// NewRescorer makes the networks' Rescorer from the statfile (nil:
+	// pool samples keep the inputs of their scans).
+	NewRescorer func(*mmapstore.Writer) Rescorer
 
 	beforeCommit func() // tests: stands in for a slow disk
 }
@@ -139,9 +142,16 @@ func New(w *mmapstore.Writer, opts Options) *Daemon {
 	d.feed = &LocalFeed{ch: d.records, m: d.m, act: d.act}
 	d.loadActivity()
 	if opts.Neural.File != "" {
-		d.nets = map[string]*trainer{"": newTrainer(opts.Neural, d.log, d.m)}
+		var r Rescorer
+		if opts.NewRescorer != nil {
+			r = opts.NewRescorer(w)
+		}
+		n := opts.Neural
+		n.Rescorer = r
+		d.nets = map[string]*trainer{"": newTrainer(n, d.log, d.m)}
 		for name, o := range opts.NeuralProfiles {
 			if name != "" && o.File != "" {
+				o.Rescorer = r
 				d.nets[name] = newTrainer(o, d.log.With("profile", name), d.m)
 			}
 		}
@@ -370,9 +380,9 @@ func (d *Daemon) labelNeural(j *job) {
 	for _, t := range d.nets {
 		switch j.label {
 		case Spam:
-			t.label(j.res.Digest, true)
+			t.label(j.res.Digest, true, j.res)
 		case Ham:
-			t.label(j.res.Digest, false)
+			t.label(j.res.Digest, false, j.res)
 		case Forget:
 			t.forget(j.res.Digest)
 		}

@@ -123,7 +123,12 @@
 // daemon's training goroutine takes every sample of both pools (nn.Train
 // weighs the classes equal), trains with nn.Train's defaults and a fixed
 // seed — the recipe `sluice eval --nn` measures — and publishes with nn.Save into [neural] file (temporary file,
-// fsync, rename), where the scanners' nn.Watcher picks it up. The
+// fsync, rename), where the scanners' nn.Watcher picks it up. Before it
+// trains, it rescores leave-one-out every sample whose explicit learn gave
+// its tokens (Options.NewRescorer, neural.go's Rescorer): the Bayes inputs
+// become those of the statfile as it is then, without the message, the
+// verdicts `sluice eval --nn` trains on, instead of those of the scan,
+// made by the statistics of that day (silent on a new site). The
 // network's Epoch counts publications; after max_epoch of them the pools
 // are cut to their newest max_train samples per class and the count
 // starts again: a fresh network on recent mail. Shutdown cancels a

@@ -111,7 +111,7 @@ func TestNeuralPoolsBalanceAndPersist(t *testing.T) {
 	opts := testNeural(dir)
 	m := &testDaemon{reg: prometheus.NewRegistry()}
 	tr := newTrainer(opts, slog.New(slog.DiscardHandler), NewMetrics(m.reg))
-	tr.label([32]byte(digestOf(100)), false) // a user said ham before the scan record came
+	tr.label([32]byte(digestOf(100)), false, nil) // a user said ham before the scan record came
 	for i := 0; i < 30; i++ {
 		tr.observe(nnRecord(i, 10, inputSetA))
 	}
@@ -133,7 +133,7 @@ func TestNeuralPoolsBalanceAndPersist(t *testing.T) {
 		t.Fatalf("labelled record: %+v", s)
 	}
 	// An explicit learn moves a sample to its class.
-	tr.label([32]byte(digestOf(29)), false)
+	tr.label([32]byte(digestOf(29)), false, nil)
 	tr.forget([32]byte(digestOf(30)))
 	p = tr.snapshot()
 	if len(p.Spam) != 9 || len(p.Ham) != 6 || p.Ham[5].Digest != [32]byte(digestOf(29)) {
@@ -533,11 +533,11 @@ func TestNeuralUnsureWaitsForALabel(t *testing.T) {
 	if p := tr.snapshot(); len(p.Spam)+len(p.Ham) != 0 {
 		t.Fatalf("unlabelled unsure records in the pools: %d spam, %d ham", len(p.Spam), len(p.Ham))
 	}
-	tr.label([32]byte(digestOf(2)), true)  // dropped: nothing to label
-	tr.label([32]byte(digestOf(7)), true)  // waiting: a spam sample
-	tr.label([32]byte(digestOf(8)), false) // waiting: a ham sample
+	tr.label([32]byte(digestOf(2)), true, nil)  // dropped: nothing to label
+	tr.label([32]byte(digestOf(7)), true, nil)  // waiting: a spam sample
+	tr.label([32]byte(digestOf(8)), false, nil) // waiting: a ham sample
 	tr.forget([32]byte(digestOf(9)))
-	tr.label([32]byte(digestOf(9)), true) // forgotten before: gone
+	tr.label([32]byte(digestOf(9)), true, nil) // forgotten before: gone
 	p := tr.snapshot()
 	if len(p.Spam) != 1 || len(p.Ham) != 1 || p.Spam[0].Digest != [32]byte(digestOf(7)) || !p.Spam[0].Label || p.Ham[0].Digest != [32]byte(digestOf(8)) {
 		t.Fatalf("pools after labels: spam %d, ham %d: %+v", len(p.Spam), len(p.Ham), p)

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/scan"
 	"github.com/sluicemail/sluice/scanstack"
 	"github.com/sluicemail/sluice/socket"
 )
@@ -100,6 +101,13 @@ func network(cfg config.Config, profile string) learner.Neural {
 	}
 }
 
+// Rescorer makes the scanner through which the learner rescores its
+// networks' samples leave-one-out (learner.Rescorer): Bayes alone, as
+// the scanners classify.
+func Rescorer(cfg config.Config) func(*mmapstore.Writer) learner.Rescorer {
+	return func(w *mmapstore.Writer) learner.Rescorer { return scan.New(w, scanstack.Options(cfg)) }
+}
+
 // PoolPath is where the learner keeps the training pools of the network
 // file: <its name>.pools in the data directory.
 func PoolPath(cfg config.Config, networkFile string) string {
@@ -127,6 +135,7 @@ func ServiceOptions(cfg config.Config, log *slog.Logger, reg *prometheus.Registr
 			Neural:         neural,
 			NeuralProfiles: neuralProfiles,
 			ActivityFile:   cfg.DataPath(ActivityFile),
+			NewRescorer:    Rescorer(cfg),
 			Autolearn: learner.Autolearn{
 				Enabled: lc.Autolearn, SpamScore: lc.SpamScore, HamScore: lc.HamScore,
 				MinProb: lc.MinProb, MinBalance: lc.MinBalance, Local: lc.AutolearnLocal,

@@ -30,7 +30,11 @@ const OffsetInput = "bayes:score"
 
 // Defaults of TrainOptions.HamCost and Members, chosen by 4-fold
 // cross-validation over the public SpamAssassin corpus (each fold's
-// network trained on out-of-fold verdicts of its train part only).
+// network trained on out-of-fold verdicts of its train part only), and
+// kept when the networks came to train on leave-one-out verdicts: there,
+// (1-AUC)% / FN at FP <= 0.1%, CV means raw and stripped, 3 members and
+// ham cost 20 gave 0.0200 / 2.95% and 0.0227 / 3.83%; ham cost 5 0.0222 /
+// 3.26% and 0.0227 / 3.68%; 5 members 0.0203 / 2.95% and 0.0233 / 3.94%.
 const (
 	DefaultHamCost = 20
 	DefaultMembers = 3

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/bayes"
+	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/nn"
 	"github.com/sluicemail/sluice/tokenizer"
 )
@@ -126,8 +127,36 @@ func (s *Scanner) inputs(dst []float32, v *Verdict, f tokenizer.Features) []floa
 		}
 		dst = append(dst, val)
 	}
-	dst = append(dst, float32(v.Prob), float32((1+math.Tanh(v.Evidence/50))/2), float32(bayesScore(v)))
+	dst = appendBayesValues(dst, v)
 	return metaValues(dst, f)
+}
+
+// bayesInputNames are the network inputs that come from the Bayes
+// verdict, in the order of BayesInputs' values.
+var bayesInputNames = []string{InputBayesProb, InputBayesEvidence, InputBayesScore}
+
+// BayesInputNames are the names of the network inputs that come from the
+// Bayes verdict, in the order of BayesInputs' values.
+func (s *Scanner) BayesInputNames() []string { return slices.Clone(bayesInputNames) }
+
+// appendBayesValues appends the values of bayesInputNames for v.
+func appendBayesValues(dst []float32, v *Verdict) []float32 {
+	return append(dst, float32(v.Prob), float32((1+math.Tanh(v.Evidence/50))/2), float32(bayesScore(v)))
+}
+
+// BayesInputs are the values of the Bayes inputs (BayesInputNames) of an
+// already tokenized message the statistics hold, learned as class, scored
+// as if it had not been learned (Request.LeaveOut): what the network's
+// Bayes inputs would be for this message with statistics built from
+// every other message. The learner rescores its training samples so.
+// The shared statistics answer (or the message's language's, with
+// languages enabled and res.Language set).
+func (s *Scanner) BayesInputs(res *tokenizer.Result, class mmapstore.Class) ([]float32, error) {
+	v, err := s.ScanTokens(res, Request{LeaveOut: class})
+	if err != nil {
+		return nil, err
+	}
+	return appendBayesValues(make([]float32, 0, len(bayesInputNames)), v), nil
 }
 
 // NetworkUse describes the network a message was scanned with, for an

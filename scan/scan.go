@@ -106,6 +106,18 @@ type Request struct {
 	// Envelope is the SMTP session's sender, recipients and client, for
 	// the allow and block lists.
 	Envelope Envelope
+	// LeaveOut scores a message the statistics already hold, learned as
+	// this class (mmapstore.Spam or mmapstore.Ham; 0: none), as if it had
+	// never been learned: every count of its tokens in that class and the
+	// class's learn total are taken one lower before Bayes combines them.
+	// A learn adds one to the class count of each of the message's
+	// distinct token hashes and to the total, so this is exactly the
+	// verdict of statistics built from every other message (the
+	// leave-one-out verdict), at the cost of one lookup. It holds for
+	// every namespace the scan consults that the learn wrote (the shared
+	// one; the user's when it was learned for Request.User). A count
+	// already 0 stays 0 (the token was expired since).
+	LeaveOut mmapstore.Class
 }
 
 // Symbol is one named, weighted result.
@@ -325,7 +337,7 @@ func (s *Scanner) classify(w *worker, res *tokenizer.Result, req Request) (*Verd
 	if res.Truncated {
 		v.Truncated = res.TruncatedReason
 	}
-	totals, ns, err := s.lookup(w, req.User, res.Language)
+	totals, ns, err := s.lookup(w, req.User, res.Language, req.LeaveOut)
 	if err != nil {
 		return nil, err
 	}
@@ -372,8 +384,9 @@ func (s *Scanner) thresholds(profile string) Thresholds {
 }
 
 // lookup fills w.counts from the most specific namespace that has enough
-// learns, and returns its totals and name ("" for the shared statistics).
-func (s *Scanner) lookup(w *worker, user, lang string) (mmapstore.Totals, string, error) {
+// learns, and returns its totals and name ("" for the shared statistics),
+// with one learn of class leave taken out (Request.LeaveOut).
+func (s *Scanner) lookup(w *worker, user, lang string, leave mmapstore.Class) (mmapstore.Totals, string, error) {
 	var specific [2]string
 	if s.opts.UsersEnabled {
 		specific[0] = mmapstore.UserNamespace(user)
@@ -390,6 +403,7 @@ func (s *Scanner) lookup(w *worker, user, lang string) (mmapstore.Totals, string
 		if err != nil {
 			return totals, "", fmt.Errorf("scan: look up tokens for %s: %w", name, err)
 		}
+		totals = leaveOut(leave, totals, w.counts)
 		if totals.Spam >= min && totals.Ham >= min {
 			return totals, name, nil
 		}
@@ -398,5 +412,23 @@ func (s *Scanner) lookup(w *worker, user, lang string) (mmapstore.Totals, string
 	if err != nil {
 		return totals, "", fmt.Errorf("scan: look up tokens: %w", err)
 	}
-	return totals, "", nil
+	return leaveOut(leave, totals, w.counts), "", nil
+}
+
+// leaveOut takes one learn of class out of the looked-up counts and
+// totals (Request.LeaveOut); class 0 leaves them as they are.
+func leaveOut(class mmapstore.Class, totals mmapstore.Totals, counts []mmapstore.Counts) mmapstore.Totals {
+	switch class {
+	case mmapstore.Spam:
+		for i := range counts {
+			counts[i].Spam -= min(counts[i].Spam, 1)
+		}
+		totals.Spam -= min(totals.Spam, 1)
+	case mmapstore.Ham:
+		for i := range counts {
+			counts[i].Ham -= min(counts[i].Ham, 1)
+		}
+		totals.Ham -= min(totals.Ham, 1)
+	}
+	return totals
 }

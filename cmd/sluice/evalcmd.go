@@ -30,8 +30,8 @@ func cmdEval(ctx context.Context, std *stdio, args []string) error {
 	online := fs.Bool("online", false, "TREC online protocol: classify each test message, then learn its true label")
 	policy := fs.String("policy", "error", "online training policy: all, error, or near (error or near miss)")
 	report := fs.String("report", "", "only compute the figures from a `TSV` of spam|ham<TAB>score lines (e.g. another filter's)")
-	withNN := fs.Bool("nn", false, "also train the neural network (on out-of-fold verdicts of the train list) and report the test figures without and with it")
-	nnFolds := fs.Int("nn-folds", 5, "folds of the train list for --nn")
+	withNN := fs.Bool("nn", false, "also train the neural network (on leave-one-out verdicts of the train list) and report the test figures without and with it")
+	nnFolds := fs.Int("nn-folds", 0, "with --nn, train on out-of-fold verdicts of this many folds of the train list instead (0: leave-one-out)")
 	nnSeed := fs.Uint64("nn-seed", 1, "training seed for --nn")
 	nnSave := fs.String("nn-save", "", "with --nn, save the trained network to this `file` (e.g. DATA_DIR/neural.nn, where scanners load it)")
 	threshold := &optionalFloat{v: math.NaN()}

@@ -13,9 +13,6 @@ import (
 // evalNeural is `sluice eval --nn`: it measures the neural post-classifier
 // (eval.RunNeural) and prints the figures without and with it.
 func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test []eval.Message, folds int, seed uint64, save string, asJSON bool) error {
-	if folds < 2 {
-		return fmt.Errorf("--nn-folds %d: need at least 2", folds)
-	}
 	dir, err := os.MkdirTemp("", "sluice-eval-nn-")
 	if err != nil {
 		return err
@@ -38,7 +35,7 @@ func evalNeural(ctx context.Context, std *stdio, cfg config.Config, train, test 
 	if asJSON {
 		return writeJSON(std.out, res)
 	}
-	fmt.Fprintf(std.out, "network: %d inputs, %d hidden, trained on %d out-of-fold verdicts (%d folds); %d epochs, best %d, held-out loss %.4f\n",
+	fmt.Fprintf(std.out, "network: %d inputs, %d hidden, trained on %d out-of-sample verdicts (%d folds; 0: leave-one-out); %d epochs, best %d, held-out loss %.4f\n",
 		res.Inputs, res.Hidden, res.Samples, folds, res.Train.Epochs, res.Train.BestEpoch, res.Train.HoldoutLoss)
 	fmt.Fprintf(std.out, "log-odds × %g: on its own held-out folds (1-AUC)%% %.4f with the offset alone, %.4f so\n",
 		res.Train.Shrink, res.Train.OffsetAUC, res.Train.ShrunkAUC)

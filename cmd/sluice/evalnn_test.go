@@ -9,11 +9,24 @@ import (
 )
 
 func TestEvalNeural(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		folds []string
+	}{
+		{"leave-one-out (the default)", nil},
+		{"out of 3 folds", []string{"--nn-folds", "3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testEvalNeural(t, tc.folds) })
+	}
+}
+
+func testEvalNeural(t *testing.T, folds []string) {
 	dir := t.TempDir()
 	writeEvalLists(t, dir, 60)
 	saved := filepath.Join(dir, "neural.nn")
-	code, out, errs := sluice(t, "", "eval", "--nn", "--nn-folds", "3", "--json", "--nn-save", saved,
-		"--train", filepath.Join(dir, "train.list"), "--test", filepath.Join(dir, "test.list"))
+	args := append([]string{"eval", "--nn", "--json", "--nn-save", saved,
+		"--train", filepath.Join(dir, "train.list"), "--test", filepath.Join(dir, "test.list")}, folds...)
+	code, out, errs := sluice(t, "", args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
