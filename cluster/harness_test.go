@@ -30,7 +30,7 @@ import (
 const testSite = "example"
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	seed  uint64
 	rng   *rand.Rand
 	dir   string
@@ -54,7 +54,7 @@ type host struct {
 
 // newHarness starts n servers and n hosts; tweak adjusts the hosts'
 // options.
-func newHarness(t *testing.T, n int, tweak func(*Options)) *harness {
+func newHarness(t testing.TB, n int, tweak func(*Options)) *harness {
 	t.Helper()
 	seed := rand.Uint64()
 	if s := os.Getenv("SLUICE_CLUSTER_SEED"); s != "" {

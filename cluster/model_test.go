@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluicemail/sluice/learn"
 )
@@ -27,6 +28,8 @@ type model struct {
 	totals  map[string][2]int64
 	cache   map[cacheKey]cacheEntry
 	skipped int // events at or below their origin's mark
+	// appliedAt, when not nil, records when each origin/seq was applied.
+	appliedAt map[string]time.Time
 }
 
 type tokenKey struct {
@@ -75,6 +78,9 @@ func (m *model) ApplyEvent(ev learn.Event, streamSeq uint64) (learn.Outcome, err
 		return learn.AlreadyLearned, nil
 	}
 	m.marks[ev.Origin] = ev.Seq
+	if m.appliedAt != nil {
+		m.appliedAt[fmt.Sprintf("%s/%d", ev.Origin, ev.Seq)] = time.Now()
+	}
 	out := m.part(ev, cacheKey{ev.Digest, ""}, "")
 	if ev.User != "" {
 		if o := m.part(ev, cacheKey{ev.Digest, ev.User}, "user:"+ev.User); o == learn.Relearned || out == learn.AlreadyLearned {
