@@ -174,6 +174,11 @@ func (n *Node) checkRetention(ctx context.Context, stream jetstream.Stream, curs
 		s.Cursor, s.StreamFirst, s.StreamLast, s.Lag = cursor, st.FirstSeq, st.LastSeq, lag
 	})
 	n.m.lag.Set(float64(lag))
+	if cursor > st.LastSeq {
+		n.setStatus(func(s *Status) { s.RebootstrapNeeded = true })
+		n.m.rebootstrap.Set(1)
+		return &errStop{fmt.Sprintf("re-bootstrap needed: the host's cursor %d is past the stream's last sequence %d (the stream was deleted or purged)", cursor, st.LastSeq)}
+	}
 	if st.FirstSeq > cursor+1 {
 		n.setStatus(func(s *Status) { s.RebootstrapNeeded = true })
 		n.m.rebootstrap.Set(1)

@@ -331,3 +331,30 @@ func TestClusterRetention(t *testing.T) {
 		return h.hosts[0].node.Status().Outbox == 0
 	})
 }
+
+// TestClusterStreamRecreated: a stream deleted and made anew (an admin's
+// mistake) is behind a host's cursor; the host stops applying and asks
+// for a re-bootstrap instead of skipping the new stream's first events.
+func TestClusterStreamRecreated(t *testing.T) {
+	h := newHarness(t, 1, nil)
+	for range 3 {
+		h.randomLearn(0)
+	}
+	h.quiesce(scenarioTimeout)
+	cursor, _ := h.hosts[0].model.Cursor()
+	h.stopHost(0)
+	js, nc := h.js()
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
+	defer cancel()
+	if err := js.DeleteStream(ctx, StreamName); err != nil {
+		t.Fatal(err)
+	}
+	h.startHost(0) // makes the stream anew, empty
+	h.waitFor(scenarioTimeout, "mx1 reports re-bootstrap needed", func() bool {
+		return h.hosts[0].node.Status().RebootstrapNeeded
+	})
+	if st := h.hosts[0].node.Status(); st.Cursor != cursor || !strings.Contains(st.ApplyStopped, "past the stream's last sequence") {
+		t.Fatalf("status %+v", st)
+	}
+}

@@ -159,6 +159,11 @@ func NewNode(nc *nats.Conn, app Applier, opts Options) (*Node, error) {
 	n := &Node{opts: opts, nc: nc, js: js, app: app, outbox: ob, subject: SubjectPrefix + opts.Origin,
 		log: opts.Logger.With("origin", opts.Origin), m: opts.Metrics, wake: make(chan struct{}, 1)}
 	n.st = Status{Site: opts.Site, Origin: opts.Origin}
+	// The broker's max_payload bounds an event; headers and subject take
+	// a little of it.
+	if mp := nc.MaxPayload(); mp > 1024 {
+		ob.maxEvent = int(mp) - 512
+	}
 	n.m.outbox.Set(float64(ob.Len()))
 	return n, nil
 }

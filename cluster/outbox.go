@@ -21,6 +21,11 @@ import (
 // (its caller queues it or fails it) instead of growing without bound.
 var ErrOutboxFull = errors.New("cluster: outbox full (the broker has been unreachable too long)")
 
+// ErrEventTooLarge is returned by Outbox.Append for an event whose wire
+// form exceeds the broker's message size: it could never be published,
+// and would block every event behind it.
+var ErrEventTooLarge = errors.New("cluster: event larger than the broker takes")
+
 // The outbox is an append-only file of records, each
 //
 //	length uint32 LE (of kind and body) | CRC-32C uint32 LE (of kind and body) | kind byte | body
@@ -62,6 +67,7 @@ type Outbox struct {
 	pending  []pendingEvent
 	maxBytes int64
 	compact  int64 // compactAt, smaller in tests
+	maxEvent int   // largest wire form appended (0: no limit but MaxHashes)
 	log      *slog.Logger
 }
 
@@ -245,11 +251,15 @@ func (o *Outbox) Append(ev *learn.Event) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if o.maxEvent > 0 && len(data) > o.maxEvent {
+		return 0, fmt.Errorf("%w: %d bytes (%d token hashes), at most %d", ErrEventTooLarge, len(data), len(ev.Hashes), o.maxEvent)
+	}
 	if o.live+int64(len(data)) > o.maxBytes && len(o.pending) > 0 {
 		return 0, fmt.Errorf("%w: %d events, %d bytes", ErrOutboxFull, len(o.pending), o.live)
 	}
 	rec := appendRecord(nil, kindEvent, data)
 	if _, err := o.f.Write(rec); err != nil {
+		ev.Seq = 0
 		return 0, o.broken(fmt.Errorf("append to outbox %s: %w", o.path, err))
 	}
 	if err := o.f.Sync(); err != nil {
@@ -311,6 +321,14 @@ func (o *Outbox) Pending(max int) []pendingEvent {
 		n = min(n, max)
 	}
 	return append([]pendingEvent(nil), o.pending[:n]...)
+}
+
+// firstPendingSeq is the sequence of the oldest pending event, or the
+// next sequence when none is pending.
+func (o *Outbox) firstPendingSeq() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.firstPending()
 }
 
 // Len returns the number of events waiting for the stream.

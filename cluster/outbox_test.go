@@ -136,6 +136,17 @@ func TestOutboxRefuses(t *testing.T) {
 	if _, err := o.Append(&ev); err != nil {
 		t.Fatalf("append after the ack: %v", err)
 	}
+	// An event the broker would never take is refused at once, and its
+	// sequence number is not used.
+	o.maxEvent = 200
+	big := sampleEvent(0)
+	for i := range 100 {
+		big.Hashes = append(big.Hashes, uint64(i)<<40)
+	}
+	next := o.Next()
+	if _, err := o.Append(&big); !errors.Is(err, ErrEventTooLarge) || o.Next() != next {
+		t.Fatalf("large event: %v, next %d (was %d)", err, o.Next(), next)
+	}
 	o.Close()
 
 	// A file that is not an outbox (its first record is not a next

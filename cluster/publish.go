@@ -104,6 +104,13 @@ func (n *Node) syncPublisher(ctx context.Context, p *publisher) error {
 	if next := n.outbox.Next(); p.lastOrigin >= next {
 		return fmt.Errorf("%w: stream has seq %d, outbox is at %d", errOriginTaken, p.lastOrigin, next-1)
 	}
+	if first := n.outbox.firstPendingSeq(); p.lastOrigin+1 < first {
+		// Acknowledged events of this origin are not in the stream:
+		// retention dropped them (nothing to do), or the stream lost
+		// them (hosts' marks then jump; the log says which).
+		n.log.Warn("cluster: the stream lacks acknowledged events of this origin (aged out, or lost by the broker)",
+			"stream_last", p.lastOrigin, "outbox_first", first)
+	}
 	if err := n.outbox.Ack(p.lastOrigin); err != nil {
 		return err
 	}
