@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -356,5 +357,75 @@ func TestClusterStreamRecreated(t *testing.T) {
 	})
 	if st := h.hosts[0].node.Status(); st.Cursor != cursor || !strings.Contains(st.ApplyStopped, "past the stream's last sequence") {
 		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestClusterBootstrapFromSnapshot is scenario 6: while three hosts
+// learn, one puts a snapshot of its model in the object store; a fourth
+// host installs it, applies the stream from the snapshot's cursor, and
+// converges with the others (lag 0), without applying what the snapshot
+// holds.
+func TestClusterBootstrapFromSnapshot(t *testing.T) {
+	h := newHarness(t, 3, nil)
+	stop := make(chan struct{})
+	learning := make(chan struct{})
+	var mu sync.Mutex
+	want := map[string]uint64{}
+	go func() { // live learning until stop
+		defer close(learning)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				mu.Lock()
+				i := h.rng.IntN(3)
+				h.randomLearn(i)
+				want[hostName(i)]++
+				mu.Unlock()
+			}
+		}
+	}()
+	h.waitFor(scenarioTimeout, "mx1 applies 30 events", func() bool { c, _ := h.hosts[0].model.Cursor(); return c >= 30 })
+	var buf bytes.Buffer
+	cursor, marks, err := h.hosts[0].model.snapshot(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
+	defer cancel()
+	put, err := h.hosts[0].node.PutSnapshot(ctx, SnapshotMeta{Cursor: cursor, Marks: marks, Schema: "model/1"}, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock() // the learning goroutine reads h.hosts
+	h.hosts = append(h.hosts, &host{name: "mx4", server: 1, model: newModel()})
+	mu.Unlock()
+	h.startHostWith(3, func(n *Node, m *model) {
+		meta, err := n.LatestSnapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meta.Cursor != put.Cursor || meta.SHA256 != put.SHA256 || meta.Origin != "mx1" {
+			t.Fatalf("latest snapshot %+v, put %+v", meta, put)
+		}
+		var b bytes.Buffer
+		if err := n.GetSnapshot(ctx, meta, &b); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.install(&b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h.waitFor(scenarioTimeout, "mx4 applies live events", func() bool { c, _ := h.hosts[3].model.Cursor(); return c > cursor+20 })
+	close(stop)
+	<-learning
+	stream := h.quiesce(scenarioTimeout)
+	h.checkOrigins(stream, want)
+	st := h.hosts[3].node.Status()
+	if st.Lag != 0 || st.Applied != uint64(len(stream))-cursor {
+		t.Fatalf("mx4 from snapshot at %d: %+v (stream %d events)", cursor, st, len(stream))
 	}
 }

@@ -44,6 +44,7 @@ type harness struct {
 
 type host struct {
 	name   string
+	server int // the server it connects to
 	model  *model
 	nc     *nats.Conn
 	node   *Node
@@ -112,7 +113,7 @@ func newHarness(t testing.TB, n int, tweak func(*Options)) *harness {
 		}
 	})
 	for i := range n {
-		h.hosts = append(h.hosts, &host{name: hostName(i), model: newModel()})
+		h.hosts = append(h.hosts, &host{name: hostName(i), server: i, model: newModel()})
 		h.startHost(i)
 	}
 	t.Cleanup(func() {
@@ -153,10 +154,14 @@ func (h *harness) stopServer(i int) {
 }
 
 // startHost connects host i to its server and runs its node.
-func (h *harness) startHost(i int) {
+func (h *harness) startHost(i int) { h.startHostWith(i, nil) }
+
+// startHostWith starts host i, calling install (when not nil) with its
+// node and model before the node runs.
+func (h *harness) startHostWith(i int, install func(*Node, *model)) {
 	h.t.Helper()
 	ho := h.hosts[i]
-	nc, err := Connect("nats://"+h.sopts[i].Listen, ClientOptions{Name: ho.name, Timeout: 2 * time.Second})
+	nc, err := Connect("nats://"+h.sopts[ho.server].Listen, ClientOptions{Name: ho.name, Timeout: 2 * time.Second})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -168,6 +173,9 @@ func (h *harness) startHost(i int) {
 		h.t.Fatal(err)
 	}
 	node.afterPublish = ho.hook
+	if install != nil {
+		install(node, ho.model)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ho.nc, ho.node, ho.cancel, ho.done = nc, node, cancel, make(chan struct{})
 	go func() {

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"encoding/gob"
+	"io"
 	"fmt"
 	"maps"
 	"sort"
@@ -159,4 +161,64 @@ func (m *model) digest() string {
 	}
 	sort.Strings(lines)
 	return fmt.Sprintf("cursor %d\n%s", m.cursor, strings.Join(lines, "\n"))
+}
+
+// modelState is a model's content for a snapshot (gob).
+type modelState struct {
+	Cursor uint64
+	Marks  map[string]uint64
+	Counts []countRec
+	Totals map[string][2]int64
+	Cache  []cacheRec
+}
+
+type countRec struct {
+	NS   string
+	Hash uint64
+	C    [2]int64
+}
+
+type cacheRec struct {
+	Digest [32]byte
+	User   string
+	Label  learn.Label
+	ByUser bool
+}
+
+// snapshot writes the model's content, consistent with its cursor (the
+// model is locked meanwhile, as a learner copies its statfile between
+// two applies).
+func (m *model) snapshot(w io.Writer) (cursor uint64, marks map[string]uint64, err error) {
+	m.mu.Lock()
+	st := modelState{Cursor: m.cursor, Marks: maps.Clone(m.marks), Totals: maps.Clone(m.totals)}
+	for k, c := range m.counts {
+		st.Counts = append(st.Counts, countRec{k.ns, k.hash, c})
+	}
+	for k, e := range m.cache {
+		st.Cache = append(st.Cache, cacheRec{k.digest, k.user, e.label, e.user})
+	}
+	m.mu.Unlock()
+	return st.Cursor, st.Marks, gob.NewEncoder(w).Encode(st)
+}
+
+// install replaces the model's content with a snapshot's.
+func (m *model) install(r io.Reader) error {
+	var st modelState
+	if err := gob.NewDecoder(r).Decode(&st); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cursor, m.marks, m.totals = st.Cursor, st.Marks, st.Totals
+	if m.marks == nil {
+		m.marks = map[string]uint64{}
+	}
+	m.counts, m.cache = map[tokenKey][2]int64{}, map[cacheKey]cacheEntry{}
+	for _, c := range st.Counts {
+		m.counts[tokenKey{c.NS, c.Hash}] = c.C
+	}
+	for _, c := range st.Cache {
+		m.cache[cacheKey{c.Digest, c.User}] = cacheEntry{c.Label, c.ByUser}
+	}
+	return nil
 }
