@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"encoding/gob"
-	"io"
 	"fmt"
+	"io"
 	"maps"
 	"sort"
 	"strings"
