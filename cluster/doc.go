@@ -21,7 +21,15 @@
 // effect when they come back through the stream, so every host's learn
 // cache decides alike. A host whose cursor fell behind the stream's
 // retention (Cursor()+1 below the stream's first sequence) stops applying
-// and says "re-bootstrap needed": it never skips a gap.
+// and says "re-bootstrap needed": it never skips a gap. So does a host
+// whose cursor is past the stream's end (the stream was made anew).
+//
+// Snapshots (PutSnapshot, LatestSnapshot, GetSnapshot) carry a host's
+// statfile, with its cursor and marks, through the object store
+// sluice-snap, for a new host or one that fell behind the retention.
+//
+// Status is the node's state for `sluice cluster status` and the
+// learner's metrics; Open builds everything from the [cluster] section.
 //
 // The broker is an embedded nats-server (StartServer: the site is the
 // cluster name, routes to the peers, JetStream stored below the data
