@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -427,5 +428,41 @@ func TestClusterBootstrapFromSnapshot(t *testing.T) {
 	st := h.hosts[3].node.Status()
 	if st.Lag != 0 || st.Applied != uint64(len(stream))-cursor {
 		t.Fatalf("mx4 from snapshot at %d: %+v (stream %d events)", cursor, st, len(stream))
+	}
+}
+
+// TestClusterRefusalHoldsTheQueue: when the stream refuses an event (a
+// conflict with a publish still in process), the events behind it wait
+// until the publisher has read the stream again; sent with the stale
+// expected sequence, the next one could land after a gap and the
+// refused one be dropped as acknowledged.
+func TestClusterRefusalHoldsTheQueue(t *testing.T) {
+	h := newHarness(t, 1, nil)
+	h.stopHost(0)
+	ob, err := OpenOutbox(filepath.Join(h.dir, "mx1", "outbox"), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // one batch: the publisher finds all three pending
+		ev := h.message(i)
+		e := learn.Event{Site: testSite, Origin: "mx1", Label: learn.Spam, Source: "dovecot", Digest: ev.digest, Hashes: ev.hashes}
+		if _, err := ob.Append(&e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ob.Close()
+	refused := false
+	h.hosts[0].before = func(seq uint64) hookAction {
+		if seq == 2 && !refused {
+			refused = true
+			return hookRefuse
+		}
+		return hookNone
+	}
+	h.startHost(0)
+	stream := h.quiesce(scenarioTimeout)
+	h.checkOrigins(stream, map[string]uint64{"mx1": 3})
+	if !refused {
+		t.Fatal("the refusal was not played")
 	}
 }

@@ -51,6 +51,7 @@ type host struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	hook   func(seq uint64) hookAction
+	before func(seq uint64) hookAction
 }
 
 // newHarness starts n servers and n hosts; tweak adjusts the hosts'
@@ -172,7 +173,7 @@ func (h *harness) startHostWith(i int, install func(*Node, *model)) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	node.afterPublish = ho.hook
+	node.afterPublish, node.beforePublish = ho.hook, ho.before
 	if install != nil {
 		install(node, ho.model)
 	}

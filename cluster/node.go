@@ -138,7 +138,8 @@ type Node struct {
 	mu sync.Mutex
 	st Status
 
-	afterPublish func(seq uint64) hookAction // tests only
+	afterPublish  func(seq uint64) hookAction // tests only
+	beforePublish func(seq uint64) hookAction // tests only
 }
 
 // NewNode opens the outbox and returns a node publishing and applying

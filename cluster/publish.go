@@ -54,6 +54,13 @@ func (n *Node) publishLoop(ctx context.Context) {
 			continue
 		}
 		for _, ev := range pending {
+			if !p.synced {
+				// A refusal (duplicate, wrong last sequence) leaves what
+				// the stream holds unknown: the events behind must not go
+				// out with the stale expected sequence (a conflict on the
+				// leader could let the next one in after a gap).
+				break
+			}
 			if err := n.publishOne(ctx, &p, ev); err != nil {
 				if errors.Is(err, errCrashed) {
 					<-ctx.Done()
@@ -128,6 +135,11 @@ func (n *Node) publishOne(ctx context.Context, p *publisher, ev pendingEvent) er
 	if ev.seq <= p.lastOrigin {
 		return n.outbox.Ack(p.lastOrigin)
 	}
+	if n.beforePublish != nil && n.beforePublish(ev.seq) == hookRefuse {
+		n.setStatus(func(s *Status) { s.ResendsRefused++ })
+		p.synced = false
+		return nil
+	}
 	msg := &nats.Msg{Subject: n.subject, Data: ev.data, Header: nats.Header{}}
 	actx, cancel := context.WithTimeout(ctx, n.opts.OpTimeout)
 	defer cancel()
@@ -138,6 +150,8 @@ func (n *Node) publishOne(ctx context.Context, p *publisher, ev pendingEvent) er
 	if err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			n.log.Info("cluster: publish refused: the stream's last event of this origin is not the one expected; reading it again",
+				"seq", ev.seq, "expected_last", p.lastStream, "code", apiErr.ErrorCode, "err", apiErr.Description)
 			n.m.refused.WithLabelValues("wrong_last_sequence").Inc()
 			n.setStatus(func(s *Status) { s.ResendsRefused++ })
 			p.synced = false
@@ -156,6 +170,7 @@ func (n *Node) publishOne(ctx context.Context, p *publisher, ev pendingEvent) er
 		}
 	}
 	if ack.Duplicate {
+		n.log.Info("cluster: publish refused as a duplicate: the stream has this event already", "seq", ev.seq, "stream_seq", ack.Sequence)
 		n.m.refused.WithLabelValues("duplicate").Inc()
 		n.setStatus(func(s *Status) { s.ResendsRefused++ })
 		p.synced = false
@@ -179,6 +194,7 @@ const (
 	hookNone    hookAction = iota
 	hookDropAck            // the ack is lost: resend, with the stale state
 	hookCrash              // the publisher dies before recording the ack
+	hookRefuse             // before publishing: as if the stream refused it (a conflict)
 )
 
 var (
