@@ -108,6 +108,7 @@ const (
 	Forgotten                         // Forget: the message was unlearned
 	NotLearned                        // Forget: the message was not learned: nothing to do
 	AlreadyApplied                    // ApplyEvent: the event was applied before (stream or origin sequence): nothing written
+	Queued                            // a cluster host's learn: durable in its outbox, applied when it comes back through the stream
 )
 
 // SourceAutolearn is the source of learns the learner decided itself from
@@ -129,6 +130,8 @@ func (o Outcome) String() string {
 		return "not learned"
 	case AlreadyApplied:
 		return "already applied"
+	case Queued:
+		return "queued"
 	}
 	return "unknown"
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/activity"
+	"github.com/sluicemail/sluice/cluster"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -104,6 +105,11 @@ type Daemon struct {
 	// one; empty without Options.Neural.File.
 	nets map[string]*trainer
 
+	// cl is the cluster this daemon is a host of (JoinCluster; nil:
+	// none): learns are published to it, and it applies the stream
+	// through Applier.
+	cl *cluster.Host
+
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the writer failed for good
 	running   atomic.Bool
@@ -116,7 +122,10 @@ type job struct {
 	source    string
 	res       *tokenizer.Result
 	noRelearn bool // autolearn: no network label (learn's rank rule keeps users' classes)
-	done      chan result
+	// fn, when set, is work on the writer in the commit goroutine (a
+	// cluster event's apply, a status read) instead of a learn.
+	fn   func()
+	done chan result
 }
 
 type result struct {
@@ -194,6 +203,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	for _, t := range d.nets {
 		workers.Go(func() { t.run(wctx) })
+	}
+	if d.cl != nil {
+		workers.Go(func() { d.runCluster(wctx) })
 	}
 	if r := d.opts.Receiver; r != nil {
 		workers.Go(func() { d.receiveLoop(r) })
@@ -278,24 +290,37 @@ func (d *Daemon) submit(ctx context.Context, j *job) (learn.Outcome, error) {
 }
 
 // commitLoop takes whatever is queued (up to MaxBatch) and commits it as
-// one group, until the job channel is closed and empty.
+// one group, until the job channel is closed and empty. Writer work (fn)
+// runs in queue order: the learns queued before it are committed first.
 func (d *Daemon) commitLoop() {
 	batch := make([]*job, 0, d.opts.MaxBatch)
 	for j := range d.jobs {
-		batch = append(batch[:0], j)
-	fill:
-		for len(batch) < d.opts.MaxBatch {
-			select {
-			case j, ok := <-d.jobs:
-				if !ok {
-					break fill
+		batch = batch[:0]
+		for j != nil {
+			if j.fn != nil {
+				if len(batch) > 0 {
+					d.commit(batch)
+					batch = batch[:0]
 				}
+				j.fn()
+				j.done <- result{}
+			} else {
 				batch = append(batch, j)
-			default:
-				break fill
+			}
+			j = nil
+			if len(batch) < d.opts.MaxBatch {
+				select {
+				case next, ok := <-d.jobs:
+					if ok {
+						j = next
+					}
+				default:
+				}
 			}
 		}
-		d.commit(batch)
+		if len(batch) > 0 {
+			d.commit(batch)
+		}
 	}
 }
 
@@ -305,15 +330,20 @@ func (d *Daemon) commit(batch []*job) {
 		d.opts.beforeCommit()
 	}
 	start := time.Now()
-	b := d.l.NewBatch(len(batch) + 1) // never flushes by size on its own
 	rs := make([]result, len(batch))
-	for i, j := range batch {
-		// The learn cache's rank rule decides (learn package doc): an
-		// autolearn never overturns a class a user gave, a user's learn
-		// overturns an autolearned one, as every cluster host applies it.
-		rs[i].out, rs[i].err = b.AddTokensFrom(j.res, j.label, j.user, j.source)
+	var ferr error
+	if d.cl != nil {
+		d.publish(batch, rs)
+	} else {
+		b := d.l.NewBatch(len(batch) + 1) // never flushes by size on its own
+		for i, j := range batch {
+			// The learn cache's rank rule decides (learn package doc): an
+			// autolearn never overturns a class a user gave, a user's learn
+			// overturns an autolearned one, as every cluster host applies it.
+			rs[i].out, rs[i].err = b.AddTokensFrom(j.res, j.label, j.user, j.source)
+		}
+		ferr = b.Flush()
 	}
-	ferr := b.Flush()
 	for i, j := range batch {
 		r := &rs[i]
 		if r.err == nil && ferr != nil && r.out != learn.AlreadyLearned && r.out != learn.NotLearned {
@@ -410,6 +440,8 @@ func outcomeLabel(o learn.Outcome) string {
 		return "forgotten"
 	case learn.NotLearned:
 		return "not_learned"
+	case learn.Queued:
+		return "queued"
 	}
 	return "error"
 }

@@ -14,7 +14,8 @@
 // metrics.go (Prometheus counters), neural.go (the neural network's
 // training cycle), activity.go (the activity log the daemon keeps of
 // every scan record and learn, its file, and AdminAccuracy's answer),
-// admin.go (backups and the accuracy over the unix socket).
+// admin.go (backups and the accuracy over the unix socket), cluster.go
+// (the daemon as a host of a cluster).
 //
 // # Who may learn
 //
@@ -152,6 +153,45 @@
 // this daemon does not know, train the default network. An explicit
 // learn labels the message in every trainer, since a learn does not say
 // which profile judged it; only the pools that hold the message move it.
+//
+// # Several hosts (cluster.go)
+//
+// With [cluster] enabled the daemon is a host of its site's cluster
+// (package cluster; ServiceOptions.Cluster opens the membership,
+// JoinCluster hands it to the daemon). Every learn the daemon takes —
+// socket, HTTP, spool, spamd's TELL, the console, autolearn — is
+// tokenized as always, then becomes a learn.Event (learn.EventOf: the
+// token hashes, the digest, the statfile's tokenizer parameters, the
+// source and the user) that the commit goroutine appends to the node's
+// outbox (cluster.Node.Publish: fsync'd before it returns). It is not
+// applied then: it takes effect when it comes back through the stream,
+// on this host as on every other, so that every host's learn cache
+// decides alike (same class: nothing; the other class: relearn; a user
+// outranks autolearn). The node applies the stream through Applier, whose
+// every call (ApplyEvent, Cursor, Marks) runs in the commit goroutine
+// between two commits: there is still one writer.
+//
+// The answer to a cluster learn is Queued ("queued"): the event is
+// durable in the outbox, nothing more, and the answer never claims more.
+// It is not "learned" because that is decided later, in the stream's
+// order, and may be "already learned" or a relearn; waiting for the
+// stream would make a user's IMAP MOVE wait for the broker, which may be
+// away for hours while the outbox keeps the learn safe. `sluice learn`
+// exits 0 for queued as for learned; `sluice cluster status` shows when
+// the host's cursor passed the event. An outbox that is full or fails
+// answers a temporary failure, and the Door spools.
+//
+// A cluster host's Door never learns into the statfile directly
+// (DoorOptions.NoDirect): that learn would be no event, and the hosts
+// would differ for ever. With the daemon down, learns go to the spool,
+// which the daemon drains into the outbox when it is back.
+//
+// Explicit learns still label the networks' pools on the host that took
+// them, when they are queued (events from other hosts do not: their scan
+// records are on their hosts). The node runs as one of Run's workers,
+// so it stops before the commit goroutine does; the Service closes it
+// (outbox, connection, embedded server) after Run returned, then the
+// statfile.
 //
 // # Protocol
 //

@@ -59,6 +59,10 @@ type DoorOptions struct {
 	Statfile string
 	Writer   *mmapstore.Options
 	Learn    learn.Options
+	// NoDirect: never learn into Statfile directly ([cluster] enabled: a
+	// learn must become an event of the cluster, which only the daemon
+	// publishes; the spool waits for it). Statfile stays for backups.
+	NoDirect bool
 	// Spool queues a learn that neither the daemon nor the statfile took.
 	Spool *Spool
 	// MaxMessage bounds a message: longer ones are cut to it (the
@@ -169,14 +173,18 @@ func (d *Door) learn(ctx context.Context, req *Request) (Result, error) {
 		}
 		detours = append(detours, err)
 	}
-	if d.opts.Statfile == "" && d.opts.Spool == nil {
+	statfile := d.opts.Statfile
+	if d.opts.NoDirect {
+		statfile = ""
+	}
+	if statfile == "" && d.opts.Spool == nil {
 		return Result{Detours: errors.Join(detours...)}, fmt.Errorf("%w: %w", ErrUnavailable, errors.Join(detours...))
 	}
 
 	// Both the direct learn and the spool need to know that it is a
 	// message: tokenize once, here.
 	via := ViaDirect
-	if d.opts.Statfile == "" {
+	if statfile == "" {
 		via = ViaSpool
 	}
 	res, err := tokenizer.New(d.opts.Learn.Tokenizer).Tokenize(bytes.NewReader(r.Message))
@@ -186,7 +194,7 @@ func (d *Door) learn(ctx context.Context, req *Request) (Result, error) {
 	if err != nil {
 		return Result{Via: via, Detours: errors.Join(detours...)}, fmt.Errorf("learner: tokenize: %w", err)
 	}
-	if d.opts.Statfile != "" {
+	if statfile != "" {
 		out, err := d.learnDirect(ctx, &r, res)
 		if err == nil || errors.Is(err, ErrNotMessage) {
 			return Result{Via: ViaDirect, Outcome: out, Detours: errors.Join(detours...)}, err
@@ -322,7 +330,7 @@ func (d *Door) LearnAll(ctx context.Context, label Label, user, source string, w
 			return ViaLearner, d.allViaSocket(ctx, &Request{Label: label, User: user, Source: source}, walk, each)
 		}
 	}
-	if d.opts.Statfile == "" {
+	if d.opts.Statfile == "" || d.opts.NoDirect {
 		return 0, fmt.Errorf("%w: no learner reachable", ErrUnavailable)
 	}
 	return ViaDirect, d.allDirect(ctx, label, user, walk, each)

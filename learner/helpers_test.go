@@ -32,6 +32,13 @@ func storeParams() mmapstore.Params {
 
 func startDaemon(t *testing.T, opts Options, sync bool) *testDaemon {
 	t.Helper()
+	return startDaemonWith(t, opts, sync, nil)
+}
+
+// startDaemonWith is startDaemon with before called on the daemon
+// before Run.
+func startDaemonWith(t *testing.T, opts Options, sync bool, before func(*Daemon)) *testDaemon {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "bayes.statfile")
 	w, err := mmapstore.OpenWriter(path, &mmapstore.Options{Params: storeParams(), InitialSlots: 1 << 12, NoSync: !sync})
 	if err != nil {
@@ -42,6 +49,9 @@ func startDaemon(t *testing.T, opts Options, sync bool) *testDaemon {
 		opts.Metrics = NewMetrics(reg)
 	}
 	d := New(w, opts)
+	if before != nil {
+		before(d)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

@@ -31,6 +31,7 @@ const (
 	Relearned      = learn.Relearned
 	Forgotten      = learn.Forgotten
 	NotLearned     = learn.NotLearned
+	Queued         = learn.Queued // a cluster host's learn: in its outbox (see the package doc)
 )
 
 // ErrNotMessage is wrapped by the errors of input that is not a mail
@@ -261,7 +262,7 @@ func ReadResponse(rd io.Reader) (*Response, error) {
 		return nil, fmt.Errorf("learner: read response: %w", err)
 	}
 	r := &Response{Status: Status(h[5]), Outcome: learn.Outcome(h[6]), Text: string(text)}
-	if r.Status > StatusTempFail || (r.Status == StatusOK && (r.Outcome < learn.Learned || r.Outcome > learn.NotLearned)) {
+	if r.Status > StatusTempFail || (r.Status == StatusOK && (r.Outcome < learn.Learned || r.Outcome > learn.NotLearned) && r.Outcome != learn.Queued) {
 		return nil, fmt.Errorf("%w: status %d, outcome %d", ErrProtocol, r.Status, r.Outcome)
 	}
 	return r, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sluicemail/sluice/cluster"
 	"github.com/sluicemail/sluice/feed"
 	"github.com/sluicemail/sluice/mmapstore"
 	"github.com/sluicemail/sluice/socket"
@@ -57,6 +58,10 @@ type ServiceOptions struct {
 	// requests in flight may take to finish when Run's context ends.
 	RequestTimeout, ShutdownTimeout time.Duration
 	Logger                          *slog.Logger
+	// Cluster, when set, opens the host's membership of its cluster with
+	// the daemon's Applier ([cluster] enabled): the daemon publishes its
+	// learns there, and the service closes it after the daemon stopped.
+	Cluster func(app cluster.Applier) (*cluster.Host, error)
 }
 
 // Service is a learner daemon with its listeners: the statfile's writer,
@@ -74,6 +79,7 @@ type Service struct {
 	httpOpt HTTPOptions
 	httpLn  net.Listener
 	recv    *feed.Receiver
+	host    *cluster.Host // nil: not in a cluster
 }
 
 // OpenService takes the writer lock (a held one gives an error wrapping
@@ -108,6 +114,13 @@ func OpenService(opts ServiceOptions) (_ *Service, err error) {
 	dopts := opts.Daemon
 	dopts.Logger, dopts.Metrics, dopts.Spool, dopts.Receiver = s.log, NewMetrics(opts.Registry), opts.Spool, s.recv
 	s.d = New(s.w, dopts)
+	if opts.Cluster != nil {
+		if s.host, err = opts.Cluster(s.d.Applier()); err != nil {
+			return nil, fmt.Errorf("join the cluster: %w", err)
+		}
+		closers = append(closers, func() { s.host.Close() })
+		s.d.JoinCluster(s.host)
+	}
 	if s.ln, err = socket.ListenUnix(opts.Socket, socket.Options{Mode: opts.SocketMode, Group: opts.SocketGroup}); err != nil {
 		return nil, err
 	}
@@ -160,6 +173,9 @@ func (s *Service) Abort() {
 	if s.recv != nil {
 		s.recv.Close()
 	}
+	if s.host != nil {
+		s.host.Close()
+	}
 	if err := s.w.Close(); err != nil {
 		s.log.Warn("close statfile", "err", err)
 	}
@@ -189,7 +205,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("learner listening", "socket", s.opts.Socket, "http", s.opts.HTTPListen, "http_learn", s.opts.HTTPListen != "" && s.opts.Password != "", "statfile", s.opts.Statfile,
 		"autolearn", s.opts.Daemon.Autolearn.Enabled, "feed_socket", s.opts.FeedSocket, "neural_training", s.opts.Daemon.Neural.File != "",
-		"neural_profiles", mapKeys(s.opts.Daemon.NeuralProfiles))
+		"neural_profiles", mapKeys(s.opts.Daemon.NeuralProfiles), "cluster", s.host != nil)
 	var err error
 	daemonDone := false
 	select {
@@ -215,6 +231,11 @@ func (s *Service) Run(ctx context.Context) error {
 	if !daemonDone {
 		if rerr := <-ran; err == nil {
 			err = rerr
+		}
+	}
+	if s.host != nil { // its node stopped with the daemon
+		if cerr := s.host.Close(); cerr != nil {
+			s.log.Warn("close the cluster", "err", cerr)
 		}
 	}
 	if cerr := s.w.Close(); cerr != nil && err == nil {

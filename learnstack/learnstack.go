@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicemail/sluice/cluster"
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
@@ -65,6 +66,18 @@ func DoorOptions(cfg config.Config, log *slog.Logger) learner.DoorOptions {
 	return learner.DoorOptions{
 		Socket: cfg.DataPath(cfg.Learner.Socket), Statfile: cfg.StatfilePath(), Writer: WriterOptions(cfg, log), Learn: LearnOptions(cfg),
 		MaxMessage: int64(cfg.Learner.MaxMessageSize), Timeout: cfg.Learner.ClientTimeout.D(),
+		NoDirect: cfg.Cluster.Enabled, // a cluster host's learns go through its learner (or spool)
+	}
+}
+
+// Cluster opens the host's membership of its cluster as [cluster] says,
+// applying through app, its metrics on reg; nil when [cluster] is off.
+func Cluster(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) func(app cluster.Applier) (*cluster.Host, error) {
+	if !cfg.Cluster.Enabled {
+		return nil
+	}
+	return func(app cluster.Applier) (*cluster.Host, error) {
+		return cluster.Open(cfg.Cluster, cfg.DataDir, app, reg, log.With("part", "cluster"))
 	}
 }
 
@@ -147,7 +160,7 @@ func ServiceOptions(cfg config.Config, log *slog.Logger, reg *prometheus.Registr
 		HTTPListen: lc.HTTPListen, Password: lc.Password, MaxLearns: lc.MaxLearns, Registry: reg,
 		SymbolWeights:  scanstack.SymbolWeights(cfg),
 		RequestTimeout: lc.ShutdownTimeout.D() + time.Minute, ShutdownTimeout: lc.ShutdownTimeout.D(),
-		Logger: log,
+		Logger: log, Cluster: Cluster(cfg, reg, log),
 	}, nil
 }
 

@@ -75,7 +75,7 @@ type learnCmd struct {
 	start     time.Time
 	via       string
 	mu        sync.Mutex
-	counts    [learner.NotLearned + 1]int // by outcome; [0] = not a message
+	counts    [learner.Queued + 1]int // by outcome; [0] = not a message
 	spooled   int
 	spoolDir  string
 	lastBad   error
@@ -180,11 +180,11 @@ func (lc *learnCmd) report(asJSON bool) error {
 	s := learnSummary{
 		Class: lc.label.String(), Via: lc.via,
 		Learned: lc.counts[learner.Learned], AlreadyLearned: lc.counts[learner.AlreadyLearned],
-		Relearned: lc.counts[learner.Relearned], Forgotten: lc.counts[learner.Forgotten], NotLearned: lc.counts[learner.NotLearned],
+		Relearned: lc.counts[learner.Relearned], Forgotten: lc.counts[learner.Forgotten], NotLearned: lc.counts[learner.NotLearned], Queued: lc.counts[learner.Queued],
 		Spooled: lc.spooled, SpoolDir: lc.spoolDir, NotMessages: lc.counts[0], Seconds: time.Since(lc.start).Seconds(),
 	}
 	if s.Seconds > 0 {
-		s.PerSecond = float64(s.Learned+s.AlreadyLearned+s.Relearned+s.Forgotten+s.NotLearned) / s.Seconds
+		s.PerSecond = float64(s.Learned+s.AlreadyLearned+s.Relearned+s.Forgotten+s.NotLearned+s.Queued) / s.Seconds
 	}
 	if asJSON {
 		if err := writeJSON(lc.std.out, s); err != nil {
@@ -211,6 +211,8 @@ func writeSummary(w io.Writer, s learnSummary) {
 	}
 	if s.Spooled > 0 {
 		fmt.Fprintf(w, ", %d spooled in %s for the learner", s.Spooled, s.SpoolDir)
+	} else if s.Queued > 0 {
+		fmt.Fprintf(w, ", %d queued for the cluster", s.Queued)
 	}
 	fmt.Fprintf(w, " (via %s, %.0f msg/s)\n", s.Via, s.PerSecond)
 }
@@ -223,6 +225,7 @@ type learnSummary struct {
 	Relearned      int     `json:"relearned"`
 	Forgotten      int     `json:"forgotten,omitempty"`
 	NotLearned     int     `json:"not_learned,omitempty"`
+	Queued         int     `json:"queued,omitempty"` // a cluster host: durable in its outbox, applied when it comes back
 	Spooled        int     `json:"spooled,omitempty"`
 	SpoolDir       string  `json:"spool_dir,omitempty"`
 	NotMessages    int     `json:"not_messages"`

@@ -1,0 +1,134 @@
+package learner
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicemail/sluice/cluster"
+	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/learn"
+	"github.com/sluicemail/sluice/mmapstore"
+)
+
+// clusterHost is a daemon that is a host of a cluster: its own statfile,
+// its own outbox, the broker embedded (listen) or another host's (url).
+type clusterHost struct {
+	*testDaemon
+	host *cluster.Host
+}
+
+func startClusterHost(t *testing.T, origin, url string) *clusterHost {
+	t.Helper()
+	toml := fmt.Sprintf("[cluster]\nenabled = true\nsite = \"test\"\norigin = %q\n", origin)
+	if url == "" {
+		toml += "listen = \"inet:127.0.0.1:0\"\n"
+	} else {
+		toml += fmt.Sprintf("url = %q\n", url)
+	}
+	cfg, err := config.Parse("c.toml", []byte(toml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ch clusterHost
+	ch.testDaemon = startDaemonWith(t, Options{}, true, func(d *Daemon) {
+		h, err := cluster.Open(cfg.Cluster, t.TempDir(), d.Applier(), prometheus.NewRegistry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch.host = h
+		d.JoinCluster(h)
+	})
+	t.Cleanup(func() {
+		ch.stop(t) // the node ends with the daemon's Run
+		if err := ch.host.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &ch
+}
+
+// waitCursor polls the host's status until its statfile cursor is at
+// least want.
+func (ch *clusterHost) waitCursor(t *testing.T, want uint64) ClusterStatus {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := ch.ClusterStatus(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.StatfileCursor >= want {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cursor %d, want %d: %+v", st.StatfileCursor, want, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClusterLearnsComeBackThroughTheStream: a learn on a cluster host is
+// answered Queued and changes nothing until it comes back through the
+// stream; then both hosts apply every event in the stream's order, a
+// relearn on the other host included, and end with the same statfile
+// (digest), marks that count each host's learns, and the learn cache's
+// decision (the relearn moved the message to ham everywhere).
+func TestClusterLearnsComeBackThroughTheStream(t *testing.T) {
+	a := startClusterHost(t, "a", "")
+	b := startClusterHost(t, "b", a.host.Server.ClientURL())
+
+	mustLearn(t, a.Daemon, Spam, spam(1), "", learn.Queued)
+	a.waitCursor(t, 1)
+	b.waitCursor(t, 1)
+	if got := b.totals(t, mmapstore.Shared); got.Spam != 1 || got.Ham != 0 {
+		t.Fatalf("b after a's spam learn: %+v", got)
+	}
+	mustLearn(t, b.Daemon, Ham, spam(1), "", learn.Queued) // relearn on the other host
+	a.waitCursor(t, 2)
+	b.waitCursor(t, 2)
+	mustLearn(t, b.Daemon, Ham, spam(1), "", learn.Queued) // the same class again: an event, already learned
+	mustLearn(t, a.Daemon, Spam, spam(2), "", learn.Queued)
+	sa, sb := a.waitCursor(t, 4), b.waitCursor(t, 4)
+	if sa.Digest != sb.Digest {
+		t.Fatalf("digests differ: a %s, b %s", sa.Digest, sb.Digest)
+	}
+	for _, st := range []ClusterStatus{sa, sb} {
+		if st.StatfileMarks["a"] != 2 || st.StatfileMarks["b"] != 2 {
+			t.Errorf("%s: marks %v, want a:2 b:2", st.Origin, st.StatfileMarks)
+		}
+	}
+	for _, h := range []*clusterHost{a, b} {
+		if got := h.totals(t, mmapstore.Shared); got.Spam != 1 || got.Ham != 1 {
+			t.Errorf("totals %+v, want spam 1 (message 2) and ham 1 (message 1, relearned)", got)
+		}
+	}
+	if n := a.counter(t, "sluice_learner_learns_total", map[string]string{"outcome": "queued"}); n != 2 {
+		t.Errorf("a: %v learns counted queued, want 2", n)
+	}
+}
+
+// TestClusterDoorNeverLearnsDirectly: with NoDirect (a cluster host), a
+// learn that finds no daemon goes to the spool, never into the statfile.
+func TestClusterDoorNeverLearnsDirectly(t *testing.T) {
+	dir := t.TempDir()
+	statfile := dir + "/bayes.statfile"
+	sp := NewSpool(dir+"/spool", 100, 1<<20)
+	if err := sp.Init(0o700, -1); err != nil {
+		t.Fatal(err)
+	}
+	door := NewDoor(DoorOptions{Socket: dir + "/none.sock", Statfile: statfile, NoDirect: true, Spool: sp, MaxMessage: 1 << 20,
+		Writer: &mmapstore.Options{Params: storeParams()}, Timeout: time.Second})
+	res, err := door.Learn(context.Background(), &Request{Label: Spam, Source: "test", Message: spam(1)})
+	if err != nil || res.Via != ViaSpool {
+		t.Fatalf("learn: %+v %v, want spooled", res, err)
+	}
+	if _, err := door.LearnAll(context.Background(), Spam, "", "test", func(yield func(string, []byte) error) error {
+		return yield("m", spam(2))
+	}, func(string, Outcome, error) {}); err == nil {
+		t.Fatal("a bulk learn without a daemon learned directly")
+	}
+}
