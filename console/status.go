@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/buildinfo"
+	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
@@ -50,8 +52,7 @@ type networkView struct {
 // service of a Sluice daemon that ends ends the process.
 func (c *Console) statusNow() statusView {
 	cfg, now := c.opts.Config, c.opts.Clock()
-	v := statusView{Version: c.opts.Version, Started: c.opts.Start, Uptime: now.Sub(c.opts.Start).Truncate(time.Second),
-		Cluster: "not configured"}
+	v := statusView{Version: c.opts.Version, Started: c.opts.Start, Uptime: now.Sub(c.opts.Start).Truncate(time.Second)}
 	lc := cfg.Learner
 	listen := "unix:" + cfg.DataPath(lc.Socket)
 	if lc.HTTPListen != "" {
@@ -73,8 +74,12 @@ func (c *Console) statusNow() statusView {
 	case err != nil:
 		v.StatfileNote = err.Error()
 	default:
+		// The replication records (cursor, marks, users' learn times)
+		// are the cluster row's, not namespaces.
+		info.Namespaces, _ = learn.SplitNamespaces(info.Namespaces)
 		v.Statfile = &info
 	}
+	v.Cluster = c.clusterRow()
 	def, profiles := learnstack.StatNetworks(cfg, now)
 	if def != nil {
 		v.Networks = append(v.Networks, networkView{"network", def})
@@ -83,6 +88,44 @@ func (c *Console) statusNow() statusView {
 		v.Networks = append(v.Networks, networkView{"network of profile " + name, profiles[name]})
 	}
 	return v
+}
+
+// clusterReporter is a learner that can say how its cluster node is
+// (learner.Daemon).
+type clusterReporter interface {
+	ClusterStatus(ctx context.Context) (learner.ClusterStatus, error)
+}
+
+// clusterRow is the status page's cluster row: "not configured", or the
+// node's state in one line (what `sluice cluster status` says at length).
+func (c *Console) clusterRow() string {
+	cc := c.opts.Config.Cluster
+	if !cc.Enabled {
+		return "not configured"
+	}
+	head := fmt.Sprintf("site %s, origin %s", cc.Site, cc.Origin)
+	cr, ok := c.opts.Learner.(clusterReporter)
+	if !ok {
+		return head
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := cr.ClusterStatus(ctx)
+	if err != nil {
+		return head + ": " + err.Error()
+	}
+	broker := "connected"
+	if !st.Connected {
+		broker = "NOT CONNECTED to the broker"
+	}
+	row := fmt.Sprintf("%s: %s, cursor %d, lag %d, outbox %d, %d origins", head, broker, st.StatfileCursor, st.Lag, st.Outbox, len(st.StatfileMarks))
+	switch {
+	case st.RebootstrapNeeded:
+		row += "; RE-BOOTSTRAP NEEDED (sluice cluster bootstrap)"
+	case st.ApplyStopped != "":
+		row += "; applying stopped: " + st.ApplyStopped
+	}
+	return row
 }
 
 // counters lists a service's counters by their JSON names, a map's

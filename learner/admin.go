@@ -60,6 +60,10 @@ const (
 	AdminSnapshot AdminOp = 1
 	AdminInstall  AdminOp = 2
 	AdminAccuracy AdminOp = 3
+	// AdminClusterStatus: the text of the answer is the JSON of
+	// ClusterStatus (`sluice cluster status`); a temporary failure when
+	// the daemon is not in a cluster.
+	AdminClusterStatus AdminOp = 4
 )
 
 // AccuracyDays is how many days AdminAccuracy answers with.
@@ -101,6 +105,9 @@ func (s *Server) serveAdmin(c *lifecycle.Conn, br *bufio.Reader) {
 			err = s.d.Install(string(path))
 		case AdminAccuracy:
 			text, maxText = s.d.accuracyJSON(AccuracyDays, maxAdminText), maxAdminText
+		case AdminClusterStatus:
+			text, err = s.d.clusterStatusJSON()
+			maxText = maxAdminText
 		default:
 			err = fmt.Errorf("%w: unknown admin op %d", ErrProtocol, h[5])
 		}

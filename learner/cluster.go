@@ -3,8 +3,13 @@ package learner
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"text/tabwriter"
 	"time"
 
 	"github.com/sluicemail/sluice/cluster"
@@ -135,4 +140,64 @@ func (d *Daemon) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
 	}
 	st.Digest = hex.EncodeToString(dg[:])
 	return st, nil
+}
+
+// clusterStatusJSON is AdminClusterStatus's answer.
+func (d *Daemon) clusterStatusJSON() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), AdminTimeout)
+	defer cancel()
+	st, err := d.ClusterStatus(ctx)
+	if err != nil {
+		return "", err
+	}
+	js, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("learner: cluster status: %w", err)
+	}
+	if len(js) > maxAdminText {
+		// Hundreds of origins: the marks are in the statfile anyway.
+		st.Marks, st.StatfileMarks = nil, nil
+		js, _ = json.Marshal(st)
+	}
+	return string(js), nil
+}
+
+// ReadClusterStatus asks the learner at socket for its cluster status.
+// An error wrapping ErrUnreachable means no learner answers there.
+func ReadClusterStatus(ctx context.Context, socket string) (ClusterStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, AdminTimeout)
+	defer cancel()
+	_, text, err := adminCall(ctx, socket, AdminClusterStatus, "", maxAdminText)
+	if err != nil {
+		return ClusterStatus{}, err
+	}
+	var st ClusterStatus
+	if err := json.Unmarshal([]byte(text), &st); err != nil {
+		return ClusterStatus{}, fmt.Errorf("%w: cluster status: %v", ErrProtocol, err)
+	}
+	return st, nil
+}
+
+// WriteText writes the status for people, one fact a line.
+func (st ClusterStatus) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "site\t%s\n", st.Site)
+	fmt.Fprintf(tw, "origin\t%s (next event seq %d, %d published since start)\n", st.Origin, st.NextSeq, st.Published)
+	fmt.Fprintf(tw, "broker\t%s\n", map[bool]string{true: "connected", false: "NOT CONNECTED"}[st.Connected])
+	fmt.Fprintf(tw, "outbox\t%d events waiting for the stream\n", st.Outbox)
+	fmt.Fprintf(tw, "stream\tseq %d to %d\n", st.StreamFirst, st.StreamLast)
+	fmt.Fprintf(tw, "cursor\t%d applied (statfile), lag %d, %d applied since start\n", st.StatfileCursor, st.Lag, st.Applied)
+	for _, o := range slices.Sorted(maps.Keys(st.StatfileMarks)) {
+		fmt.Fprintf(tw, "  origin %s\tseq %d applied\n", o, st.StatfileMarks[o])
+	}
+	fmt.Fprintf(tw, "digest\t%s\n", st.Digest)
+	if st.RebootstrapNeeded {
+		fmt.Fprintf(tw, "RE-BOOTSTRAP NEEDED\tthe stream no longer holds the events after this host's cursor: run `sluice cluster bootstrap`\n")
+	}
+	for _, kv := range [][2]string{{"applying stopped", st.ApplyStopped}, {"publishing stopped", st.PublishStopped}, {"last error", st.LastError}} {
+		if kv[1] != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+		}
+	}
+	return tw.Flush()
 }

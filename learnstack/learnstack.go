@@ -76,6 +76,9 @@ func Cluster(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) fun
 	if !cfg.Cluster.Enabled {
 		return nil
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return func(app cluster.Applier) (*cluster.Host, error) {
 		return cluster.Open(cfg.Cluster, cfg.DataDir, app, reg, log.With("part", "cluster"))
 	}

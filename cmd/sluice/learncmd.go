@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicemail/sluice/config"
+	"github.com/sluicemail/sluice/internal/progress"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mbox"
@@ -147,13 +148,13 @@ func (lc *learnCmd) pipe(ctx context.Context) error {
 // daemon unreachable and the statfile locked it exits 75: bulk imports
 // are retried by whoever runs them.
 func (lc *learnCmd) bulk(ctx context.Context) error {
-	progress := newProgress(lc.std.err, len(lc.paths) > 1 || isDir(lc.paths))
+	prog := progress.New(lc.std.err, len(lc.paths) > 1 || isDir(lc.paths))
 	skipped := 0
 	walk := func(yield func(string, []byte) error) error {
 		n, err := mbox.WalkFolders(lc.paths, lc.recursive, func(name string, data []byte) error {
 			if err := mbox.CheckMail(data); err != nil {
 				lc.count(0, name, err)
-				progress.tick()
+				prog.Tick()
 				return nil
 			}
 			return yield(name, data)
@@ -163,9 +164,9 @@ func (lc *learnCmd) bulk(ctx context.Context) error {
 	}
 	via, err := lc.door.LearnAll(ctx, lc.label, lc.user, lc.source, walk, func(name string, out learner.Outcome, err error) {
 		lc.count(out, name, err)
-		progress.tick()
+		prog.Tick()
 	})
-	progress.done()
+	prog.Done()
 	if skipped > 0 {
 		fmt.Fprintf(lc.std.err, "sluice learn: %d subfolders not learned (name them, or use --recursive)\n", skipped)
 	}

@@ -97,6 +97,7 @@ var commands = []command{
 	{"milter", "run the milter that Postfix and Sendmail call for every message", cmdMilter},
 	{"spamd", "run the spamd/rspamd listener for Exim, spamc and rspamc", cmdSpamd},
 	{"learner", "run the learner: the statfile's writer, for sluice learn, rspamc and autolearn", cmdLearner},
+	{"cluster", "status [--json]: this host's place in the cluster (cursor, lag, marks, outbox, digest)", cmdCluster},
 	{"config", "print the default configuration as a commented TOML file", cmdConfig},
 	{"version", "print the version and build information", cmdVersion},
 }

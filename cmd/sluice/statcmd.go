@@ -5,17 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
-	"slices"
-	"text/tabwriter"
 	"time"
 
-	"github.com/sluicemail/sluice/activity"
-	"github.com/sluicemail/sluice/internal/snakejson"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/learner"
 	"github.com/sluicemail/sluice/learnstack"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/statreport"
 )
 
 // cmdStat prints what is in the statfile.
@@ -36,23 +32,16 @@ func cmdStat(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	net, profiles := learnstack.StatNetworks(cfg, time.Now())
-	var accuracy *[]activity.Day // only from a learner that answers
+	r := statreport.New(info)
+	r.Network, r.Profiles = learnstack.StatNetworks(cfg, time.Now())
 	acc, aerr := learner.ReadAccuracy(ctx, cfg.DataPath(cfg.Learner.Socket))
 	if aerr == nil {
-		accuracy = &acc
+		r.Accuracy = &acc // only from a learner that answers
 	} else if !errors.Is(aerr, learner.ErrUnreachable) {
 		fmt.Fprintf(std.err, "sluice stat: accuracy: %v\n", aerr)
 	}
 	if c.json {
-		// mmapstore.Info and learner.NetworkStat have no json tags:
-		// their keys are snake-cased like every other --json output's.
-		out, err := snakejson.Keys(struct {
-			mmapstore.Info
-			Network  *learner.NetworkStat            `json:",omitempty"`
-			Profiles map[string]*learner.NetworkStat `json:",omitempty"` // use_settings: each profile's network
-			Accuracy *[]activity.Day                 `json:",omitempty"` // as users see it, last 7 days
-		}{info, net, profiles, accuracy})
+		out, err := r.JSON()
 		if err != nil {
 			return err
 		}
@@ -64,31 +53,7 @@ func cmdStat(ctx context.Context, std *stdio, args []string) error {
 	for _, w := range info.Warnings {
 		fmt.Fprintf(std.err, "sluice stat: WARNING: %s: run `sluice fsck`\n", w)
 	}
-	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "statfile\t%s\n", info.Path)
-	fmt.Fprintf(tw, "tokenizer\t%s seed=%#x window=%d version=%d\n", info.Params.Hash, info.Params.Seed, info.Params.Window, info.Params.Version)
-	fmt.Fprintf(tw, "size\t%d bytes, %d slots\n", info.FileSize, info.Capacity)
-	fmt.Fprintf(tw, "tokens\t%d (load %.1f%%, %.1f bytes per token, probe bound %d)\n", info.Used, info.Load*100, info.BytesPerToken, info.MaxProbe)
-	fmt.Fprintf(tw, "expired\t%d tokens\n", info.Expired)
-	fmt.Fprintf(tw, "generation\t%d\n", info.Generation)
-	fmt.Fprintf(tw, "journal\tapplied seq %d, journal seq %d, %d bytes\n", info.AppliedSeq, info.JournalSeq, info.JournalBytes)
-	fmt.Fprintf(tw, "learned\tspam %d, ham %d\n", info.Shared.Spam, info.Shared.Ham)
-	for _, ns := range info.Namespaces {
-		name := ns.Name
-		if name == "" {
-			name = fmt.Sprintf("%#016x", uint64(ns.NS))
-		}
-		fmt.Fprintf(tw, "  %s\tspam %d, ham %d\n", name, ns.Totals.Spam, ns.Totals.Ham)
-	}
-	net.WriteText(tw, "network")
-	for _, name := range slices.Sorted(maps.Keys(profiles)) {
-		profiles[name].WriteText(tw, "network of profile "+name)
-	}
-	if accuracy != nil {
-		fmt.Fprintf(tw, "accuracy as users see it\tlast %d days, from the learner\n", learner.AccuracyDays)
-		activity.WriteDays(tw, acc)
-	}
-	return tw.Flush()
+	return r.WriteText(std.out)
 }
 
 // cmdFsck checks every invariant of the statfile and its journal; it exits 2

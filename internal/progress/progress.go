@@ -1,4 +1,6 @@
-package main
+// Package progress prints a running count of bulk work (`sluice learn`
+// of a directory) on a terminal, and nothing elsewhere.
+package progress
 
 import (
 	"fmt"
@@ -9,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// progress prints a running count on a terminal during bulk work, at most
+// Counter prints a running count on a terminal during bulk work, at most
 // ten times a second; elsewhere (pipes, logs, Dovecot) it prints nothing.
-type progress struct {
+type Counter struct {
 	w     io.Writer
 	on    bool
 	n     int
@@ -19,11 +21,14 @@ type progress struct {
 	last  time.Time
 }
 
-func newProgress(w io.Writer, bulk bool) *progress {
-	return &progress{w: w, on: bulk && isTerminal(w), start: time.Now()}
+// New returns a Counter writing to w, when w is a terminal and the work
+// is bulk.
+func New(w io.Writer, bulk bool) *Counter {
+	return &Counter{w: w, on: bulk && isTerminal(w), start: time.Now()}
 }
 
-func (p *progress) tick() {
+// Tick counts one item.
+func (p *Counter) Tick() {
 	p.n++
 	if !p.on {
 		return
@@ -35,7 +40,8 @@ func (p *progress) tick() {
 	}
 }
 
-func (p *progress) done() {
+// Done prints the total.
+func (p *Counter) Done() {
 	if p.on && p.n > 0 {
 		fmt.Fprintf(p.w, "\r%d messages in %.1fs\n", p.n, time.Since(p.start).Seconds())
 	}
@@ -48,13 +54,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
-}
-
-func isDir(paths []string) bool {
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return true
-		}
-	}
-	return false
 }
