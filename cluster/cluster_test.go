@@ -466,3 +466,49 @@ func TestClusterRefusalHoldsTheQueue(t *testing.T) {
 		t.Fatal("the refusal was not played")
 	}
 }
+
+// TestClusterForeignEvent: an event of another site, or one claiming
+// another origin than its subject's, stops applying (never applied,
+// never skipped); removed from the stream by the admin, applying goes on
+// after a restart.
+func TestClusterForeignEvent(t *testing.T) {
+	tests := []struct {
+		name, site, origin, subject, want string
+	}{
+		{"other site", "elsewhere", "mx9", SubjectPrefix + "mx9", "of site \"elsewhere\""},
+		{"other origin", testSite, "mx1", SubjectPrefix + "mx9", "claims origin \"mx1\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 1, nil)
+			h.randomLearn(0)
+			h.quiesce(scenarioTimeout)
+			js, nc := h.js()
+			defer nc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
+			defer cancel()
+			ev := sampleEvent(1, 1)
+			ev.Site, ev.Origin = tt.site, tt.origin
+			data, _ := Encode(nil, &ev)
+			ack, err := js.Publish(ctx, tt.subject, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.waitFor(scenarioTimeout, "applying stops", func() bool { return h.hosts[0].node.Status().ApplyStopped != "" })
+			if st := h.hosts[0].node.Status(); !strings.Contains(st.ApplyStopped, tt.want) || st.Cursor != ack.Sequence-1 {
+				t.Fatalf("status %+v", st)
+			}
+			s, err := js.Stream(ctx, StreamName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteMsg(ctx, ack.Sequence); err != nil {
+				t.Fatal(err)
+			}
+			h.stopHost(0)
+			h.startHost(0)
+			h.randomLearn(0)
+			h.quiesce(scenarioTimeout)
+		})
+	}
+}
