@@ -418,16 +418,18 @@ func (h *harness) checkOrigins(stream []streamEvent, want map[string]uint64) {
 	}
 }
 
-// cutOff isolates host i's server from the others (both directions).
-func (h *harness) cutOff(i int, cut bool) {
+// isolate cuts ("cut"), stalls ("stall") or heals ("heal") every route
+// of host i's server, both directions.
+func (h *harness) isolate(i int, mode string) {
 	for j := range h.proxy {
 		for _, p := range []*netproxy.Proxy{h.proxy[i][j], h.proxy[j][i]} {
-			if p == nil {
-				continue
-			}
-			if cut {
+			switch {
+			case p == nil:
+			case mode == "cut":
 				p.Cut()
-			} else {
+			case mode == "stall":
+				p.Stall()
+			default:
 				p.Heal()
 			}
 		}
