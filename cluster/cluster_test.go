@@ -220,6 +220,9 @@ func TestClusterHostCutOff(t *testing.T) {
 			}
 			h.quiesce(scenarioTimeout)
 			h.isolate(2, mode)
+			if mode == "cut" { // no route left: none bypassed the proxies
+				h.waitFor(scenarioTimeout, "mx3's broker without routes", func() bool { return h.srv[2].NumRoutes() == 0 })
+			}
 			d := cutDuration(t)
 			t.Logf("mx3 %s off for %v", mode, d)
 			end := time.Now().Add(d)

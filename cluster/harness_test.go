@@ -96,6 +96,10 @@ func newHarness(t testing.TB, n int, tweak func(*Options)) *harness {
 		so := ServerOptions{Name: hostName(i), Site: testSite, Listen: "127.0.0.1:0",
 			StoreDir: filepath.Join(h.dir, hostName(i), "jetstream"), NoAdvertise: true, Logger: nil}
 		if n > 1 {
+			// Peers pass on each other's advertised route address and
+			// connect there when they have no route (implicit routes),
+			// which would bypass the proxies: it leads nowhere.
+			so.ClusterAdvertise = "127.0.0.1:1"
 			so.ClusterListen = "127.0.0.1:0"
 			for j := range n {
 				if j != i {
