@@ -5,7 +5,7 @@ FUZZTIME ?= 30s
 # a shorter run reaches what they can, and keeps the CI total in budget.
 # Listed as dir/Func.
 FUZZTIME_FAST ?= 15s
-FUZZ_FAST = mmapstore/FuzzHeader mmapstore/FuzzJournal mmapstore/FuzzCheck
+FUZZ_FAST = mmapstore/FuzzHeader mmapstore/FuzzJournal mmapstore/FuzzCheck cluster/FuzzDecode
 # An input that widens coverage is minimized before fuzzing goes on, by
 # default for up to 60 s, longer than a run; the minimizer is quadratic in
 # the input's length, so a worker that finds a statfile-sized input (28 KB)

@@ -41,6 +41,7 @@ type Config struct {
 	Headers    Headers    `toml:"headers"`
 	Learner    Learner    `toml:"learner"`
 	Greylist   Greylist   `toml:"greylist"`
+	Cluster    Cluster    `toml:"cluster"`
 	// Profiles are the settings profiles by name; none by default.
 	Profiles map[string]Profile `toml:"profiles,omitempty" comment:"Settings profiles, e.g. [profiles.finance] with recipients = [\"@finance.example.com\"] and reject = 10:\nthe mail of those recipients gets its own thresholds and, with [neural] use_settings, its own network."`
 	// Lists are the allow and block lists by name; none by default.
@@ -200,6 +201,7 @@ func Default() Config {
 		Spamd:    defaultSpamd(),
 		Learner:  defaultLearner(),
 		Greylist: defaultGreylist(),
+		Cluster:  defaultCluster(),
 	}
 }
 
@@ -366,6 +368,7 @@ func (c *Config) validate() error {
 	errs = append(errs, c.Spamd.validate()...)
 	errs = append(errs, c.Learner.validate()...)
 	errs = append(errs, c.Greylist.validate()...)
+	errs = append(errs, c.Cluster.validate()...)
 	errs = append(errs, validateProfiles(c.Profiles)...)
 	errs = append(errs, c.validateLists()...)
 	return errors.Join(errs...)
