@@ -136,6 +136,11 @@ func (n *Node) applyMsg(ctx context.Context, stream jetstream.Stream, msg jetstr
 	if ev.Site != n.opts.Site {
 		return &errStop{fmt.Sprintf("the event at stream seq %d is of site %q, this host's is %q", seq, ev.Site, n.opts.Site)}
 	}
+	if msg.Subject() != SubjectPrefix+ev.Origin {
+		// An origin's marks are its subject's: an event claiming
+		// another origin would move that origin's marks.
+		return &errStop{fmt.Sprintf("the event at stream seq %d claims origin %q on subject %s (remove it from the stream to go on)", seq, ev.Origin, msg.Subject())}
+	}
 	ev.Time = meta.Timestamp
 	start := time.Now()
 	if _, err := n.app.ApplyEvent(ev, seq); err != nil {

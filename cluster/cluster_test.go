@@ -206,33 +206,42 @@ func cutDuration(t *testing.T) time.Duration {
 
 // TestClusterHostCutOff is scenario 4: host 3 is cut off from the other
 // brokers while everybody learns; after the cut heals its learns arrive
-// exactly once and every host converges.
+// exactly once and every host converges. "stall" keeps the links open
+// and forwards nothing (no reset: only deadlines notice), "cut" closes
+// them.
 func TestClusterHostCutOff(t *testing.T) {
-	h := newHarness(t, 3, nil)
-	want := map[string]uint64{}
-	for i := range 6 {
-		h.randomLearn(i % 3)
-		want[hostName(i%3)]++
+	for _, mode := range []string{"cut", "stall"} {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t, 3, nil)
+			want := map[string]uint64{}
+			for i := range 6 {
+				h.randomLearn(i % 3)
+				want[hostName(i%3)]++
+			}
+			h.quiesce(scenarioTimeout)
+			h.isolate(2, mode)
+			if mode == "cut" { // no route left: none bypassed the proxies
+				h.waitFor(scenarioTimeout, "mx3's broker without routes", func() bool { return h.srv[2].NumRoutes() == 0 })
+			}
+			d := cutDuration(t)
+			t.Logf("mx3 %s off for %v", mode, d)
+			end := time.Now().Add(d)
+			tick := time.NewTicker(d / 20)
+			for time.Now().Before(end) {
+				<-tick.C
+				i := h.rng.IntN(3)
+				h.randomLearn(i)
+				want[hostName(i)]++
+			}
+			tick.Stop()
+			if want["mx3"] > 2 && h.hosts[2].node.Status().Outbox == 0 {
+				t.Fatal("mx3 published while cut off")
+			}
+			h.isolate(2, "heal")
+			stream := h.quiesce(scenarioTimeout)
+			h.checkOrigins(stream, want)
+		})
 	}
-	h.quiesce(scenarioTimeout)
-	h.cutOff(2, true)
-	d := cutDuration(t)
-	t.Logf("mx3 cut off for %v", d)
-	end := time.Now().Add(d)
-	tick := time.NewTicker(d / 20)
-	for time.Now().Before(end) {
-		<-tick.C
-		i := h.rng.IntN(3)
-		h.randomLearn(i)
-		want[hostName(i)]++
-	}
-	tick.Stop()
-	if want["mx3"] > 2 && h.hosts[2].node.Status().Outbox == 0 {
-		t.Fatal("mx3 published while cut off")
-	}
-	h.cutOff(2, false)
-	stream := h.quiesce(scenarioTimeout)
-	h.checkOrigins(stream, want)
 }
 
 // TestClusterRelearnInterleavings is scenario 5: the same message
@@ -464,5 +473,51 @@ func TestClusterRefusalHoldsTheQueue(t *testing.T) {
 	h.checkOrigins(stream, map[string]uint64{"mx1": 3})
 	if !refused {
 		t.Fatal("the refusal was not played")
+	}
+}
+
+// TestClusterForeignEvent: an event of another site, or one claiming
+// another origin than its subject's, stops applying (never applied,
+// never skipped); removed from the stream by the admin, applying goes on
+// after a restart.
+func TestClusterForeignEvent(t *testing.T) {
+	tests := []struct {
+		name, site, origin, subject, want string
+	}{
+		{"other site", "elsewhere", "mx9", SubjectPrefix + "mx9", "of site \"elsewhere\""},
+		{"other origin", testSite, "mx1", SubjectPrefix + "mx9", "claims origin \"mx1\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 1, nil)
+			h.randomLearn(0)
+			h.quiesce(scenarioTimeout)
+			js, nc := h.js()
+			defer nc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
+			defer cancel()
+			ev := sampleEvent(1, 1)
+			ev.Site, ev.Origin = tt.site, tt.origin
+			data, _ := Encode(nil, &ev)
+			ack, err := js.Publish(ctx, tt.subject, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.waitFor(scenarioTimeout, "applying stops", func() bool { return h.hosts[0].node.Status().ApplyStopped != "" })
+			if st := h.hosts[0].node.Status(); !strings.Contains(st.ApplyStopped, tt.want) || st.Cursor != ack.Sequence-1 {
+				t.Fatalf("status %+v", st)
+			}
+			s, err := js.Stream(ctx, StreamName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteMsg(ctx, ack.Sequence); err != nil {
+				t.Fatal(err)
+			}
+			h.stopHost(0)
+			h.startHost(0)
+			h.randomLearn(0)
+			h.quiesce(scenarioTimeout)
+		})
 	}
 }

@@ -96,6 +96,10 @@ func newHarness(t testing.TB, n int, tweak func(*Options)) *harness {
 		so := ServerOptions{Name: hostName(i), Site: testSite, Listen: "127.0.0.1:0",
 			StoreDir: filepath.Join(h.dir, hostName(i), "jetstream"), NoAdvertise: true, Logger: nil}
 		if n > 1 {
+			// Peers pass on each other's advertised route address and
+			// connect there when they have no route (implicit routes),
+			// which would bypass the proxies: it leads nowhere.
+			so.ClusterAdvertise = "127.0.0.1:1"
 			so.ClusterListen = "127.0.0.1:0"
 			for j := range n {
 				if j != i {
@@ -418,16 +422,18 @@ func (h *harness) checkOrigins(stream []streamEvent, want map[string]uint64) {
 	}
 }
 
-// cutOff isolates host i's server from the others (both directions).
-func (h *harness) cutOff(i int, cut bool) {
+// isolate cuts ("cut"), stalls ("stall") or heals ("heal") every route
+// of host i's server, both directions.
+func (h *harness) isolate(i int, mode string) {
 	for j := range h.proxy {
 		for _, p := range []*netproxy.Proxy{h.proxy[i][j], h.proxy[j][i]} {
-			if p == nil {
-				continue
-			}
-			if cut {
+			switch {
+			case p == nil:
+			case mode == "cut":
 				p.Cut()
-			} else {
+			case mode == "stall":
+				p.Stall()
+			default:
 				p.Heal()
 			}
 		}

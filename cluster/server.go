@@ -28,9 +28,15 @@ type ServerOptions struct {
 	// addresses it learned: only the configured routes are used (tests
 	// put proxies in them; behind NAT the gossiped addresses are wrong).
 	NoAdvertise bool
-	MaxStore    int64         // JetStream file store bytes (0: the server's default)
-	Ready       time.Duration // how long to wait for the listeners (0: 10s)
-	Logger      *slog.Logger
+	// ClusterAdvertise is the route address the server tells its peers,
+	// who pass it on: a server that hears of a peer it has no route to
+	// connects there (an implicit route). Behind NAT, the address peers
+	// reach; tests give an unreachable one so that every route goes
+	// through their proxies. "": the listener's own.
+	ClusterAdvertise string
+	MaxStore         int64         // JetStream file store bytes (0: the server's default)
+	Ready            time.Duration // how long to wait for the listeners (0: 10s)
+	Logger           *slog.Logger
 }
 
 // StartServer starts an embedded nats-server with JetStream, its store
@@ -61,7 +67,8 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("nats cluster listen %q: %w", o.ClusterListen, err)
 		}
-		opts.Cluster = server.ClusterOpts{Name: o.Site, Host: chost, Port: cport, NoAdvertise: o.NoAdvertise, TLSConfig: o.RouteTLS}
+		opts.Cluster = server.ClusterOpts{Name: o.Site, Host: chost, Port: cport, NoAdvertise: o.NoAdvertise, TLSConfig: o.RouteTLS,
+			Advertise: o.ClusterAdvertise}
 		for _, r := range o.Routes {
 			scheme := "nats-route"
 			u, err := url.Parse(scheme + "://" + r)
