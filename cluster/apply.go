@@ -63,6 +63,11 @@ func (n *Node) applySession(ctx context.Context, b *backoff) error {
 	if cursor > 0 {
 		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: cursor + 1}
 	}
+	// One attempt when the iterator recreates its consumer: nats.go
+	// retries for ever by default, inside Next, holding a lock that Stop
+	// needs, so a node whose broker is gone never stopped (seen in
+	// test/e2e's cluster test); the session's own retry takes over.
+	cfg.MaxResetAttempts = 1
 	cons, err := stream.OrderedConsumer(actx, cfg)
 	if err != nil {
 		return fmt.Errorf("apply: consumer from %d: %w", cursor+1, err)

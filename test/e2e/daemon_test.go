@@ -95,8 +95,15 @@ func (d *daemon) stop() {
 			d.t.Errorf("sluice %s exited with %v\n%s", d.name, err, d.logText())
 		}
 	case <-time.After(20 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
+		// SIGQUIT: the Go runtime writes every goroutine's stack to the
+		// log, which says where it hangs.
+		d.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-d.exited:
+		case <-time.After(5 * time.Second):
+			d.cmd.Process.Kill()
+			<-d.exited
+		}
 		d.t.Errorf("sluice %s did not stop on SIGTERM\n%s", d.name, d.logText())
 	}
 	d.cmd = nil
