@@ -35,15 +35,22 @@ type Cluster struct {
 	TLSKey        string   `toml:"tls_key" comment:"Its private key (PEM)."`
 	TLSCA         string   `toml:"tls_ca" comment:"CA certificates (PEM) that peers' and servers' certificates must chain to; peers must present one."`
 	Credentials   string   `toml:"credentials" comment:"NATS credentials file (JWT and seed) for an external cluster."`
+	// SnapshotInterval: how often the learner stores a snapshot of its
+	// statfile for new hosts (0: never).
+	// Bootstrap is `sluice learner --bootstrap`, never read from a file:
+	// install the newest snapshot at start though the statfile is not empty.
+	Bootstrap        bool     `toml:"-"`
+	SnapshotInterval Duration `toml:"snapshot_interval" comment:"How often the learner stores a snapshot of its statfile (with its cursor) in the cluster, for a new host\nor one that must re-bootstrap; only when it applied something since. 0: never. Keep it well below retention."`
 }
 
 func defaultCluster() Cluster {
 	return Cluster{
-		Retention:   Duration(14 * 24 * time.Hour),
-		DedupWindow: Duration(2 * time.Minute),
-		OutboxMax:   256 << 20,
-		Outbox:      "cluster/outbox",
-		StoreDir:    "cluster/jetstream",
+		Retention:        Duration(14 * 24 * time.Hour),
+		DedupWindow:      Duration(2 * time.Minute),
+		OutboxMax:        256 << 20,
+		Outbox:           "cluster/outbox",
+		StoreDir:         "cluster/jetstream",
+		SnapshotInterval: Duration(6 * time.Hour),
 	}
 }
 
@@ -96,6 +103,9 @@ func (c Cluster) validate() []error {
 	}
 	if c.DedupWindow <= 0 || c.DedupWindow > c.Retention {
 		add("dedup_window", fmt.Errorf("%v is not positive and at most retention", c.DedupWindow.D()))
+	}
+	if c.SnapshotInterval < 0 {
+		add("snapshot_interval", fmt.Errorf("must not be negative"))
 	}
 	if c.OutboxMax <= 0 {
 		add("outbox_max", fmt.Errorf("must be positive"))

@@ -121,7 +121,7 @@ func (c *Console) clusterRow() string {
 	row := fmt.Sprintf("%s: %s, cursor %d, lag %d, outbox %d, %d origins", head, broker, st.StatfileCursor, st.Lag, st.Outbox, len(st.StatfileMarks))
 	switch {
 	case st.RebootstrapNeeded:
-		row += "; RE-BOOTSTRAP NEEDED (sluice cluster bootstrap)"
+		row += "; RE-BOOTSTRAP NEEDED (restart the learner with --bootstrap)"
 	case st.ApplyStopped != "":
 		row += "; applying stopped: " + st.ApplyStopped
 	}

@@ -93,13 +93,6 @@ func (d *Daemon) publish(batch []*job, rs []result) {
 	}
 }
 
-// runCluster runs the node until ctx ends.
-func (d *Daemon) runCluster(ctx context.Context) {
-	if err := d.cl.Run(ctx); err != nil && ctx.Err() == nil {
-		d.log.Error("cluster: node stopped", "err", err)
-	}
-}
-
 // ClusterStatus is `sluice cluster status`: the node's status and the
 // statfile's replicated state as the writer sees it.
 type ClusterStatus struct {
@@ -112,6 +105,8 @@ type ClusterStatus struct {
 	// hosts that applied the same stream have the same.
 	Digest string    `json:"digest"`
 	Time   time.Time `json:"time"`
+	// LastSnapshot is the last snapshot this host stored since start.
+	LastSnapshot *cluster.SnapshotMeta `json:"last_snapshot,omitempty"`
 }
 
 // ClusterStatus reads the cluster status; an error when the daemon is
@@ -120,7 +115,7 @@ func (d *Daemon) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
 	if d.cl == nil {
 		return ClusterStatus{}, errors.New("learner: not in a cluster ([cluster] enabled = false)")
 	}
-	st := ClusterStatus{Status: d.cl.Node.Status(), Time: time.Now().UTC()}
+	st := ClusterStatus{Status: d.cl.Node.Status(), Time: time.Now().UTC(), LastSnapshot: d.lastSnapshot.Load()}
 	var err error
 	var dg [32]byte
 	werr := d.onWriter(ctx, func() {
@@ -191,8 +186,11 @@ func (st ClusterStatus) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  origin %s\tseq %d applied\n", o, st.StatfileMarks[o])
 	}
 	fmt.Fprintf(tw, "digest\t%s\n", st.Digest)
+	if ls := st.LastSnapshot; ls != nil {
+		fmt.Fprintf(tw, "last snapshot\tcursor %d, %d bytes, %s\n", ls.Cursor, ls.Size, ls.Taken.Format(time.RFC3339))
+	}
 	if st.RebootstrapNeeded {
-		fmt.Fprintf(tw, "RE-BOOTSTRAP NEEDED\tthe stream no longer holds the events after this host's cursor: run `sluice cluster bootstrap`\n")
+		fmt.Fprintf(tw, "RE-BOOTSTRAP NEEDED\tthe stream no longer holds the events after this host's cursor: restart the learner with --bootstrap\n")
 	}
 	for _, kv := range [][2]string{{"applying stopped", st.ApplyStopped}, {"publishing stopped", st.PublishStopped}, {"last error", st.LastError}} {
 		if kv[1] != "" {

@@ -132,3 +132,36 @@ func TestClusterDoorNeverLearnsDirectly(t *testing.T) {
 		t.Fatal("a bulk learn without a daemon learned directly")
 	}
 }
+
+// TestClusterBootstrapFromSnapshot: a host stores a snapshot between two
+// applies (its cursor and marks inside); a new host with an empty
+// statfile installs it before applying anything, then applies only what
+// the stream holds after it, and both end with the same digest.
+func TestClusterBootstrapFromSnapshot(t *testing.T) {
+	a := startClusterHost(t, "a", "")
+	for i := range 3 {
+		mustLearn(t, a.Daemon, Spam, spam(i), "", learn.Queued)
+	}
+	a.waitCursor(t, 3)
+	meta, err := a.PutClusterSnapshot(context.Background(), 0)
+	if err != nil || meta.Cursor != 3 || meta.Marks["a"] != 3 || meta.Size == 0 {
+		t.Fatalf("snapshot: %+v %v", meta, err)
+	}
+	if again, err := a.PutClusterSnapshot(context.Background(), 3); err != nil || again.Size != 0 {
+		t.Fatalf("a snapshot at an unchanged cursor was stored: %+v %v", again, err)
+	}
+
+	c := startClusterHost(t, "c", a.host.Server.ClientURL())
+	st := c.waitCursor(t, 3)
+	if applied := c.host.Node.Status().Applied; applied != 0 {
+		t.Fatalf("the new host applied %d events from the stream instead of installing the snapshot", applied)
+	}
+	if want := a.waitCursor(t, 3); st.Digest != want.Digest {
+		t.Fatalf("digest after bootstrap %s, the snapshot's host %s", st.Digest, want.Digest)
+	}
+	mustLearn(t, c.Daemon, Ham, ham(9), "", learn.Queued)
+	sa, sc := a.waitCursor(t, 4), c.waitCursor(t, 4)
+	if sa.Digest != sc.Digest || c.host.Node.Status().Applied != 1 {
+		t.Fatalf("after one more event: digests %s and %s, applied %d", sa.Digest, sc.Digest, c.host.Node.Status().Applied)
+	}
+}

@@ -53,6 +53,9 @@ type Options struct {
 	// NewRescorer makes the networks' Rescorer from the statfile (nil:
 	// pool samples keep the inputs of their scans).
 	NewRescorer func(*mmapstore.Writer) Rescorer
+	// Cluster configures snapshots and bootstrap when the daemon is a
+	// host of a cluster (JoinCluster).
+	Cluster ClusterOptions
 
 	beforeCommit func() // tests: stands in for a slow disk
 }
@@ -109,6 +112,8 @@ type Daemon struct {
 	// none): learns are published to it, and it applies the stream
 	// through Applier.
 	cl *cluster.Host
+	// lastSnapshot is the last snapshot this daemon stored (nil: none).
+	lastSnapshot atomic.Pointer[cluster.SnapshotMeta]
 
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the writer failed for good

@@ -151,6 +151,7 @@ func ServiceOptions(cfg config.Config, log *slog.Logger, reg *prometheus.Registr
 			Neural:         neural,
 			NeuralProfiles: neuralProfiles,
 			ActivityFile:   cfg.DataPath(ActivityFile),
+			Cluster:        learner.ClusterOptions{SnapshotInterval: cfg.Cluster.SnapshotInterval.D(), Bootstrap: cfg.Cluster.Bootstrap},
 			NewRescorer:    Rescorer(cfg),
 			Autolearn: learner.Autolearn{
 				Enabled: lc.Autolearn, SpamScore: lc.SpamScore, HamScore: lc.HamScore,

@@ -27,6 +27,7 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	fs, c := newFlags("learner", "", std, false)
 	listen := fs.String("listen", "", "unix socket `address` for sluice learn: unix:/path (default from config, learner.sock in the data directory)")
 	httpListen := fs.String("http", "", "`address` of the HTTP learn endpoints and /metrics: inet:host:port, or \"off\" (default from config, inet:127.0.0.1:11334)")
+	boot := fs.Bool("bootstrap", false, "cluster: install the newest snapshot at start, ahead of the statfile's cursor (status says when a host needs it)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +35,7 @@ func cmdLearner(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.Cluster.Bootstrap = *boot
 	if err := makeDataDir(cfg); err != nil {
 		return err
 	}

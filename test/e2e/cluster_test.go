@@ -30,6 +30,9 @@ type clusterStatus struct {
 	Digest         string            `json:"digest"`
 	Rebootstrap    bool              `json:"rebootstrap_needed"`
 	ApplyStopped   string            `json:"apply_stopped"`
+	LastSnapshot   *struct {
+		Cursor uint64 `json:"cursor"`
+	} `json:"last_snapshot"`
 }
 
 func (h *clusterHost) start() {
@@ -69,8 +72,8 @@ func (h *clusterHost) learn(class, msg string) bool {
 // every host has applied the whole stream: the same logical digest, each
 // origin's mark equal to the learns acknowledged there, and a statfile
 // that passes `sluice fsck`. A fourth host started later (an empty
-// statfile, the broker of the others) replays the stream and reaches the
-// same digest.
+// statfile, the broker of the others) installs a snapshot one of them
+// stored, replays the stream after it, and reaches the same digest.
 func TestClusterConverges(t *testing.T) {
 	require(t)
 	seed := uint64(time.Now().UnixNano())
@@ -101,6 +104,7 @@ origin = %q
 listen = "inet:127.0.0.1:%d"
 cluster_listen = "inet:127.0.0.1:%d"
 routes = %q
+snapshot_interval = "1s"
 `, origin, clientPorts[i], routePorts[i], strings.Join(routes, ", ")))}
 	}
 	for _, h := range hosts {
@@ -190,7 +194,16 @@ routes = %q
 	t.Logf("converged at cursor %d, digest %s, marks %v", sts[0].StatfileCursor, sts[0].Digest, sts[0].StatfileMarks)
 
 	// A fourth host, started later with an empty statfile, on the
-	// others' brokers, replays the stream to the same digest.
+	// others' brokers, bootstraps from a snapshot (the others store one a
+	// second after their cursor moved) and replays what follows it.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if st, ok := hosts[0].status(); ok && st.LastSnapshot != nil && st.LastSnapshot.Cursor == sts[0].StatfileCursor {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mx1 stored no snapshot of its final cursor in 30 s")
+		}
+	}
 	fourth := &clusterHost{origin: "mx4", learnerEnv: newLearnerEnv(t, fmt.Sprintf(`[cluster]
 enabled = true
 site = "e2e"
@@ -201,6 +214,9 @@ url = "nats://127.0.0.1:%d, nats://127.0.0.1:%d"
 	all := append(hosts[:n:n], fourth)
 	if sts := waitConverged(all); sts[3].Digest != sts[0].Digest {
 		t.Fatalf("the fourth host's digest %s, the others' %s", sts[3].Digest, sts[0].Digest)
+	}
+	if !grepFile(fourth.learner.log, "cluster: bootstrap: installed a snapshot") {
+		t.Errorf("the fourth host did not bootstrap from a snapshot:\n%s", fourth.learner.logText())
 	}
 
 	for _, h := range all {
