@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -33,30 +34,88 @@ func (d *Daemon) Applier() cluster.Applier { return clusterApplier{d} }
 
 type clusterApplier struct{ d *Daemon }
 
-// ApplyEvent applies one event of the stream (learn.Learner.ApplyEvent).
+// ApplyEvent queues one event of the stream for the writer and returns
+// at once (Queued): the commit goroutine applies the events queued
+// meanwhile as groups (learn.Learner.ApplyEvents: one journaled, fsync'd
+// update for many events, crash-exact all the same, the cursor inside
+// each group). The node need not wait: nothing depends on an event
+// being durable but the cursor, which the statfile keeps with the
+// counts. When a group fails, every event queued after it is dropped
+// and the next ApplyEvent returns the error: the node then starts again
+// from Cursor(), which the statfile says, so nothing is skipped.
 func (a clusterApplier) ApplyEvent(ev learn.Event, streamSeq uint64) (learn.Outcome, error) {
-	var out learn.Outcome
-	var err error
-	if werr := a.d.onWriter(context.Background(), func() { out, err = a.d.l.ApplyEvent(ev, streamSeq) }); werr != nil {
-		return 0, werr
+	d := a.d
+	d.apply.mu.Lock()
+	err := d.apply.err
+	d.apply.err = nil
+	d.apply.mu.Unlock()
+	if err != nil {
+		return 0, err
 	}
-	if errors.Is(err, mmapstore.ErrFailed) || errors.Is(err, mmapstore.ErrClosed) {
-		a.d.fatalOnce.Do(func() { close(a.d.fatal) })
+	d.admit.RLock()
+	defer d.admit.RUnlock()
+	if d.closed {
+		return 0, ErrStopped
 	}
-	if err != nil && !learn.CursorAdvanced(err) {
-		a.d.log.Warn("cluster: apply", "stream_seq", streamSeq, "origin", ev.Origin, "seq", ev.Seq, "err", err)
-	}
-	return out, err
+	d.jobs <- &job{ev: &learn.StreamEvent{Event: ev, StreamSeq: streamSeq}}
+	return learn.Queued, nil
 }
 
-// Cursor is the statfile's stream cursor.
+// Cursor is the statfile's stream cursor, once the events queued before
+// are applied. It is where the node starts (again): events queued after
+// a failed group stop being dropped here.
 func (a clusterApplier) Cursor() (uint64, error) {
 	var c uint64
 	var err error
-	if werr := a.d.onWriter(context.Background(), func() { c, err = a.d.l.Cursor() }); werr != nil {
+	if werr := a.d.onWriter(context.Background(), func() {
+		c, err = a.d.l.Cursor()
+		a.d.apply.mu.Lock()
+		a.d.apply.broken = false
+		a.d.apply.mu.Unlock()
+	}); werr != nil {
 		return 0, werr
 	}
 	return c, err
+}
+
+// maxApplyGroup bounds the events the commit goroutine takes at once.
+const maxApplyGroup = 1024
+
+// applyState is the pipelined applies' error state.
+type applyState struct {
+	mu     sync.Mutex
+	err    error // a group failed: for the next ApplyEvent
+	broken bool  // drop queued events until Cursor() is read again
+}
+
+// applyGroup applies queued cluster events (in the commit goroutine).
+func (d *Daemon) applyGroup(jobs []*job) {
+	d.apply.mu.Lock()
+	broken := d.apply.broken
+	d.apply.mu.Unlock()
+	if broken {
+		return
+	}
+	evs := make([]learn.StreamEvent, len(jobs))
+	for i, j := range jobs {
+		evs[i] = *j.ev
+	}
+	res, err := d.l.ApplyEvents(evs)
+	for i, r := range res {
+		if r.Err != nil {
+			d.log.Warn("cluster: apply", "stream_seq", evs[i].StreamSeq, "origin", evs[i].Event.Origin, "seq", evs[i].Event.Seq, "err", r.Err)
+		}
+	}
+	if err == nil {
+		return
+	}
+	if errors.Is(err, mmapstore.ErrFailed) || errors.Is(err, mmapstore.ErrClosed) {
+		d.fatalOnce.Do(func() { close(d.fatal) })
+	}
+	d.log.Error("cluster: apply failed: the node starts again from the statfile's cursor", "events", len(evs)-len(res), "err", err)
+	d.apply.mu.Lock()
+	d.apply.err, d.apply.broken = fmt.Errorf("learner: apply: %w", err), true
+	d.apply.mu.Unlock()
 }
 
 // Marks are the statfile's per-origin marks.

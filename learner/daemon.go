@@ -114,6 +114,8 @@ type Daemon struct {
 	cl *cluster.Host
 	// lastSnapshot is the last snapshot this daemon stored (nil: none).
 	lastSnapshot atomic.Pointer[cluster.SnapshotMeta]
+	// apply is the state of the pipelined applies (clusterApplier).
+	apply applyState
 
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the writer failed for good
@@ -130,6 +132,9 @@ type job struct {
 	// fn, when set, is work on the writer in the commit goroutine (a
 	// cluster event's apply, a status read) instead of a learn.
 	fn   func()
+	// ev, when set, is a cluster event to apply (clusterApplier); no one
+	// waits for it: done is nil.
+	ev   *learn.StreamEvent
 	done chan result
 }
 
@@ -296,24 +301,43 @@ func (d *Daemon) submit(ctx context.Context, j *job) (learn.Outcome, error) {
 
 // commitLoop takes whatever is queued (up to MaxBatch) and commits it as
 // one group, until the job channel is closed and empty. Writer work (fn)
-// runs in queue order: the learns queued before it are committed first.
+// runs in queue order: what was queued before it is committed first.
+// Consecutive cluster events (ev) are applied as groups (applyGroup).
 func (d *Daemon) commitLoop() {
 	batch := make([]*job, 0, d.opts.MaxBatch)
+	var applies []*job
+	flush := func() {
+		if len(batch) > 0 {
+			d.commit(batch)
+			batch = batch[:0]
+		}
+		if len(applies) > 0 {
+			d.applyGroup(applies)
+			applies = applies[:0]
+		}
+	}
 	for j := range d.jobs {
-		batch = batch[:0]
 		for j != nil {
-			if j.fn != nil {
+			switch {
+			case j.ev != nil:
 				if len(batch) > 0 {
 					d.commit(batch)
 					batch = batch[:0]
 				}
+				applies = append(applies, j)
+			case j.fn != nil:
+				flush()
 				j.fn()
 				j.done <- result{}
-			} else {
+			default:
+				if len(applies) > 0 {
+					d.applyGroup(applies)
+					applies = applies[:0]
+				}
 				batch = append(batch, j)
 			}
 			j = nil
-			if len(batch) < d.opts.MaxBatch {
+			if len(batch) < d.opts.MaxBatch && len(applies) < maxApplyGroup {
 				select {
 				case next, ok := <-d.jobs:
 					if ok {
@@ -323,9 +347,7 @@ func (d *Daemon) commitLoop() {
 				}
 			}
 		}
-		if len(batch) > 0 {
-			d.commit(batch)
-		}
+		flush()
 	}
 }
 

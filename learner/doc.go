@@ -167,9 +167,16 @@
 // applied then: it takes effect when it comes back through the stream,
 // on this host as on every other, so that every host's learn cache
 // decides alike (same class: nothing; the other class: relearn; a user
-// outranks autolearn). The node applies the stream through Applier, whose
-// every call (ApplyEvent, Cursor, Marks) runs in the commit goroutine
-// between two commits: there is still one writer.
+// outranks autolearn). The node applies the stream through Applier:
+// ApplyEvent queues the event for the commit goroutine and returns, and
+// the commit goroutine applies the events queued meanwhile as groups
+// (learn.Learner.ApplyEvents: one journaled update and fsync for up to
+// 256 events, the cursor inside it, crash-exact); Cursor and Marks run
+// there too, after what was queued before them. There is still one
+// writer. A group that fails drops the events queued after it until the
+// node reads Cursor() again, which it does after the error the next
+// ApplyEvent returns: it resumes from the statfile's cursor, never past
+// it.
 //
 // The answer to a cluster learn is Queued ("queued"): the event is
 // durable in the outbox, nothing more, and the answer never claims more.
