@@ -131,7 +131,7 @@ type job struct {
 	noRelearn bool // autolearn: no network label (learn's rank rule keeps users' classes)
 	// fn, when set, is work on the writer in the commit goroutine (a
 	// cluster event's apply, a status read) instead of a learn.
-	fn   func()
+	fn func()
 	// ev, when set, is a cluster event to apply (clusterApplier); no one
 	// waits for it: done is nil.
 	ev   *learn.StreamEvent
