@@ -129,8 +129,9 @@ type job struct {
 	source    string
 	res       *tokenizer.Result
 	noRelearn bool // autolearn: no network label (learn's rank rule keeps users' classes)
-	// fn, when set, is work on the writer in the commit goroutine (a
-	// cluster event's apply, a status read) instead of a learn.
+	// fn, when set, is work on the writer in the commit goroutine (the
+	// cluster's cursor and marks, a status read, a snapshot) instead of a
+	// learn.
 	fn func()
 	// ev, when set, is a cluster event to apply (clusterApplier); no one
 	// waits for it: done is nil.
