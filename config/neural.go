@@ -20,7 +20,7 @@ type Neural struct {
 	MaxTrain   int     `toml:"max_train" comment:"New samples after which the network is trained again and published."`
 	MaxEpoch   int     `toml:"max_epoch" comment:"Publications after which a fresh network is started on recent data."`
 	PoolSize   int     `toml:"pool_size" comment:"Training samples kept per class (the oldest are dropped); as many scan records between ham_score and spam_score\nwait for a user's learn to give them a class."`
-	Hidden     int     `toml:"hidden" comment:"Hidden units (0: 1.5 × inputs, at most 256)."`
+	Hidden     int     `toml:"hidden" comment:"Hidden units of each of the 9 networks the trainer averages (0: 1.5 × inputs, at most 16)."`
 	// UseSettings is rspamd's option of the same name.
 	UseSettings bool `toml:"use_settings" comment:"A network and training pools per settings profile ([profiles]): a profile's network is file with the profile's\nname before the extension (neural.finance.nn). Until a profile's own network is published, its mail is scored by the\ndefault network. Off: one network for all mail."`
 }

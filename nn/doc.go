@@ -27,8 +27,9 @@
 // the held-out loss has not improved for 20 epochs and keeps the best
 // weights. Initial weights, the split and the minibatch order come from a
 // PCG seeded by TrainOptions.Seed: the same data and seed give the same
-// network. Train averages Members (3) networks of seeds Seed, Seed+1, …
-// into one (hidden layers side by side).
+// network. Train averages Members (9) networks of seeds Seed, Seed+1, …
+// into one (hidden layers side by side), each of at most 16 hidden units
+// by default (DefaultMembers, DefaultMaxHidden say why).
 //
 // # Offset
 //
