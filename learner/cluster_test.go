@@ -1,6 +1,7 @@
 package learner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/sluicemail/sluice/config"
 	"github.com/sluicemail/sluice/learn"
 	"github.com/sluicemail/sluice/mmapstore"
+	"github.com/sluicemail/sluice/tokenizer"
 )
 
 // clusterHost is a daemon that is a host of a cluster: its own statfile,
@@ -163,5 +165,54 @@ func TestClusterBootstrapFromSnapshot(t *testing.T) {
 	sa, sc := a.waitCursor(t, 4), c.waitCursor(t, 4)
 	if sa.Digest != sc.Digest || c.host.Node.Status().Applied != 1 {
 		t.Fatalf("after one more event: digests %s and %s, applied %d", sa.Digest, sc.Digest, c.host.Node.Status().Applied)
+	}
+}
+
+// TestClusterApplyFailureResumesFromCursor: events are applied in groups
+// after ApplyEvent returned; when a group fails, what was queued after it
+// is dropped, the next ApplyEvent says so, and Cursor() is where the
+// node starts again: nothing after the failure is applied past a hole.
+func TestClusterApplyFailureResumesFromCursor(t *testing.T) {
+	td := startDaemon(t, Options{}, false)
+	app := td.Applier()
+	event := func(id int, seq uint64) learn.Event {
+		res, err := tokenizer.New(tokenizer.Options{}).Tokenize(bytes.NewReader(spam(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := learn.EventOf(res, Spam, "", "test", storeParams())
+		ev.Site, ev.Origin, ev.Seq = "test", "a", seq
+		return ev
+	}
+	mustQueue := func(ev learn.Event, streamSeq uint64) {
+		t.Helper()
+		if out, err := app.ApplyEvent(ev, streamSeq); err != nil || out != learn.Queued {
+			t.Fatalf("apply stream seq %d: %v %v, want queued", streamSeq, out, err)
+		}
+	}
+	mustQueue(event(1, 1), 1)
+	mustQueue(event(2, 2), 0) // stream sequence 0: the group fails, nothing of it is written
+	// Queued after the failure (dropped), or refused with its error if
+	// the group failed already: either way not applied.
+	_, reported := app.ApplyEvent(event(3, 3), 3)
+	if c, err := app.Cursor(); err != nil || c != 1 {
+		t.Fatalf("cursor after the failure: %d %v, want 1", c, err)
+	}
+	if reported == nil {
+		if _, reported = app.ApplyEvent(event(2, 2), 2); reported == nil {
+			t.Fatal("the failure was not reported to the node")
+		}
+	}
+	// The node starts again from cursor 1.
+	mustQueue(event(2, 2), 2)
+	mustQueue(event(3, 3), 3)
+	if c, err := app.Cursor(); err != nil || c != 3 {
+		t.Fatalf("cursor after resuming: %d %v, want 3", c, err)
+	}
+	if m, err := app.Marks(); err != nil || m["a"] != 3 {
+		t.Fatalf("marks %v %v, want a:3", m, err)
+	}
+	if got := td.totals(t, mmapstore.Shared); got.Spam != 3 {
+		t.Fatalf("spam learned %d, want 3 (each event once)", got.Spam)
 	}
 }
