@@ -25,6 +25,13 @@ type clusterHost struct {
 
 func startClusterHost(t *testing.T, origin, url string) *clusterHost {
 	t.Helper()
+	return startClusterHostWith(t, origin, url, Options{}, nil)
+}
+
+// startClusterHostWith is startClusterHost with the daemon's options and
+// before called on the daemon before it joins and runs.
+func startClusterHostWith(t *testing.T, origin, url string, opts Options, before func(*Daemon)) *clusterHost {
+	t.Helper()
 	toml := fmt.Sprintf("[cluster]\nenabled = true\nsite = \"test\"\norigin = %q\n", origin)
 	if url == "" {
 		toml += "listen = \"inet:127.0.0.1:0\"\n"
@@ -36,7 +43,10 @@ func startClusterHost(t *testing.T, origin, url string) *clusterHost {
 		t.Fatal(err)
 	}
 	var ch clusterHost
-	ch.testDaemon = startDaemonWith(t, Options{}, true, func(d *Daemon) {
+	ch.testDaemon = startDaemonWith(t, opts, true, func(d *Daemon) {
+		if before != nil {
+			before(d)
+		}
 		h, err := cluster.Open(cfg.Cluster, t.TempDir(), d.Applier(), prometheus.NewRegistry(), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -214,5 +224,38 @@ func TestClusterApplyFailureResumesFromCursor(t *testing.T) {
 	}
 	if got := td.totals(t, mmapstore.Shared); got.Spam != 3 {
 		t.Fatalf("spam learned %d, want 3 (each event once)", got.Spam)
+	}
+}
+
+// TestClusterBootstrapOnlyWhenEmptyOrAsked: a host whose statfile holds
+// learns of its own does not install a snapshot at start (it would lose
+// them) unless asked (sluice learner --bootstrap, for a host that needs a
+// re-bootstrap): then it does, and ends with the snapshot host's digest.
+func TestClusterBootstrapOnlyWhenEmptyOrAsked(t *testing.T) {
+	a := startClusterHost(t, "a", "")
+	for i := range 3 {
+		mustLearn(t, a.Daemon, Spam, spam(i), "", learn.Queued)
+	}
+	want := a.waitCursor(t, 3)
+	if _, err := a.PutClusterSnapshot(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, asked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bootstrap=%v", asked), func(t *testing.T) {
+			c := startClusterHostWith(t, fmt.Sprintf("c%v", asked), a.host.Server.ClientURL(), Options{Cluster: ClusterOptions{Bootstrap: asked}},
+				func(d *Daemon) { // a learn of its own, before it joined
+					if _, err := d.l.Learn(bytes.NewReader(ham(50)), Ham, ""); err != nil {
+						t.Fatal(err)
+					}
+				})
+			st := c.waitCursor(t, 3)
+			ham := c.totals(t, mmapstore.Shared).Ham
+			if asked && (st.Digest != want.Digest || ham != 0 || c.host.Node.Status().Applied != 0) {
+				t.Fatalf("asked to bootstrap: digest %s (want %s), ham %d, applied %d", st.Digest, want.Digest, ham, c.host.Node.Status().Applied)
+			}
+			if !asked && (st.Digest == want.Digest || ham != 1 || c.host.Node.Status().Applied != 3) {
+				t.Fatalf("not asked: digest %s, ham %d, applied %d: want its own learn kept and the stream replayed", st.Digest, ham, c.host.Node.Status().Applied)
+			}
+		})
 	}
 }
