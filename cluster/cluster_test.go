@@ -398,6 +398,11 @@ func TestClusterBootstrapFromSnapshot(t *testing.T) {
 			}
 		}
 	}()
+	// Registered after the harness's own cleanups, this runs before them:
+	// a failing wait must not leave the learner publishing to hosts the
+	// harness has already stopped.
+	stopLearning := sync.OnceFunc(func() { close(stop); <-learning })
+	t.Cleanup(stopLearning)
 	h.waitFor(scenarioTimeout, "mx1 applies 30 events", func() bool { c, _ := h.hosts[0].model.Cursor(); return c >= 30 })
 	var buf bytes.Buffer
 	cursor, marks, err := h.hosts[0].model.snapshot(&buf)
@@ -430,8 +435,7 @@ func TestClusterBootstrapFromSnapshot(t *testing.T) {
 		}
 	})
 	h.waitFor(scenarioTimeout, "mx4 applies live events", func() bool { c, _ := h.hosts[3].model.Cursor(); return c > cursor+20 })
-	close(stop)
-	<-learning
+	stopLearning()
 	stream := h.quiesce(scenarioTimeout)
 	h.checkOrigins(stream, want)
 	st := h.hosts[3].node.Status()
