@@ -184,18 +184,28 @@ func (n *Node) checkRetention(ctx context.Context, stream jetstream.Stream, curs
 		s.Cursor, s.StreamFirst, s.StreamLast, s.Lag = cursor, st.FirstSeq, st.LastSeq, lag
 	})
 	n.m.lag.Set(float64(lag))
-	if cursor > st.LastSeq {
-		n.setStatus(func(s *Status) { s.RebootstrapNeeded = true })
-		n.m.rebootstrap.Set(1)
-		return &errStop{fmt.Sprintf("re-bootstrap needed: the host's cursor %d is past the stream's last sequence %d (the stream was deleted or purged)", cursor, st.LastSeq)}
+	var why string
+	switch {
+	case cursor > st.LastSeq:
+		why = fmt.Sprintf("the host's cursor %d is past the stream's last sequence %d (the stream was deleted or purged)", cursor, st.LastSeq)
+	case st.FirstSeq > cursor+1:
+		why = fmt.Sprintf("the host's cursor is %d, the stream starts at %d (events %d to %d aged out)",
+			cursor, st.FirstSeq, cursor+1, st.FirstSeq-1)
+	default:
+		n.outsideSince = time.Time{}
+		return nil
 	}
-	if st.FirstSeq > cursor+1 {
-		n.setStatus(func(s *Status) { s.RebootstrapNeeded = true })
-		n.m.rebootstrap.Set(1)
-		return &errStop{fmt.Sprintf("re-bootstrap needed: the host's cursor is %d, the stream starts at %d (events %d to %d aged out)",
-			cursor, st.FirstSeq, cursor+1, st.FirstSeq-1)}
+	// Only a state that lasts stops the host (Options.ConfirmStop); until
+	// then the session retries and applies nothing.
+	if n.outsideSince.IsZero() {
+		n.outsideSince = time.Now()
 	}
-	return nil
+	if time.Since(n.outsideSince) < n.opts.ConfirmStop {
+		return fmt.Errorf("apply: %s: checking again before stopping", why)
+	}
+	n.setStatus(func(s *Status) { s.RebootstrapNeeded = true })
+	n.m.rebootstrap.Set(1)
+	return &errStop{"re-bootstrap needed: " + why}
 }
 
 // refreshMarks copies the Applier's per-origin marks into the status.

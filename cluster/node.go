@@ -55,6 +55,14 @@ type Options struct {
 	// StallAfter: when the stream is ahead and no event came for this
 	// long, the consumer is made anew (0: 5s).
 	StallAfter time.Duration
+	// ConfirmStop: how long the stream must keep saying that the cursor
+	// is outside it (aged out, or past its end) before applying stops
+	// for a re-bootstrap. Right after a partition heals, a stream's info
+	// can report an old state for a moment (seen with a 30 s cut: last
+	// sequence 6 while 26 were committed); one such read must not stop a
+	// host for good. Until then the apply session retries, applying
+	// nothing.
+	ConfirmStop time.Duration
 
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: not exported
@@ -73,6 +81,7 @@ func (o *Options) defaults() {
 	set(&o.RetryMax, 5*time.Second)
 	set(&o.FetchWait, time.Second)
 	set(&o.StallAfter, 5*time.Second)
+	set(&o.ConfirmStop, 20*time.Second)
 	if o.FetchBatch <= 0 {
 		o.FetchBatch = 256
 	}
@@ -134,6 +143,9 @@ type Node struct {
 	log     *slog.Logger
 	m       *Metrics
 	wake    chan struct{} // a new event is in the outbox
+	// outsideSince: when the stream first said the cursor is outside it
+	// (zero: it does not); owned by the apply goroutine.
+	outsideSince time.Time
 
 	mu sync.Mutex
 	st Status
