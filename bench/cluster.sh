@@ -79,7 +79,7 @@ TOML
   else
     "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
   fi
-  pids+=($!) lpid[$i]=$!
+  pids+=($!) lpid[i]=$!
   sockets+=("$d/learner.sock")
 done
 for i in 1 2 3; do waitfor "$work/host$i/learner.log" "learner listening"; done
