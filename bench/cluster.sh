@@ -17,7 +17,7 @@
 # figures, the ratios (the machine may be shared: compare ratios across
 # runs), the milter's EOM latency over the scans sent while the burst was
 # being applied (the burst may end before the milterload run does), and
-# the CPU every process used during the burst.
+# the CPU every process used during the milterload run of the burst.
 #
 # usage: bench/cluster.sh [WORKDIR]
 #   BURST (10000 learns), LATENCY (200 learns), RATE (200 msg/s), N (4000
@@ -114,8 +114,8 @@ cpu "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid" >"$work/cpu0"; t0=$(dat
 "${pin0[@]}" "$work/clusterbench" -sockets "$socks" -nats "nats://127.0.0.1:${cp[1]}" -files "$train" -latency 0 -burst "$burst" >"$work/burst.txt" &
 bench_pid=$!
 load burst
-wait "$bench_pid"
 cpu "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid" >"$work/cpu1"; echo $(($(date +%s%3N) - t0)) >"$work/cpu.ms"
+wait "$bench_pid"
 grep -v '^BURST_' "$work/burst.txt"
 
 # Without the cluster: the same learns into one learner on a fresh data
@@ -141,8 +141,8 @@ cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu0"; t0=$(date +%s%3N)
 "${pin0[@]}" "$work/clusterbench" -standalone -sockets "$d/learner.sock" -files "$train" -latency 0 -burst "$burst" >"$work/alone-burst.txt" &
 bench_pid=$!
 load alone-burst
-wait "$bench_pid"
 cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu1"; echo $(($(date +%s%3N) - t0)) >"$work/alone-cpu.ms"
+wait "$bench_pid"
 grep -v '^BURST_' "$work/alone-burst.txt"
 
 python3 - "$work" "$rate" "$conc" "$n" <<'PY'
@@ -206,7 +206,7 @@ def cpu(prefix, names):
     parts = []
     for name, x, y in zip(names + ["machine (busy, all cores)"], a, b):
         parts.append(f"{name} {(y-x)/100:.1f} s ({(y-x)*10/ms*100:.0f}% of a core)")
-    print(f"CPU during {ms/1000:.1f} s: " + ", ".join(parts))
+    print(f"CPU during the {ms/1000:.1f} s of the {prefix}burst milterload run: " + ", ".join(parts))
 cpu("", ["learner+broker 1", "learner+broker 2", "learner+broker 3", "milter"])
 cpu("alone-", ["learner", "milter"])
 PY
