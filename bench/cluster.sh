@@ -9,12 +9,22 @@
 # host's apply; and the stream's bytes per event. Meanwhile a `sluice
 # milter` on host 2's statfile is driven by ../shared/tools/milterload at
 # a fixed rate: once with the cluster idle, once during the burst that
-# host 2 applies. Prints the figures and the ratios (the machine may be
-# shared: compare ratios across runs).
+# host 2 applies. Then the baseline without the cluster: the cluster is
+# stopped, one `sluice learner` without [cluster] starts on a fresh data
+# directory, takes the same learns in the same order (clusterbench
+# -standalone: the latency phase's, then the burst), and a milter on its
+# statfile is measured the same way, idle and during the burst. Prints the
+# figures, the ratios (the machine may be shared: compare ratios across
+# runs), the milter's EOM latency over the scans sent while the burst was
+# being applied (the burst may end before the milterload run does), and
+# the CPU every process used during the milterload run of the burst.
 #
 # usage: bench/cluster.sh [WORKDIR]
 #   BURST (10000 learns), LATENCY (200 learns), RATE (200 msg/s), N (4000
 #   messages per milterload run), CONC (8) can be set in the environment.
+#   PIN=1 pins with taskset: host 2's learner (or the standalone learner)
+#   and the milter to CPU 1, hosts 1 and 3, milterload and clusterbench to
+#   CPU 0, as if host 2 had a machine (of one core) to itself.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -28,6 +38,9 @@ train=$work/corpus/train.list test=$work/corpus/test.list
 (cd "$root" && go build -o "$work/sluice" ./cmd/sluice && go build -o "$work/clusterbench" ./bench/clusterbench)
 (cd "$tools/milterload" && go build -o "$work/milterload" .)
 sluice=$work/sluice
+pin0=() pin1=()
+if [ "${PIN:-0}" = 1 ]; then pin0=(taskset -c 0) pin1=(taskset -c 1); fi
+pinhost() { if [ "$1" = 2 ]; then echo 1; else echo 0; fi; }
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pids=()
@@ -38,7 +51,7 @@ waitfor() { # FILE TEXT: until FILE holds TEXT (at most 30s)
   echo "no '$2' in $1" >&2; cat "$1" >&2; return 1
 }
 
-cp=() rp=()
+cp=() rp=() lpid=()
 for i in 1 2 3; do cp[$i]=$(port); rp[$i]=$(port); done
 sockets=()
 for i in 1 2 3; do
@@ -61,44 +74,139 @@ cluster_listen = "inet:127.0.0.1:${rp[$i]}"
 routes = "$routes"
 snapshot_interval = "0s"
 TOML
-  "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
-  pids+=($!)
+  if [ "${PIN:-0}" = 1 ]; then
+    taskset -c "$(pinhost $i)" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+  else
+    "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+  fi
+  pids+=($!) lpid[i]=$!
   sockets+=("$d/learner.sock")
 done
 for i in 1 2 3; do waitfor "$work/host$i/learner.log" "learner listening"; done
 
-mp=$(port)
-"$sluice" milter --config "$work/host2/sluice.toml" --listen "inet:127.0.0.1:$mp" 2>"$work/milter.log" &
-milter_pid=$!; pids+=("$milter_pid")
-waitfor "$work/milter.log" "listening"
 
-load() { # NAME
-  "$work/milterload" -addr "inet:127.0.0.1:$mp" -files "$test" -macros -shuffle 1 \
-    -n "$n" -c "$conc" -rate "$rate" -watch "$milter_pid" -json >"$work/$1.json"
+# cpu PID...: utime+stime of each process in clock ticks, and the machine's busy ticks.
+cpu() {
+  for p in "$@"; do awk '{print $14+$15}' "/proc/$p/stat"; done
+  awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat
 }
+startmilter() { # CONFIG LOG
+  mp=$(port)
+  "${pin1[@]}" "$sluice" milter --config "$1" --listen "inet:127.0.0.1:$mp" 2>"$2" &
+  milter_pid=$!; pids+=("$milter_pid")
+  waitfor "$2" "listening"
+}
+load() { # NAME
+  date +%s%3N >"$work/$1.start"
+  "${pin0[@]}" "$work/milterload" -addr "inet:127.0.0.1:$mp" -files "$test" -macros -shuffle 1 \
+    -n "$n" -c "$conc" -rate "$rate" -watch "$milter_pid" -json -log "$work/$1.tsv" >"$work/$1.json"
+}
+warmup() { "${pin0[@]}" "$work/milterload" -addr "inet:127.0.0.1:$mp" -files "$test" -macros -n 300 -c "$conc" -rate "$rate" -json >/dev/null; }
+
+# The cluster: a milter on host 2's statfile.
+startmilter "$work/host2/sluice.toml" "$work/milter.log"
 socks=$(IFS=,; echo "${sockets[*]}")
 # Latency (and a first stream, so that scans have statistics to read).
-"$work/clusterbench" -sockets "$socks" -nats "nats://127.0.0.1:${cp[1]}" -files "$train" -latency "$latency" -burst 0 | tee "$work/latency.txt"
-"$work/milterload" -addr "inet:127.0.0.1:$mp" -files "$test" -macros -n 300 -c "$conc" -rate "$rate" -json >/dev/null # warm-up
+"${pin0[@]}" "$work/clusterbench" -sockets "$socks" -nats "nats://127.0.0.1:${cp[1]}" -files "$train" -latency "$latency" -burst 0 | tee "$work/latency.txt"
+warmup
 load idle
-"$work/clusterbench" -sockets "$socks" -nats "nats://127.0.0.1:${cp[1]}" -files "$train" -latency 0 -burst "$burst" >"$work/burst.txt" &
+cpu "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid" >"$work/cpu0"; t0=$(date +%s%3N)
+"${pin0[@]}" "$work/clusterbench" -sockets "$socks" -nats "nats://127.0.0.1:${cp[1]}" -files "$train" -latency 0 -burst "$burst" >"$work/burst.txt" &
 bench_pid=$!
 load burst
+cpu "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid" >"$work/cpu1"; echo $(($(date +%s%3N) - t0)) >"$work/cpu.ms"
 wait "$bench_pid"
-cat "$work/burst.txt"
+grep -v '^BURST_' "$work/burst.txt"
+
+# Without the cluster: the same learns into one learner on a fresh data
+# directory, a milter on its statfile.
+for p in "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+d=$work/alone; rm -rf "$d"; mkdir -p "$d/data"
+cat >"$d/sluice.toml" <<TOML
+data_dir = "$d/data"
+[learner]
+socket = "$d/learner.sock"
+http_listen = ""
+[neural]
+enabled = false
+TOML
+"${pin1[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+alone_pid=$!; pids+=("$alone_pid")
+waitfor "$d/learner.log" "learner listening"
+startmilter "$d/sluice.toml" "$d/milter.log"
+"${pin0[@]}" "$work/clusterbench" -standalone -sockets "$d/learner.sock" -files "$train" -latency "$latency" -burst 0 | tee "$work/alone-latency.txt"
+warmup
+load alone-idle
+cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu0"; t0=$(date +%s%3N)
+"${pin0[@]}" "$work/clusterbench" -standalone -sockets "$d/learner.sock" -files "$train" -latency 0 -burst "$burst" >"$work/alone-burst.txt" &
+bench_pid=$!
+load alone-burst
+cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu1"; echo $(($(date +%s%3N) - t0)) >"$work/alone-cpu.ms"
+wait "$bench_pid"
+grep -v '^BURST_' "$work/alone-burst.txt"
 
 python3 - "$work" "$rate" "$conc" "$n" <<'PY'
 import json, sys
 work, rate, conc, n = sys.argv[1:5]
-print(f"milter on host 2 under milterload: {rate} msg/s target, c={conc}, {n} messages per run")
-print(f"{'run':<6} {'msg/s':>7} {'errors':>6} {'p50 EOM ms':>10} {'p99 EOM ms':>10} {'CPU ms/msg':>10}")
-row = {}
-for name in ("idle", "burst"):
+rate = float(rate)
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[int(p * (len(xs) - 1))] if xs else float("nan")
+
+def marks(name):
+    start, applied = None, {}
+    for line in open(f"{work}/{name}.txt"):
+        f = line.split()
+        if f and f[0] == "BURST_START":
+            start = int(f[1])
+        elif f and f[0] == "BURST_APPLIED":
+            applied[int(f[1])] = int(f[2])
+    return start, applied
+
+def run(name, window=None):
+    """p50, p99 EOM ms over the run, or over the scans scheduled in window (Unix ms)."""
     d = json.load(open(f"{work}/{name}.json"))
-    eom = d["eom_latency"]
+    t0 = int(open(f"{work}/{name}.start").read())
+    eoms = []
+    for line in list(open(f"{work}/{name}.tsv"))[1:]:
+        f = line.rstrip("\n").split("\t")
+        sched = t0 + int(f[0]) * 1000 / rate
+        if f[7] == "" and (window is None or window[0] <= sched <= window[1]):
+            eoms.append(float(f[4]))
     cpu = (d.get("server") or {}).get("cpu_ms_per_msg", float("nan"))
-    row[name] = (eom["p50_ms"], eom["p99_ms"])
-    print(f"{name:<6} {d['msgs_per_s']:>7.0f} {d['errors']:>6} {eom['p50_ms']:>10.2f} {eom['p99_ms']:>10.2f} {cpu:>10.3f}")
-(i50, i99), (b50, b99) = row["idle"], row["burst"]
-print(f"{'ratio':<6} {'':>7} {'':>6} {b50/i50:>9.2f}x {b99/i99:>9.2f}x   (during the burst / cluster idle)")
+    return dict(rate=d["msgs_per_s"], errors=d["errors"], n=len(eoms), p50=pct(eoms, .5), p99=pct(eoms, .99), cpu=cpu)
+
+cs, ca = marks("burst")
+ss, sa = marks("alone-burst")
+rows = {
+    "cluster idle": run("idle"),
+    "cluster burst, whole run": run("burst"),
+    "cluster burst, while host 2 applied": run("burst", (cs, ca[2])),
+    "alone idle": run("alone-idle"),
+    "alone burst, whole run": run("alone-burst"),
+    "alone burst, while it applied": run("alone-burst", (ss, sa[1])),
+}
+print(f"milter under milterload: {rate:g} msg/s target, c={conc}, {n} messages per run")
+print(f"burst applied: on host 2 of the cluster in {(ca[2]-cs)/1000:.1f} s, by the learner alone in {(sa[1]-ss)/1000:.1f} s")
+print(f"{'run':<37} {'msg/s':>6} {'err':>4} {'scans':>5} {'p50 EOM ms':>10} {'p99 EOM ms':>10} {'CPU ms/msg':>10}")
+for k, r in rows.items():
+    print(f"{k:<37} {r['rate']:>6.0f} {r['errors']:>4} {r['n']:>5} {r['p50']:>10.2f} {r['p99']:>10.2f} {r['cpu']:>10.3f}")
+def ratio(a, b, what):
+    x, y = rows[a], rows[b]
+    print(f"ratio p50 {x['p50']/y['p50']:.2f}x, p99 {x['p99']/y['p99']:.2f}x: {what}")
+ratio("alone burst, while it applied", "alone idle", "burst without the cluster / idle without")
+ratio("cluster burst, while host 2 applied", "cluster idle", "burst with the cluster / cluster idle")
+ratio("cluster burst, while host 2 applied", "alone burst, while it applied", "burst with the cluster / burst without")
+
+def cpu(prefix, names):
+    a = [int(x) for x in open(f"{work}/{prefix}cpu0").read().split()]
+    b = [int(x) for x in open(f"{work}/{prefix}cpu1").read().split()]
+    ms = int(open(f"{work}/{prefix}cpu.ms").read())
+    parts = []
+    for name, x, y in zip(names + ["machine (busy, all cores)"], a, b):
+        parts.append(f"{name} {(y-x)/100:.1f} s ({(y-x)*10/ms*100:.0f}% of a core)")
+    print(f"CPU during the {ms/1000:.1f} s of the {prefix}burst milterload run: " + ", ".join(parts))
+cpu("", ["learner+broker 1", "learner+broker 2", "learner+broker 3", "milter"])
+cpu("alone-", ["learner", "milter"])
 PY

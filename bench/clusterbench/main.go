@@ -5,7 +5,16 @@
 // learners' unix sockets and reads their cursors with the admin request
 // of `sluice cluster status`.
 //
-// usage: clusterbench -sockets S1,S2,S3 -nats URL -files LIST [-latency K] [-burst N]
+// With -standalone it drives one learner without [cluster] the same way
+// (the same learns in the same order), the baseline a site without the
+// cluster has: there a learn is applied when the learner answers it, so
+// "applied" is the answer and no cursor is read.
+//
+// Besides the figures it prints BURST_START and BURST_APPLIED lines
+// (Unix milliseconds) that bench/cluster.sh uses to select the scans that
+// ran while a host applied the burst.
+//
+// usage: clusterbench -sockets S1,S2,S3 -nats URL -files LIST [-latency K] [-burst N] [-standalone]
 package main
 
 import (
@@ -39,14 +48,15 @@ func main() {
 	files := flag.String("files", "", "messages: lines spam|ham<TAB>path")
 	latencyN := flag.Int("latency", 200, "learns one at a time, round robin over the hosts, each timed until every host applied it")
 	burstN := flag.Int("burst", 10000, "learns sent to the first host as fast as it takes them (4 connections); then the time until every host applied them")
+	standalone := flag.Bool("standalone", false, "one learner without [cluster]: a learn is applied when it is answered")
 	flag.Parse()
-	if err := run(strings.Split(*sockets, ","), *natsURL, *files, *latencyN, *burstN); err != nil {
+	if err := run(strings.Split(*sockets, ","), *natsURL, *files, *latencyN, *burstN, *standalone); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sockets []string, natsURL, files string, latencyN, burstN int) error {
+func run(sockets []string, natsURL, files string, latencyN, burstN int, standalone bool) error {
 	msgs, err := readMessages(files)
 	if err != nil {
 		return err
@@ -62,32 +72,40 @@ func run(sockets []string, natsURL, files string, latencyN, burstN int) error {
 		}
 		return &learner.Request{Label: label, Source: "bench", Message: m.data}
 	}
+	if standalone && len(sockets) != 1 {
+		return fmt.Errorf("-standalone takes one socket, not %d", len(sockets))
+	}
 	cursor := func(s string) (uint64, error) {
 		st, err := learner.ReadClusterStatus(ctx, s)
-		return st.StatfileCursor, err
+		if err != nil {
+			return 0, fmt.Errorf("cluster status of %s: %w", s, err)
+		}
+		return st.StatfileCursor, nil
 	}
 	waitAll := func(target uint64, deadline time.Duration) error {
+		if standalone {
+			return nil // answered = applied
+		}
 		end := time.Now().Add(deadline)
 		for _, s := range sockets {
 			for {
 				c, err := cursor(s)
-				if err != nil {
-					return err
-				}
-				if c >= target {
+				if err == nil && c >= target {
 					break
 				}
 				if time.Now().After(end) {
-					return fmt.Errorf("%s: cursor %d, want %d", s, c, target)
+					return fmt.Errorf("%s: cursor %d, want %d (last error: %v)", s, c, target, err)
 				}
 				time.Sleep(time.Millisecond)
 			}
 		}
 		return nil
 	}
-	next, err := cursor(sockets[0])
-	if err != nil {
-		return err
+	var next uint64
+	if !standalone {
+		if next, err = cursor(sockets[0]); err != nil {
+			return err
+		}
 	}
 	n := 0
 
@@ -157,18 +175,32 @@ func run(sockets []string, natsURL, files string, latencyN, burstN int) error {
 	// Every host polled in turn: each one's time is when it was first
 	// seen at the burst's last event.
 	times := make([]time.Duration, len(sockets))
-	for left := len(sockets); left > 0; time.Sleep(5 * time.Millisecond) {
+	left := len(sockets)
+	failures := make([]int, len(sockets))
+	if standalone {
+		times[0], left = queued, 0
+		fmt.Printf("BURST_APPLIED 1 %d\n", time.Now().UnixMilli())
+	}
+	for ; left > 0; time.Sleep(5 * time.Millisecond) {
 		for i, s := range sockets {
 			if times[i] != 0 {
 				continue
 			}
 			c, err := cursor(s)
 			if err != nil {
-				return err
+				// A busy host may miss the admin request's deadline:
+				// its time is only read later, an upper bound.
+				if failures[i]++; failures[i] == 10 {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "clusterbench: %v (retrying)\n", err)
+				continue
 			}
+			failures[i] = 0
 			if c >= next {
 				times[i] = time.Since(start)
 				left--
+				fmt.Printf("BURST_APPLIED %d %d\n", i+1, time.Now().UnixMilli())
 			}
 		}
 		if time.Since(start) > 20*time.Minute {
@@ -176,7 +208,11 @@ func run(sockets []string, natsURL, files string, latencyN, burstN int) error {
 		}
 	}
 	fmt.Printf("BURST_END %d\n", time.Now().UnixMilli())
-	fmt.Printf("burst: %d learns queued on host 1 in %.1f s (%.0f/s)\n", burstN, queued.Seconds(), float64(burstN)/queued.Seconds())
+	verb := "queued"
+	if standalone {
+		verb = "answered (applied)"
+	}
+	fmt.Printf("burst: %d learns %s on host 1 in %.1f s (%.0f/s)\n", burstN, verb, queued.Seconds(), float64(burstN)/queued.Seconds())
 	for i, d := range times {
 		fmt.Printf("burst: host %d applied all in %.1f s: %.0f events/s\n", i+1, d.Seconds(), float64(burstN)/d.Seconds())
 	}
