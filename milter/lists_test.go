@@ -117,17 +117,7 @@ func TestLists(t *testing.T) {
 // an autolearn or network sample from the admin's word); the next,
 // unlisted, message's record is an ordinary one.
 func TestListedRecord(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "feed.sock")
-	rc, err := feed.Listen(path, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	snd, err := feed.NewSender(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snd.Close()
+	rc, snd := feedSocket(t)
 	l, err := lists.New(lists.Options{Lists: []lists.List{
 		{Name: "allow", Kind: lists.Sender, Symbol: "ALLOW_SENDER", Score: -100, Entries: []string{"partner.example"}},
 	}})

@@ -273,18 +273,26 @@ func TestFailOpen(t *testing.T) {
 	}
 }
 
-func TestScanRecords(t *testing.T) {
+// feedSocket returns a scan record receiver on a socket in a temporary
+// directory and a sender to it, both closed when the test ends.
+func feedSocket(t *testing.T) (*feed.Receiver, *feed.Sender) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "feed.sock")
 	rc, err := feed.Listen(path, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	t.Cleanup(func() { rc.Close() })
 	snd, err := feed.NewSender(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer snd.Close()
+	t.Cleanup(func() { snd.Close() })
+	return rc, snd
+}
+
+func TestScanRecords(t *testing.T) {
+	rc, snd := feedSocket(t)
 	h := start(t, Options{Feed: snd, UserHeader: "Deliver-To"})
 	h.sendOne(t, envelope{client: netip.MustParseAddr("127.0.0.1"), rcpt: "bob@example.org", qid: "4XyZ"}, newMessage(11, "offer", spamWords, 0))
 	m := newMessage(12, "minutes", hamWords, 0)
