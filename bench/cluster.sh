@@ -25,6 +25,15 @@
 #   PIN=1 pins with taskset: host 2's learner (or the standalone learner)
 #   and the milter to CPU 1, hosts 1 and 3, milterload and clusterbench to
 #   CPU 0, as if host 2 had a machine (of one core) to itself.
+#   OTHERS=idle runs hosts 1 and 3 (which on a site are other machines)
+#   under SCHED_IDLE and the idle I/O class (chrt --idle 0, ionice -c3):
+#   they get only the CPU that host 2, its milter and the load tools leave
+#   unused, so what the milter sees is what host 2 itself costs it.
+#   PROFILE=1 writes CPU profiles of host 2's learner and of the standalone
+#   learner (WORKDIR/host2.cpu, alone.cpu; go tool pprof).
+#   ALONE_RATE=match paces the standalone burst at the rate host 2 of the
+#   cluster applied it (learns/s), so both milters see the same learns per
+#   second; unset, the standalone learner takes them as fast as it can.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -41,6 +50,9 @@ sluice=$work/sluice
 pin0=() pin1=()
 if [ "${PIN:-0}" = 1 ]; then pin0=(taskset -c 0) pin1=(taskset -c 1); fi
 pinhost() { if [ "$1" = 2 ]; then echo 1; else echo 0; fi; }
+others=()
+if [ "${OTHERS:-}" = idle ]; then others=(chrt --idle 0 ionice -c3); fi
+hostprio() { if [ "$1" != 2 ]; then echo "${others[@]}"; fi; }
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pids=()
@@ -74,11 +86,12 @@ cluster_listen = "inet:127.0.0.1:${rp[$i]}"
 routes = "$routes"
 snapshot_interval = "0s"
 TOML
-  if [ "${PIN:-0}" = 1 ]; then
-    taskset -c "$(pinhost $i)" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
-  else
-    "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
-  fi
+  pin=()
+  if [ "${PIN:-0}" = 1 ]; then pin=(taskset -c "$(pinhost $i)"); fi
+  # shellcheck disable=SC2046 # hostprio's words are a command prefix
+  prof=()
+  if [ "${PROFILE:-0}" = 1 ] && [ "$i" = 2 ]; then prof=(env SLUICE_CPUPROFILE="$work/host2.cpu"); fi
+  $(hostprio $i) "${pin[@]}" "${prof[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
   pids+=($!) lpid[i]=$!
   sockets+=("$d/learner.sock")
 done
@@ -130,7 +143,9 @@ http_listen = ""
 [neural]
 enabled = false
 TOML
-"${pin1[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+prof=()
+if [ "${PROFILE:-0}" = 1 ]; then prof=(env SLUICE_CPUPROFILE="$work/alone.cpu"); fi
+"${pin1[@]}" "${prof[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
 alone_pid=$!; pids+=("$alone_pid")
 waitfor "$d/learner.log" "learner listening"
 startmilter "$d/sluice.toml" "$d/milter.log"
@@ -138,7 +153,12 @@ startmilter "$d/sluice.toml" "$d/milter.log"
 warmup
 load alone-idle
 cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu0"; t0=$(date +%s%3N)
-"${pin0[@]}" "$work/clusterbench" -standalone -sockets "$d/learner.sock" -files "$train" -latency 0 -burst "$burst" >"$work/alone-burst.txt" &
+alone_rate=0
+if [ "${ALONE_RATE:-}" = match ]; then
+  alone_rate=$(awk -v n="$burst" '/^burst: host 2 applied all in/{print n / $7}' "$work/burst.txt")
+  echo "standalone burst paced at host 2's rate: $alone_rate learns/s"
+fi
+"${pin0[@]}" "$work/clusterbench" -standalone -sockets "$d/learner.sock" -files "$train" -latency 0 -burst "$burst" -burst-rate "$alone_rate" >"$work/alone-burst.txt" &
 bench_pid=$!
 load alone-burst
 cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu1"; echo $(($(date +%s%3N) - t0)) >"$work/alone-cpu.ms"

@@ -93,7 +93,7 @@ func (c *Console) statusNow() statusView {
 // clusterReporter is a learner that can say how its cluster node is
 // (learner.Daemon).
 type clusterReporter interface {
-	ClusterStatus(ctx context.Context) (learner.ClusterStatus, error)
+	ClusterStatus(ctx context.Context, digest bool) (learner.ClusterStatus, error)
 }
 
 // clusterRow is the status page's cluster row: "not configured", or the
@@ -110,7 +110,7 @@ func (c *Console) clusterRow() string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, err := cr.ClusterStatus(ctx)
+	st, err := cr.ClusterStatus(ctx, false)
 	if err != nil {
 		return head + ": " + err.Error()
 	}

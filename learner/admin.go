@@ -61,10 +61,15 @@ const (
 	AdminInstall  AdminOp = 2
 	AdminAccuracy AdminOp = 3
 	// AdminClusterStatus: the text of the answer is the JSON of
-	// ClusterStatus (`sluice cluster status`); a temporary failure when
-	// the daemon is not in a cluster.
+	// ClusterStatus (`sluice cluster status`), with the statfile's digest
+	// when the request's argument is adminWithDigest; a temporary failure
+	// when the daemon is not in a cluster.
 	AdminClusterStatus AdminOp = 4
 )
+
+// adminWithDigest is AdminClusterStatus's argument that asks for the
+// statfile's digest.
+const adminWithDigest = "digest"
 
 // AccuracyDays is how many days AdminAccuracy answers with.
 const AccuracyDays = 7
@@ -106,7 +111,7 @@ func (s *Server) serveAdmin(c *lifecycle.Conn, br *bufio.Reader) {
 		case AdminAccuracy:
 			text, maxText = s.d.accuracyJSON(AccuracyDays, maxAdminText), maxAdminText
 		case AdminClusterStatus:
-			text, err = s.d.clusterStatusJSON()
+			text, err = s.d.clusterStatusJSON(string(path) == adminWithDigest)
 			maxText = maxAdminText
 		default:
 			err = fmt.Errorf("%w: unknown admin op %d", ErrProtocol, h[5])

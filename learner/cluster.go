@@ -161,16 +161,20 @@ type ClusterStatus struct {
 	StatfileCursor uint64            `json:"statfile_cursor"`
 	StatfileMarks  map[string]uint64 `json:"statfile_marks"`
 	// Digest is the statfile's logical digest (learn.Learner.Digest):
-	// hosts that applied the same stream have the same.
-	Digest string    `json:"digest"`
+	// hosts that applied the same stream have the same. Only when asked
+	// for: it sorts every slot of the statfile on the writer's goroutine,
+	// which waits meanwhile (a poller asking every few milliseconds spent
+	// two thirds of a host's CPU on it during a burst).
+	Digest string    `json:"digest,omitempty"`
 	Time   time.Time `json:"time"`
 	// LastSnapshot is the last snapshot this host stored since start.
 	LastSnapshot *cluster.SnapshotMeta `json:"last_snapshot,omitempty"`
 }
 
-// ClusterStatus reads the cluster status; an error when the daemon is
-// not a host of a cluster.
-func (d *Daemon) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
+// ClusterStatus reads the cluster status, with the statfile's digest
+// when digest is true; an error when the daemon is not a host of a
+// cluster.
+func (d *Daemon) ClusterStatus(ctx context.Context, digest bool) (ClusterStatus, error) {
 	if d.cl == nil {
 		return ClusterStatus{}, errors.New("learner: not in a cluster ([cluster] enabled = false)")
 	}
@@ -184,7 +188,9 @@ func (d *Daemon) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
 		if st.StatfileMarks, err = d.l.Marks(); err != nil {
 			return
 		}
-		dg, err = d.l.Digest()
+		if digest {
+			dg, err = d.l.Digest()
+		}
 	})
 	if werr != nil {
 		return st, werr
@@ -192,15 +198,17 @@ func (d *Daemon) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
 	if err != nil {
 		return st, fmt.Errorf("learner: cluster status: %w", err)
 	}
-	st.Digest = hex.EncodeToString(dg[:])
+	if digest {
+		st.Digest = hex.EncodeToString(dg[:])
+	}
 	return st, nil
 }
 
 // clusterStatusJSON is AdminClusterStatus's answer.
-func (d *Daemon) clusterStatusJSON() (string, error) {
+func (d *Daemon) clusterStatusJSON(digest bool) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), AdminTimeout)
 	defer cancel()
-	st, err := d.ClusterStatus(ctx)
+	st, err := d.ClusterStatus(ctx, digest)
 	if err != nil {
 		return "", err
 	}
@@ -216,12 +224,18 @@ func (d *Daemon) clusterStatusJSON() (string, error) {
 	return string(js), nil
 }
 
-// ReadClusterStatus asks the learner at socket for its cluster status.
-// An error wrapping ErrUnreachable means no learner answers there.
-func ReadClusterStatus(ctx context.Context, socket string) (ClusterStatus, error) {
+// ReadClusterStatus asks the learner at socket for its cluster status,
+// with the statfile's digest when digest is true (see ClusterStatus.Digest
+// for its cost). An error wrapping ErrUnreachable means no learner
+// answers there.
+func ReadClusterStatus(ctx context.Context, socket string, digest bool) (ClusterStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, AdminTimeout)
 	defer cancel()
-	_, text, err := adminCall(ctx, socket, AdminClusterStatus, "", maxAdminText)
+	arg := ""
+	if digest {
+		arg = adminWithDigest
+	}
+	_, text, err := adminCall(ctx, socket, AdminClusterStatus, arg, maxAdminText)
 	if err != nil {
 		return ClusterStatus{}, err
 	}
@@ -244,7 +258,9 @@ func (st ClusterStatus) WriteText(w io.Writer) error {
 	for _, o := range slices.Sorted(maps.Keys(st.StatfileMarks)) {
 		fmt.Fprintf(tw, "  origin %s\tseq %d applied\n", o, st.StatfileMarks[o])
 	}
-	fmt.Fprintf(tw, "digest\t%s\n", st.Digest)
+	if st.Digest != "" {
+		fmt.Fprintf(tw, "digest\t%s\n", st.Digest)
+	}
 	if ls := st.LastSnapshot; ls != nil {
 		fmt.Fprintf(tw, "last snapshot\tcursor %d, %d bytes, %s\n", ls.Cursor, ls.Size, ls.Taken.Format(time.RFC3339))
 	}

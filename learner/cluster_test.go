@@ -69,7 +69,7 @@ func (ch *clusterHost) waitCursor(t *testing.T, want uint64) ClusterStatus {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, err := ch.ClusterStatus(context.Background())
+		st, err := ch.ClusterStatus(context.Background(), true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +120,27 @@ func TestClusterLearnsComeBackThroughTheStream(t *testing.T) {
 	}
 	if n := a.counter(t, "sluice_learner_learns_total", map[string]string{"outcome": "queued"}); n != 2 {
 		t.Errorf("a: %v learns counted queued, want 2", n)
+	}
+}
+
+// The admin socket's cluster status carries the statfile's digest only
+// when asked: a poller must not make the writer sort the statfile.
+func TestClusterStatusDigestOnRequest(t *testing.T) {
+	a := startClusterHost(t, "a", "")
+	mustLearn(t, a.Daemon, Spam, spam(1), "", learn.Queued)
+	want := a.waitCursor(t, 1)
+	sock := serve(t, a.Daemon)
+	for _, digest := range []bool{false, true} {
+		st, err := ReadClusterStatus(context.Background(), sock, digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.StatfileCursor != 1 || st.Origin != "a" {
+			t.Errorf("digest %v: cursor %d origin %q, want 1 and a", digest, st.StatfileCursor, st.Origin)
+		}
+		if got, wantDigest := st.Digest, map[bool]string{false: "", true: want.Digest}[digest]; got != wantDigest {
+			t.Errorf("asked for the digest: %v; got %q, want %q", digest, got, wantDigest)
+		}
 	}
 }
 

@@ -49,14 +49,15 @@ func main() {
 	latencyN := flag.Int("latency", 200, "learns one at a time, round robin over the hosts, each timed until every host applied it")
 	burstN := flag.Int("burst", 10000, "learns sent to the first host as fast as it takes them (4 connections); then the time until every host applied them")
 	standalone := flag.Bool("standalone", false, "one learner without [cluster]: a learn is applied when it is answered")
+	burstRate := flag.Float64("burst-rate", 0, "learns per second of the burst, paced (0: as fast as the host takes them)")
 	flag.Parse()
-	if err := run(strings.Split(*sockets, ","), *natsURL, *files, *latencyN, *burstN, *standalone); err != nil {
+	if err := run(strings.Split(*sockets, ","), *natsURL, *files, *latencyN, *burstN, *burstRate, *standalone); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sockets []string, natsURL, files string, latencyN, burstN int, standalone bool) error {
+func run(sockets []string, natsURL, files string, latencyN, burstN int, burstRate float64, standalone bool) error {
 	msgs, err := readMessages(files)
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func run(sockets []string, natsURL, files string, latencyN, burstN int, standalo
 		return fmt.Errorf("-standalone takes one socket, not %d", len(sockets))
 	}
 	cursor := func(s string) (uint64, error) {
-		st, err := learner.ReadClusterStatus(ctx, s)
+		st, err := learner.ReadClusterStatus(ctx, s, false)
 		if err != nil {
 			return 0, fmt.Errorf("cluster status of %s: %w", s, err)
 		}
@@ -157,6 +158,9 @@ func run(sockets []string, natsURL, files string, latencyN, burstN int, standalo
 			}
 			defer c.Close()
 			for i := w; i < burstN; i += 4 {
+				if burstRate > 0 { // learn i is sent no earlier than its slot
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / burstRate * float64(time.Second)))))
+				}
 				if _, err := c.Learn(ctx, pick(base+i)); err != nil {
 					errs <- err
 					return

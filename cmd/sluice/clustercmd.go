@@ -23,7 +23,7 @@ func cmdCluster(ctx context.Context, std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := learner.ReadClusterStatus(ctx, cfg.DataPath(cfg.Learner.Socket))
+	st, err := learner.ReadClusterStatus(ctx, cfg.DataPath(cfg.Learner.Socket), true)
 	if errors.Is(err, learner.ErrUnreachable) {
 		return &exitError{code: exitTempFail, err: fmt.Errorf("no learner answers (the cluster status is the running learner's): %w", err)}
 	}
