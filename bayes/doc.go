@@ -44,6 +44,13 @@
 // with OSB pairs a message has hundreds of weak, correlated tokens whose
 // combined "evidence" is mostly noise.
 //
+// Re-measured on 2026-12-05 with the header tokens and the network
+// (bench/README.md, "The third push"): a stricter MinStrength (0.4 to
+// 0.475) is better for Bayes alone on every cross-validation figure, but
+// with the network, which the default configuration has, every value
+// other than 0.375 was worse. So were other s and x values and a
+// MaxTokens cap (15, 27, 50, 150, 400).
+//
 // # Weights
 //
 // Each token has an evidence weight w = DistWeights[min(Dist,7)]: the token

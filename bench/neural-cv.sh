@@ -7,7 +7,10 @@
 # the fold's test part by score alone, without and with the network; one
 # line per fold and condition, then the means.
 #
-# usage: [NN_FOLDS=k] bench/neural-cv.sh WORKDIR [SLUICE]
+# usage: [NN_FOLDS=k] [NN_SEED=n] [CONFIG=FILE] bench/neural-cv.sh WORKDIR [SLUICE]
+#   NN_SEED the network's training seed (default 1; the network moves with
+#           it, so compare candidates over several seeds)
+#   CONFIG  a Sluice configuration for eval (e.g. other classifier settings)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -17,13 +20,15 @@ if [ -z "$bin" ]; then
   (cd "$root" && go build -o "$work/sluice" ./cmd/sluice)
   bin=$work/sluice
 fi
+cfg=()
+[ -n "${CONFIG:-}" ] && cfg=(--config "$CONFIG")
 echo "| condition | fold | Bayes alone (1-AUC)% / FN at FP ≤ 0.1% | Bayes + network | FP / FN at add_header with the network |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 for cond in raw stripped; do
   for k in 0 1 2 3; do
     d=$work/cv-$cond
     [ -f "$d/fold$k.train" ] || continue
-    "$bin" eval --nn --nn-folds "${NN_FOLDS:-0}" --json --train "$d/fold$k.train" --test "$d/fold$k.test" >"$d/nn$k.json" 2>/dev/null
+    "$bin" eval "${cfg[@]}" --nn --nn-folds "${NN_FOLDS:-0}" --nn-seed "${NN_SEED:-1}" --json --train "$d/fold$k.train" --test "$d/fold$k.test" >"$d/nn$k.json" 2>/dev/null
     python3 - "$cond" "$k" "$d/nn$k.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[3]))
