@@ -29,6 +29,13 @@
 #   under SCHED_IDLE and the idle I/O class (chrt --idle 0, ionice -c3):
 #   they get only the CPU that host 2, its milter and the load tools leave
 #   unused, so what the milter sees is what host 2 itself costs it.
+#   LEARNER_NICE=N runs host 2's learner and the standalone learner under
+#   nice -n N, as a systemd unit's Nice= would (the milter stays at 0).
+#   CONTROL=1 keeps the three hosts running, all under SCHED_IDLE, through
+#   the standalone phase and sends them a second burst while the
+#   standalone learner takes its own: the standalone milter then shares
+#   the box with the same other-host work as host 2's milter did, so the
+#   difference left is what being a cluster host costs host 2 itself.
 #   PROFILE=1 writes CPU profiles of host 2's learner and of the standalone
 #   learner (WORKDIR/host2.cpu, alone.cpu; go tool pprof).
 #   ALONE_RATE=match paces the standalone burst at the rate host 2 of the
@@ -52,7 +59,7 @@ if [ "${PIN:-0}" = 1 ]; then pin0=(taskset -c 0) pin1=(taskset -c 1); fi
 pinhost() { if [ "$1" = 2 ]; then echo 1; else echo 0; fi; }
 others=()
 if [ "${OTHERS:-}" = idle ]; then others=(chrt --idle 0 ionice -c3); fi
-hostprio() { if [ "$1" != 2 ]; then echo "${others[@]}"; fi; }
+hostprio() { if [ "$1" != 2 ]; then echo "${others[@]}"; elif [ -n "${LEARNER_NICE:-}" ]; then echo nice -n "$LEARNER_NICE"; fi; }
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pids=()
@@ -133,7 +140,12 @@ grep -v '^BURST_' "$work/burst.txt"
 
 # Without the cluster: the same learns into one learner on a fresh data
 # directory, a milter on its statfile.
-for p in "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+if [ "${CONTROL:-0}" = 1 ]; then
+  kill "$milter_pid"; wait "$milter_pid" 2>/dev/null || true
+  chrt --all-tasks --idle -p 0 "${lpid[2]}" >/dev/null; ionice -c3 -p "${lpid[2]}"
+else
+  for p in "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+fi
 d=$work/alone; rm -rf "$d"; mkdir -p "$d/data"
 cat >"$d/sluice.toml" <<TOML
 data_dir = "$d/data"
@@ -145,14 +157,22 @@ enabled = false
 TOML
 prof=()
 if [ "${PROFILE:-0}" = 1 ]; then prof=(env SLUICE_CPUPROFILE="$work/alone.cpu"); fi
-"${pin1[@]}" "${prof[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+nice=()
+if [ -n "${LEARNER_NICE:-}" ]; then nice=(nice -n "$LEARNER_NICE"); fi
+"${nice[@]}" "${pin1[@]}" "${prof[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
 alone_pid=$!; pids+=("$alone_pid")
 waitfor "$d/learner.log" "learner listening"
 startmilter "$d/sluice.toml" "$d/milter.log"
 "${pin0[@]}" "$work/clusterbench" -standalone -sockets "$d/learner.sock" -files "$train" -latency "$latency" -burst 0 | tee "$work/alone-latency.txt"
 warmup
 load alone-idle
-cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu0"; t0=$(date +%s%3N)
+noise=()
+if [ "${CONTROL:-0}" = 1 ]; then
+  noise=("${lpid[1]}" "${lpid[2]}" "${lpid[3]}")
+  chrt --idle 0 ionice -c3 "${pin0[@]}" "$work/clusterbench" -sockets "$socks" -nats "nats://127.0.0.1:${cp[1]}" -files "$train" -latency 0 -burst "$burst" >"$work/noise-burst.txt" &
+  noise_pid=$!
+fi
+cpu "$alone_pid" "$milter_pid" "${noise[@]}" >"$work/alone-cpu0"; t0=$(date +%s%3N)
 alone_rate=0
 if [ "${ALONE_RATE:-}" = match ]; then
   alone_rate=$(awk -v n="$burst" '/^burst: host 2 applied all in/{print n / $7}' "$work/burst.txt")
@@ -161,13 +181,17 @@ fi
 "${pin0[@]}" "$work/clusterbench" -standalone -sockets "$d/learner.sock" -files "$train" -latency 0 -burst "$burst" -burst-rate "$alone_rate" >"$work/alone-burst.txt" &
 bench_pid=$!
 load alone-burst
-cpu "$alone_pid" "$milter_pid" >"$work/alone-cpu1"; echo $(($(date +%s%3N) - t0)) >"$work/alone-cpu.ms"
+cpu "$alone_pid" "$milter_pid" "${noise[@]}" >"$work/alone-cpu1"; echo $(($(date +%s%3N) - t0)) >"$work/alone-cpu.ms"
 wait "$bench_pid"
 grep -v '^BURST_' "$work/alone-burst.txt"
+if [ "${CONTROL:-0}" = 1 ]; then
+  wait "$noise_pid"
+  echo "the other hosts' burst meanwhile (all three under SCHED_IDLE):"; grep -v '^BURST_' "$work/noise-burst.txt"
+fi
 
-python3 - "$work" "$rate" "$conc" "$n" <<'PY'
+python3 - "$work" "$rate" "$conc" "$n" "${CONTROL:-0}" <<'PY'
 import json, sys
-work, rate, conc, n = sys.argv[1:5]
+work, rate, conc, n, control = sys.argv[1:6]
 rate = float(rate)
 
 def pct(xs, p):
@@ -228,5 +252,5 @@ def cpu(prefix, names):
         parts.append(f"{name} {(y-x)/100:.1f} s ({(y-x)*10/ms*100:.0f}% of a core)")
     print(f"CPU during the {ms/1000:.1f} s of the {prefix}burst milterload run: " + ", ".join(parts))
 cpu("", ["learner+broker 1", "learner+broker 2", "learner+broker 3", "milter"])
-cpu("alone-", ["learner", "milter"])
+cpu("alone-", ["learner", "milter"] + (["idle host 1", "idle host 2", "idle host 3"] if control == "1" else []))
 PY
