@@ -59,7 +59,28 @@ if [ "${PIN:-0}" = 1 ]; then pin0=(taskset -c 0) pin1=(taskset -c 1); fi
 pinhost() { if [ "$1" = 2 ]; then echo 1; else echo 0; fi; }
 others=()
 if [ "${OTHERS:-}" = idle ]; then others=(chrt --idle 0 ionice -c3); fi
-hostprio() { if [ "$1" != 2 ]; then echo "${others[@]}"; elif [ -n "${LEARNER_NICE:-}" ]; then echo nice -n "$LEARNER_NICE"; fi; }
+# under_test NAME CMD...: CMD as the learner the milter shares its machine
+# with (host 2, or the standalone learner), under LEARNER_NICE and with
+# PROFILE's CPU profile WORKDIR/NAME.cpu. Run it with &: it execs, so $!
+# is the learner's PID.
+under_test() {
+  local name=$1 pre=()
+  shift
+  if [ -n "${LEARNER_NICE:-}" ]; then pre+=(nice -n "$LEARNER_NICE"); fi
+  if [ "${PROFILE:-0}" = 1 ]; then pre+=(env SLUICE_CPUPROFILE="$work/$name.cpu"); fi
+  exec "${pre[@]}" "$@"
+}
+# learner_toml DIR: the [learner] and [neural] settings every learner here has.
+learner_toml() {
+  cat <<TOML
+data_dir = "$1/data"
+[learner]
+socket = "$1/learner.sock"
+http_listen = ""
+[neural]
+enabled = false
+TOML
+}
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pids=()
@@ -71,19 +92,13 @@ waitfor() { # FILE TEXT: until FILE holds TEXT (at most 30s)
 }
 
 cp=() rp=() lpid=()
-for i in 1 2 3; do cp[$i]=$(port); rp[$i]=$(port); done
+for i in 1 2 3; do cp[i]=$(port); rp[i]=$(port); done
 sockets=()
 for i in 1 2 3; do
   d=$work/host$i; rm -rf "$d"; mkdir -p "$d/data"
   routes=""
   for j in 1 2 3; do [ "$j" = "$i" ] || routes="$routes 127.0.0.1:${rp[$j]}"; done
-  cat >"$d/sluice.toml" <<TOML
-data_dir = "$d/data"
-[learner]
-socket = "$d/learner.sock"
-http_listen = ""
-[neural]
-enabled = false
+  { learner_toml "$d"; cat <<TOML
 [cluster]
 enabled = true
 site = "bench"
@@ -93,12 +108,14 @@ cluster_listen = "inet:127.0.0.1:${rp[$i]}"
 routes = "$routes"
 snapshot_interval = "0s"
 TOML
+  } >"$d/sluice.toml"
   pin=()
   if [ "${PIN:-0}" = 1 ]; then pin=(taskset -c "$(pinhost $i)"); fi
-  # shellcheck disable=SC2046 # hostprio's words are a command prefix
-  prof=()
-  if [ "${PROFILE:-0}" = 1 ] && [ "$i" = 2 ]; then prof=(env SLUICE_CPUPROFILE="$work/host2.cpu"); fi
-  $(hostprio $i) "${pin[@]}" "${prof[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+  if [ "$i" = 2 ]; then
+    under_test host2 "${pin[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+  else
+    "${others[@]}" "${pin[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+  fi
   pids+=($!) lpid[i]=$!
   sockets+=("$d/learner.sock")
 done
@@ -147,19 +164,8 @@ else
   for p in "${lpid[1]}" "${lpid[2]}" "${lpid[3]}" "$milter_pid"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 fi
 d=$work/alone; rm -rf "$d"; mkdir -p "$d/data"
-cat >"$d/sluice.toml" <<TOML
-data_dir = "$d/data"
-[learner]
-socket = "$d/learner.sock"
-http_listen = ""
-[neural]
-enabled = false
-TOML
-prof=()
-if [ "${PROFILE:-0}" = 1 ]; then prof=(env SLUICE_CPUPROFILE="$work/alone.cpu"); fi
-nice=()
-if [ -n "${LEARNER_NICE:-}" ]; then nice=(nice -n "$LEARNER_NICE"); fi
-"${nice[@]}" "${pin1[@]}" "${prof[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
+learner_toml "$d" >"$d/sluice.toml"
+under_test alone "${pin1[@]}" "$sluice" learner --config "$d/sluice.toml" 2>"$d/learner.log" &
 alone_pid=$!; pids+=("$alone_pid")
 waitfor "$d/learner.log" "learner listening"
 startmilter "$d/sluice.toml" "$d/milter.log"
